@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`. Each sets up .venv itself.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+HOST    ?= 127.0.0.1
+PORT    ?= 9999
+
+.PHONY: run test lint bench clean tools
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+# Command-line tools the tests and benchmarks drive (curl, wrk); installed only when missing.
+tools:
+	@command -v curl >/dev/null && command -v wrk >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq curl wrk >/dev/null; } || \
+	  echo "warning: could not install curl/wrk with apt-get"
+
+run: $(STAMP)
+	$(BIN)/python servers/web_demo.py --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(STAMP) tools lint
+	$(BIN)/pytest
+
+bench: $(STAMP) tools
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

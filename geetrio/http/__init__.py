@@ -1,0 +1,32 @@
+"""HTTP/1.1 over trio streams: a sans-IO parser and a server loop with limits.
+
+>>> from geetrio.http import Response, serve
+>>> async def hello(request):
+...     return Response(200, [("content-type", "text/plain")], b"hello\\n")
+>>> # port = await nursery.start(serve, hello, "127.0.0.1", 0)
+"""
+
+from .config import ServerConfig
+from .errors import HTTPError, ProtocolError
+from .headers import Headers
+from .message import Request, Response, Transport, render_head
+from .parser import RequestParser, decode_path
+from .server import Handler, serve, serve_listeners
+from .streams import PrefixedStream
+
+__all__ = [
+    "HTTPError",
+    "Handler",
+    "Headers",
+    "PrefixedStream",
+    "ProtocolError",
+    "Request",
+    "RequestParser",
+    "Response",
+    "ServerConfig",
+    "Transport",
+    "decode_path",
+    "render_head",
+    "serve",
+    "serve_listeners",
+]

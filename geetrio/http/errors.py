@@ -1,0 +1,23 @@
+"""Errors of the HTTP layer."""
+
+from __future__ import annotations
+
+__all__ = ["HTTPError", "ProtocolError"]
+
+
+class HTTPError(Exception):
+    """Base class of every error raised by ``geetrio.http``."""
+
+
+class ProtocolError(HTTPError):
+    """The peer broke HTTP/1.1 or one of our limits.
+
+    ``status`` is the response the server should send before closing (400, 408, 413,
+    414, 417, 431, 505), and ``reason`` a short, human-readable explanation that becomes
+    the response body.
+    """
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status}: {reason}")
+        self.status = status
+        self.reason = reason

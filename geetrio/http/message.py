@@ -1,0 +1,160 @@
+"""Request and response objects shared by the server and the frameworks above it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+from .headers import Headers
+
+if TYPE_CHECKING:
+    import trio
+
+__all__ = ["Request", "Response", "render_head"]
+
+
+class Request:
+    """One parsed HTTP request with its whole body.
+
+    ``target`` is the request target exactly as sent (still percent-encoded),
+    ``path`` its percent-decoded path without the query, ``query_string`` the raw text
+    after ``?``. ``raw_headers`` keeps the ``(name, value)`` pairs as received;
+    ``headers`` is a case-insensitive view built on first use.
+    """
+
+    __slots__ = (
+        "_headers",
+        "body",
+        "http_version",
+        "keep_alive",
+        "method",
+        "path",
+        "query_string",
+        "raw_headers",
+        "remote_addr",
+        "target",
+        "transport",
+        "upgrade",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query_string: str,
+        raw_headers: list[tuple[str, str]],
+        body: bytes = b"",
+        http_version: str = "1.1",
+        keep_alive: bool = True,
+        upgrade: bool = False,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query_string = query_string
+        self.raw_headers = raw_headers
+        self.body = body
+        self.http_version = http_version
+        self.keep_alive = keep_alive
+        self.upgrade = upgrade
+        self.remote_addr = ""
+        self._headers: Headers | None = None
+        # Set by the server: lets a handler take the connection over (WebSocket).
+        self.transport: Transport | None = None
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(self.raw_headers)
+        return self._headers
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.target} HTTP/{self.http_version}>"
+
+
+class Transport:
+    """What a handler may do with the connection a request arrived on."""
+
+    def detach(self) -> trio.abc.Stream:  # pragma: no cover - interface
+        """Take the connection over (after an ``Upgrade``): the returned stream first
+        replays the request head and any bytes read after it; the server neither
+        answers nor reads again, and closes the stream when the handler returns."""
+        raise NotImplementedError
+
+
+class Response:
+    """What a handler answers: a status, headers and a body.
+
+    Give ``body`` as bytes, or ``stream`` as an async iterable of byte chunks together
+    with a ``content-length`` header (the server always sends a length, never chunks).
+    The server adds ``content-length``, ``date``, ``server`` and ``connection``.
+    """
+
+    __slots__ = ("body", "headers", "status", "stream")
+
+    def __init__(
+        self,
+        status: int = 200,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        stream: AsyncIterable[bytes] | None = None,
+    ) -> None:
+        self.status = status
+        self.headers = headers if headers is not None else []
+        self.body = body
+        self.stream = stream
+
+
+def _status_line(code: int) -> bytes:
+    try:
+        phrase = HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return f"HTTP/1.1 {code} {phrase}\r\n".encode("ascii")
+
+
+_STATUS_LINES = {int(s): _status_line(int(s)) for s in HTTPStatus}
+_date_second = 0
+_date_line = b""
+
+
+def _date_header() -> bytes:
+    """``date: ...`` for the current second, formatted once per second."""
+    global _date_second, _date_line
+    now = int(time.time())
+    if now != _date_second:
+        _date_second = now
+        _date_line = b"date: " + formatdate(now, usegmt=True).encode() + b"\r\nserver: geetrio\r\n"
+    return _date_line
+
+
+def render_head(
+    status: int, headers: list[tuple[str, str]], content_length: int | None, keep_alive: bool
+) -> bytes:
+    """Serialise a status line and headers (sans-IO). ``content_length`` None means
+    the caller put ``content-length`` into ``headers`` itself, or none applies (1xx,
+    204, 304). Raises ``ValueError`` for a header that would split the response."""
+    status_line = _STATUS_LINES.get(status)
+    if status_line is None:
+        if not 100 <= status <= 999:
+            raise ValueError(f"invalid status code {status}")
+        status_line = _status_line(status)
+    fields = "".join([f"{name}: {value}\r\n" for name, value in headers])
+    if fields.count("\n") != len(headers) or fields.count("\r") != len(headers):
+        raise ValueError(f"a response header contains a line break: {headers!r}")
+    tail = b"\r\n" if keep_alive else b"connection: close\r\n\r\n"
+    if content_length is None:
+        return b"".join((status_line, _date_header(), fields.encode("latin-1"), tail))
+    return b"".join(
+        (
+            status_line,
+            _date_header(),
+            fields.encode("latin-1"),
+            b"content-length: %d\r\n" % content_length,
+            tail,
+        )
+    )

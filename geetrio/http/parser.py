@@ -1,0 +1,215 @@
+"""Sans-IO HTTP/1.1 request parsing on top of httptools (llhttp).
+
+``RequestParser`` is fed bytes and hands out complete ``Request`` objects; it never
+touches a socket, so it is tested and fuzzed without one. llhttp rejects malformed
+syntax and request smuggling (Content-Length together with Transfer-Encoding, repeated
+Content-Length, obsolete line folding); this module adds our limits, the Host rule and
+the decoding of the request target. Every failure is a ``ProtocolError`` carrying the
+status to answer before closing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from urllib.parse import unquote_to_bytes, urlsplit
+
+import httptools
+
+from .config import ServerConfig
+from .errors import ProtocolError
+from .message import Request
+
+__all__ = ["RequestParser", "decode_path"]
+
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
+_CHECKED_HEADERS = frozenset({b"host", b"content-length", b"expect"})
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def decode_path(raw_path: str) -> str:
+    """Percent-decode a request path as UTF-8; ``ProtocolError(400)`` when the escapes
+    are broken (``%zz``, a lone ``%``) or the bytes are not UTF-8."""
+    if "%" not in raw_path and raw_path.isascii():
+        return raw_path
+    if _BAD_ESCAPE.search(raw_path):
+        raise ProtocolError(400, "malformed percent-encoding in the request path")
+    try:
+        return unquote_to_bytes(raw_path.encode("latin-1")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(400, "request path is not UTF-8 after percent-decoding") from None
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """Split a request target into (raw path, raw query string)."""
+    if target.startswith("/"):
+        path, _, query = target.partition("?")
+        return path, query
+    if target.startswith(("http://", "https://")):  # absolute-form, as proxies send it
+        parts = urlsplit(target)
+        return parts.path or "/", parts.query
+    return target, ""  # asterisk-form ("*") and authority-form (CONNECT host:port)
+
+
+class RequestParser:
+    """Feed bytes with ``feed()``; take finished requests with ``next_request()``.
+
+    Pipelined requests come out in order. After a request that asked for a protocol
+    upgrade (or CONNECT) the parser stops: ``upgraded`` is true and ``trailing_data``
+    holds the bytes that followed the head. ``expects_continue`` says the request being
+    read asked for ``100 Continue`` and its body has not come yet.
+    """
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        config = config or ServerConfig()
+        self._max_header = config.max_header_bytes
+        self._max_uri = config.max_uri_bytes
+        self._max_body = config.max_body_bytes
+        self._parser = httptools.HttpRequestParser(self)
+        self._ready: deque[Request] = deque()
+        self.upgraded = False
+        self.trailing_data = b""
+        self.expects_continue = False
+        self._in_message = False
+        self._in_head = False
+        self._began_in_this_feed = False
+        # Per-request state, reset by on_message_begin.
+        self._url: list[bytes] = []
+        self._url_len = 0
+        self._headers: list[tuple[str, str]] = []
+        self._head_len = 0
+        self._unparsed_head = 0
+        self._body: list[bytes] = []
+        self._body_len = 0
+        self._has_host = False
+        self._expect_continue = False
+        self._version = "1.1"
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def in_progress(self) -> bool:
+        """True while bytes of an unfinished request are buffered."""
+        return self._in_message
+
+    @property
+    def in_head(self) -> bool:
+        """True while the head (request line and headers) of a request is incomplete."""
+        return self._in_head
+
+    def feed(self, data: bytes | bytearray) -> None:
+        """Parse ``data``; raise ``ProtocolError`` on malformed input or a broken limit
+        (the parser is unusable afterwards)."""
+        if self.upgraded:
+            raise RuntimeError("the connection was upgraded; the parser takes no more bytes")
+        self._began_in_this_feed = False
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self.upgraded = True
+            self.trailing_data = bytes(data[exc.args[0] :])
+            return
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, ProtocolError):
+                raise exc.__context__ from None
+            raise  # a bug of ours, not the peer's
+        except httptools.HttpParserError as exc:
+            raise ProtocolError(400, f"malformed request: {exc}") from None
+        if self._in_head and not self._began_in_this_feed:
+            # llhttp buffers a header name or value it has not finished: count every
+            # byte fed while the head is open so one endless header cannot grow memory.
+            self._unparsed_head += len(data)
+            if self._unparsed_head > self._max_header:
+                raise ProtocolError(431, "request header fields too large")
+
+    def next_request(self) -> Request | None:
+        """The oldest finished request, or None until more bytes arrive."""
+        return self._ready.popleft() if self._ready else None
+
+    # ----------------------------------------------------- httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self._url = []
+        self._url_len = 0
+        self._headers = []
+        self._head_len = 0
+        self._unparsed_head = 0
+        self._body = []
+        self._body_len = 0
+        self._has_host = False
+        self._expect_continue = False
+        self._in_message = True
+        self._in_head = True
+        self._began_in_this_feed = True
+
+    def on_url(self, url: bytes) -> None:
+        self._url.append(url)
+        self._url_len += len(url)
+        if self._url_len > self._max_uri:
+            raise ProtocolError(414, "request URI too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_len += len(name) + len(value) + 4
+        if self._head_len + self._url_len > self._max_header:
+            raise ProtocolError(431, "request header fields too large")
+        lower = name.lower()
+        if lower in _CHECKED_HEADERS:
+            self._check_header(lower, value)
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def _check_header(self, lower: bytes, value: bytes) -> None:
+        if lower == b"host":
+            if self._has_host:
+                raise ProtocolError(400, "more than one Host header")
+            self._has_host = True
+        elif lower == b"content-length":
+            if int(value) > self._max_body:  # llhttp has checked it is a number
+                raise ProtocolError(413, "request body too large")
+        elif value.lower() != b"100-continue":  # Expect
+            raise ProtocolError(417, "only 'Expect: 100-continue' is supported")
+        else:
+            self._expect_continue = True
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        version = self._version = self._parser.get_http_version()
+        if version == "1.1":
+            if not self._has_host:
+                raise ProtocolError(400, "HTTP/1.1 request without a Host header")
+            self.expects_continue = self._expect_continue
+        elif version != "1.0":
+            raise ProtocolError(505, f"HTTP/{version} is not supported")
+
+    def on_body(self, body: bytes) -> None:
+        self._body_len += len(body)
+        if self._body_len > self._max_body:
+            raise ProtocolError(413, "request body too large")
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        parser = self._parser
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method) or raw_method.decode("ascii")
+        url = self._url
+        target = (url[0] if len(url) == 1 else b"".join(url)).decode("latin-1")
+        if target[0] == "/":
+            raw_path, _, query = target.partition("?")
+        else:
+            raw_path, query = split_target(target)
+        body = self._body
+        upgrade = parser.should_upgrade()
+        self._ready.append(
+            Request(
+                method,
+                target,
+                raw_path if raw_path.isascii() and "%" not in raw_path else decode_path(raw_path),
+                query,
+                self._headers,
+                (body[0] if len(body) == 1 else b"".join(body)) if body else b"",
+                self._version,
+                parser.should_keep_alive() and not upgrade,
+                upgrade,
+            )
+        )
+        self._in_message = False
+        self.expects_continue = False

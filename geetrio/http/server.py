@@ -1,0 +1,344 @@
+"""The HTTP/1.1 server: accept loop, one task per connection, graceful shutdown.
+
+Design (see TRIO-NOTES §4 and §8): each connection is one task that parses with the
+sans-IO ``RequestParser`` and runs the handler inline, so pipelined requests are
+answered in order with no task or channel per request. Each response (head and body)
+goes out in one ``send_all``.
+
+Timeouts: before each wait on the socket a connection writes a plain deadline
+(``header_timeout`` while a request head arrives, ``keep_alive_timeout`` while idle,
+``send_timeout`` while a send is stuck) and raises its ``waiting`` flag; the handler
+runs with no deadline. One sweeper task per server cancels the scope of each
+connection whose wait has passed its deadline. Moving a real cancel-scope deadline
+twice per request cost 2.4 us, a tenth of our whole per-request budget; the sweeper
+costs two attribute writes, and timeouts fire within ``_sweep_interval`` of their
+deadline. A receive that completed just as its scope was cancelled is dropped (the
+connection closes) instead of running the handler under a pending cancellation.
+
+Shutdown: when the ``shutdown`` event is set, the accept loops stop (their listeners
+close, so new connections are refused), idle keep-alive connections are closed at
+once, responses carry ``connection: close``, and in-flight requests get
+``config.grace`` seconds before they are cancelled. Cancelling ``serve`` itself stops
+everything at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import trio
+
+from .config import ServerConfig
+from .errors import ProtocolError
+from .message import Request, Response, Transport, render_head
+from .parser import RequestParser
+from .streams import PrefixedStream
+
+__all__ = ["Handler", "serve", "serve_listeners"]
+
+log = logging.getLogger("geetrio.http")
+
+Handler = Callable[[Request], Awaitable[Response | None]]
+"""``async def handler(request) -> Response``; ``None`` only after ``transport.detach()``."""
+
+RECEIVE_SIZE = 65536
+# After an error response, keep reading (and dropping) what the client still sends
+# for this long before closing, so the kernel does not answer it with a reset that
+# destroys our response in flight ("lingering close").
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 1 << 20
+ACCEPT_CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+_NO_BODY_STATUSES = frozenset({204, 304})
+_INTERNAL_ERROR = Response(
+    500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error\n"
+)
+
+
+async def serve(
+    handler: Handler,
+    host: str | None,
+    port: int,
+    *,
+    config: ServerConfig | None = None,
+    shutdown: trio.Event | None = None,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve HTTP on ``host:port`` until cancelled or ``shutdown`` is set.
+
+    Use with ``port = await nursery.start(serve, handler, "127.0.0.1", 0)``: the
+    bound port is reported once the server accepts connections. ``host`` None or ""
+    listens on every interface.
+    """
+    listeners = await trio.open_tcp_listeners(port, host=host or None)
+    await serve_listeners(
+        handler, listeners, config=config, shutdown=shutdown, task_status=task_status
+    )
+
+
+async def serve_listeners(
+    handler: Handler,
+    listeners: Sequence[trio.abc.Listener[Any]],
+    *,
+    config: ServerConfig | None = None,
+    shutdown: trio.Event | None = None,
+    task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """``serve`` on listeners you made (memory listeners in tests, unix sockets).
+    Reports the first listener's port when it is a TCP socket, else None."""
+    server = _Server(handler, config or ServerConfig())
+    async with trio.open_nursery() as connections:
+        async with trio.open_nursery() as acceptors:
+            acceptors.start_soon(server.sweep_timeouts)
+            for listener in listeners:
+                acceptors.start_soon(server.accept_loop, listener, connections)
+            task_status.started(_port_of(listeners[0]) if listeners else None)
+            if shutdown is None:
+                await trio.sleep_forever()
+            await shutdown.wait()
+            log.info("shutdown requested: no new connections; draining in-flight requests")
+            acceptors.cancel_scope.cancel(reason="graceful shutdown")
+        server.drain()
+        connections.cancel_scope.deadline = trio.current_time() + server.config.grace
+    log.info("server stopped")
+
+
+def _port_of(listener: trio.abc.Listener[Any]) -> int | None:
+    if isinstance(listener, trio.SocketListener):
+        port: int = listener.socket.getsockname()[1]
+        return port
+    return None
+
+
+class _Server:
+    def __init__(self, handler: Handler, config: ServerConfig) -> None:
+        self.handler = handler
+        self.config = config
+        self.draining = False
+        self.connections: set[_Connection] = set()
+        self._slots = trio.Semaphore(config.max_connections) if config.max_connections else None
+
+    async def accept_loop(self, listener: trio.abc.Listener[Any], nursery: trio.Nursery) -> None:
+        slots = self._slots
+        async with listener:
+            while True:
+                if slots is not None:
+                    await slots.acquire()
+                try:
+                    stream = await listener.accept()
+                except OSError as exc:
+                    if slots is not None:
+                        slots.release()
+                    if exc.errno not in ACCEPT_CAPACITY_ERRNOS:
+                        raise
+                    log.error("accept failed (%s); retrying in 100 ms", errno.errorcode[exc.errno])
+                    await trio.sleep(0.1)
+                    continue
+                nursery.start_soon(self.run_connection, stream)
+
+    async def run_connection(self, stream: trio.abc.Stream) -> None:
+        connection = _Connection(self, stream)
+        self.connections.add(connection)
+        try:
+            await connection.run()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            log.debug("connection from %s lost", connection.remote_addr)
+        except Exception:
+            log.exception("internal error on connection from %s", connection.remote_addr)
+        finally:
+            self.connections.discard(connection)
+            if self._slots is not None:
+                self._slots.release()
+            await trio.aclose_forcefully(stream)
+
+    async def sweep_timeouts(self) -> None:
+        config = self.config
+        interval = _sweep_interval(config)
+        while True:
+            await trio.sleep(interval)
+            now = trio.current_time()
+            for connection in self.connections:
+                if connection.waiting and connection.deadline <= now:
+                    connection.timed_out = True
+                    connection.timeout.cancel(reason="connection timeout")
+
+    def drain(self) -> None:
+        """Start a graceful shutdown: idle connections close now, busy ones after
+        their current response."""
+        self.draining = True
+        for connection in self.connections:
+            if connection.idle:
+                connection.timeout.cancel(reason="graceful shutdown")
+
+
+def _sweep_interval(config: ServerConfig) -> float:
+    shortest = min(config.header_timeout, config.keep_alive_timeout, config.send_timeout)
+    return min(max(shortest / 8, 0.01), 1.0)
+
+
+def _remote_addr(stream: trio.abc.Stream) -> str:
+    sock = getattr(stream, "socket", None)
+    if sock is None:
+        return ""
+    try:
+        peer = sock.getpeername()
+    except OSError:
+        return ""
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+
+
+class _Connection(Transport):
+    def __init__(self, server: _Server, stream: trio.abc.Stream) -> None:
+        self.server = server
+        self.stream = stream
+        self.parser = RequestParser(server.config)
+        self.timeout = trio.CancelScope()
+        self.waiting = False  # blocked on the socket with ``deadline`` in force
+        self.deadline = math.inf
+        self.timed_out = False
+        self.idle = False  # waiting between requests (graceful shutdown closes it)
+        self.detached = False
+        self.remote_addr = _remote_addr(stream)
+        self._current: Request | None = None
+
+    async def run(self) -> None:
+        config = self.server.config
+        parser = self.parser
+        stream = self.stream
+        now = trio.lowlevel.current_clock().current_time  # one lookup, not one per call
+        idle_timeout = config.header_timeout  # a new connection must start promptly
+        request_started = 0.0
+        continue_sent = False
+        with self.timeout:
+            while True:
+                request = parser.next_request()
+                if request is not None:
+                    continue_sent = False
+                    if not await self.respond(request, now):
+                        return
+                    idle_timeout = config.keep_alive_timeout
+                    continue
+                if parser.upgraded:  # an upgrade the handler did not take: no way back
+                    return
+                if not parser.in_progress:
+                    if self.server.draining:
+                        return
+                    self.idle = True
+                    self.deadline = now() + idle_timeout
+                elif parser.expects_continue and not continue_sent:
+                    continue_sent = True
+                    await self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self.deadline = now() + config.header_timeout
+                elif parser.in_head:
+                    self.deadline = request_started + config.header_timeout
+                else:  # reading a body: each pause may last header_timeout
+                    self.deadline = now() + config.header_timeout
+                self.waiting = True
+                data = await stream.receive_some(RECEIVE_SIZE)
+                self.waiting = self.idle = False
+                if self.timeout.cancel_called or not data:
+                    break  # timed out or shut down as data arrived, or the client closed
+                if not parser.in_progress:
+                    request_started = now()
+                try:
+                    parser.feed(data)
+                except ProtocolError as exc:
+                    log.info("bad request from %s: %s", self.remote_addr, exc)
+                    await self.send_error(exc.status, exc.reason)
+                    return
+        if self.timed_out and parser.in_progress and not self.server.draining:
+            log.info("request from %s timed out", self.remote_addr)
+            await self.send_error(408, "request timeout")
+
+    async def respond(self, request: Request, now: Callable[[], float]) -> bool:
+        """Run the handler and send its response; False when the connection must end."""
+        request.remote_addr = self.remote_addr
+        request.transport = self
+        self._current = request
+        try:
+            response = await self.server.handler(request)
+            if response is None and not self.detached:
+                raise RuntimeError("handler returned None without taking the connection")
+        except Exception:
+            log.exception("unhandled error in handler for %s %s", request.method, request.target)
+            response = _INTERNAL_ERROR
+        if self.detached:
+            return False
+        assert response is not None
+        keep_alive = request.keep_alive and not self.server.draining
+        status = response.status
+        if response.stream is None and status not in _NO_BODY_STATUSES:
+            # The common case, kept flat: head and body in one send.
+            try:
+                head = render_head(status, response.headers, len(response.body), keep_alive)
+            except ValueError:  # a header the handler set would split the response
+                log.exception("invalid response for %s %s", request.method, request.target)
+                return await self.send_response(request, _INTERNAL_ERROR, keep_alive)
+            self.deadline = now() + self.server.config.send_timeout
+            self.waiting = True
+            await self.stream.send_all(head if request.method == "HEAD" else head + response.body)
+            self.waiting = False
+            return keep_alive
+        return await self.send_response(request, response, keep_alive)
+
+    async def send_response(self, request: Request, response: Response, keep_alive: bool) -> bool:
+        """Send a response without a body (204, 304) or with a streamed one."""
+        status = response.status
+        if response.stream is None:
+            await self.send(render_head(status, response.headers, None, keep_alive))
+            return keep_alive
+        if not any(name.lower() == "content-length" for name, _ in response.headers):
+            keep_alive = False  # no length: the body ends when the connection does
+        await self.send(render_head(status, response.headers, None, keep_alive))
+        if request.method != "HEAD":
+            try:
+                async for chunk in response.stream:
+                    await self.send(chunk)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                raise
+            except Exception:
+                log.exception("response body failed for %s %s", request.method, request.target)
+                return False  # part of the response is out: only closing can tell
+        return keep_alive
+
+    async def send(self, data: bytes) -> None:
+        """``send_all`` bounded by ``send_timeout`` (through the sweeper)."""
+        self.deadline = trio.current_time() + self.server.config.send_timeout
+        self.waiting = True
+        try:
+            await self.stream.send_all(data)
+        finally:
+            self.waiting = False
+
+    async def send_error(self, status: int, reason: str) -> None:
+        """Answer a request we will not process, then close without a reset."""
+        body = reason.encode() + b"\n"
+        head = render_head(
+            status, [("content-type", "text/plain; charset=utf-8")], len(body), False
+        )
+        with trio.move_on_after(LINGER_SECONDS) as scope:
+            scope.shield = True  # also runs while a graceful shutdown cancels us
+            await self.stream.send_all(head + body)
+            if isinstance(self.stream, trio.abc.HalfCloseableStream):
+                await self.stream.send_eof()
+            discarded = 0
+            while discarded < LINGER_BYTES:
+                data = await self.stream.receive_some(RECEIVE_SIZE)
+                if not data:
+                    break
+                discarded += len(data)
+
+    # Transport
+    def detach(self) -> trio.abc.Stream:
+        request = self._current
+        if self.detached or request is None or not request.upgrade:
+            raise RuntimeError("only the current Upgrade or CONNECT request can take the stream")
+        self.detached = True
+        lines = [f"{request.method} {request.target} HTTP/{request.http_version}\r\n"]
+        lines.extend(f"{name}: {value}\r\n" for name, value in request.raw_headers)
+        lines.append("\r\n")
+        head = "".join(lines).encode("latin-1")
+        return PrefixedStream(self.stream, head + self.parser.trailing_data)
