@@ -293,15 +293,20 @@ class _Connection(Transport):
         if not any(name.lower() == "content-length" for name, _ in response.headers):
             keep_alive = False  # no length: the body ends when the connection does
         await self.send(render_head(status, response.headers, None, keep_alive))
-        if request.method != "HEAD":
-            try:
+        try:
+            if request.method != "HEAD":
                 async for chunk in response.stream:
                     await self.send(chunk)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                raise
-            except Exception:
-                log.exception("response body failed for %s %s", request.method, request.target)
-                return False  # part of the response is out: only closing can tell
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise
+        except Exception:
+            log.exception("response body failed for %s %s", request.method, request.target)
+            return False  # part of the response is out: only closing can tell
+        finally:
+            aclose = getattr(response.stream, "aclose", None)
+            if aclose is not None:
+                with trio.move_on_after(LINGER_SECONDS, shield=True):
+                    await aclose()
         return keep_alive
 
     async def send(self, data: bytes) -> None:

@@ -1,0 +1,214 @@
+"""``Context``: one request's view of the request, its response, and its chain."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from ..http import Headers, Request, Response
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+__all__ = ["Context", "HandlerFunc"]
+
+HandlerFunc = Callable[["Context"], Awaitable[None]]
+
+_ABORTED = 1 << 30
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_TEXT = "text/plain; charset=utf-8"
+
+
+class Context:
+    """What a handler gets: the request, the response it builds, and the chain.
+
+    Response helpers (``string``, ``json``, ``data``, ``html``, ``fail``, ``status``,
+    ``set_header``) only record the response; the server sends it after the chain
+    returns, so a later helper replaces what an earlier one set.
+    ``await c.next()`` runs the rest of the chain and then returns to the caller
+    (code after it runs on the way out); ``c.fail()``/``c.abort()`` stop the
+    handlers not yet started, while the current function carries on.
+    """
+
+    # Rarely used state starts as class attributes so a request pays only for what
+    # it touches.
+    _keys: dict[str, Any] | None = None
+    _query: dict[str, list[str]] | None = None
+    _form: dict[str, list[str]] | None = None
+    _stream: AsyncIterable[bytes] | None = None
+    detached = False
+
+    def __init__(
+        self,
+        request: Request,
+        engine: Engine,
+        handlers: tuple[HandlerFunc, ...],
+        params: dict[str, str],
+    ) -> None:
+        self.request = request
+        self.engine = engine
+        self.params = params
+        self.status_code = 200
+        self.response_headers: list[tuple[str, str]] = []
+        self.response_body = b""
+        self._handlers = handlers
+        self._index = -1
+
+    # ------------------------------------------------------------------ request
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def path(self) -> str:
+        """The percent-decoded path, without the query string."""
+        return self.request.path
+
+    @property
+    def headers(self) -> Headers:
+        """Request headers; lookups ignore case."""
+        return self.request.headers
+
+    @property
+    def body(self) -> bytes:
+        return self.request.body
+
+    @property
+    def remote_addr(self) -> str:
+        return self.request.remote_addr
+
+    def param(self, key: str) -> str:
+        """A path parameter (``:name`` or ``*name``); "" when absent."""
+        return self.params.get(key, "")
+
+    def query(self, key: str, default: str = "") -> str:
+        """The first value of ``key`` in the query string."""
+        if self._query is None:
+            self._query = parse_qs(self.request.query_string, keep_blank_values=True)
+        values = self._query.get(key)
+        return values[0] if values else default
+
+    def post_form(self, key: str, default: str = "") -> str:
+        """The first value of ``key`` in an ``application/x-www-form-urlencoded`` body."""
+        if self._form is None:
+            content_type = self.request.headers.get("content-type", "")
+            form_body = content_type.split(";", 1)[0].strip().lower()
+            if form_body == "application/x-www-form-urlencoded":
+                self._form = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+            else:
+                self._form = {}
+        values = self._form.get(key)
+        return values[0] if values else default
+
+    # ------------------------------------------------------------------ response
+
+    def status(self, code: int) -> None:
+        if not 100 <= code <= 999:
+            raise ValueError(f"invalid HTTP status code {code}")
+        self.status_code = code
+
+    def set_header(self, key: str, value: str) -> None:
+        """Set a response header, replacing any earlier value of that name."""
+        _check_header(key, value)
+        lower = key.lower()
+        headers = [(k, v) for k, v in self.response_headers if k.lower() != lower]
+        headers.append((key, value))
+        self.response_headers = headers
+
+    def add_header(self, key: str, value: str) -> None:
+        """Add a response header, keeping earlier ones (``Set-Cookie``)."""
+        _check_header(key, value)
+        self.response_headers.append((key, value))
+
+    def _write(self, code: int, content_type: str | None, body: bytes) -> None:
+        self.status(code)
+        if content_type is not None:
+            headers = self.response_headers
+            if headers:
+                self.response_headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            self.response_headers.append(("content-type", content_type))
+        self.response_body = body
+        self._stream = None
+
+    def string(self, code: int, fmt: str, *values: object) -> None:
+        """Answer ``text/plain``: ``fmt % values`` with values, else ``fmt`` as is."""
+        self._write(code, _TEXT, (fmt % values if values else fmt).encode())
+
+    def json(self, code: int, obj: object) -> None:
+        """Answer ``application/json`` (compact, UTF-8; NaN and infinity refused)."""
+        self._write(code, "application/json", _json.encode(obj).encode())
+
+    def data(self, code: int, body: bytes) -> None:
+        """Answer raw bytes (set a content type with ``set_header`` if you know it)."""
+        self._write(code, None, bytes(body))
+
+    def html(self, code: int, name: str, data: Mapping[str, Any] | None = None) -> None:
+        """Render the template ``name`` (from ``load_html_glob``) with ``data``."""
+        self._write(code, "text/html; charset=utf-8", self.engine.render(name, data or {}))
+
+    def stream(self, code: int, chunks: AsyncIterable[bytes], content_length: int) -> None:
+        """Answer a body produced chunk by chunk (files); the server calls ``aclose()``
+        on ``chunks`` when it has one."""
+        self._write(code, None, b"")
+        self.set_header("content-length", str(content_length))
+        self._stream = chunks
+
+    def redirect(self, code: int, location: str) -> None:
+        if not 300 <= code <= 399:
+            raise ValueError(f"redirect needs a 3xx status, got {code}")
+        self.set_header("location", location)
+        self._write(code, None, b"")
+
+    def fail(self, code: int, message: str) -> None:
+        """Answer JSON ``{"message": message}`` and stop the handlers not yet run."""
+        self._index = _ABORTED
+        self.json(code, {"message": message})
+
+    def abort(self) -> None:
+        """Stop the handlers not yet run; the current function carries on."""
+        self._index = _ABORTED
+
+    @property
+    def aborted(self) -> bool:
+        return self._index >= _ABORTED
+
+    # ------------------------------------------------------------------ chain
+
+    async def next(self) -> None:
+        """Run the rest of the chain, then return here."""
+        self._index += 1
+        handlers = self._handlers
+        while self._index < len(handlers):
+            await handlers[self._index](self)
+            self._index += 1
+
+    def set(self, key: str, value: Any) -> None:
+        """Store a value for the rest of this request's chain."""
+        if self._keys is None:
+            self._keys = {}
+        self._keys[key] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return default if self._keys is None else self._keys.get(key, default)
+
+    def to_response(self) -> Response:
+        return Response(self.status_code, self.response_headers, self.response_body, self._stream)
+
+    def reset_response(self) -> None:
+        """Forget the response built so far (recovery does this before its 500)."""
+        self.status_code = 200
+        self.response_headers = []
+        self.response_body = b""
+        self._stream = None
+
+
+def _check_header(key: str, value: str) -> None:
+    if not _TOKEN.match(key):
+        raise ValueError(f"invalid header name {key!r}")
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {key!r} value contains a line break")

@@ -1,0 +1,275 @@
+"""``Engine`` and ``RouterGroup``: routes, nested groups, middleware, serving."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import jinja2
+import trio
+
+from ..http import Request, Response, ServerConfig, serve
+from .context import Context, HandlerFunc
+from .router import Router
+
+__all__ = ["Engine", "RouterGroup"]
+
+log = logging.getLogger("geetrio.web")
+
+Decorator = Callable[[HandlerFunc], HandlerFunc]
+
+
+@dataclass(eq=False)
+class _Route:
+    method: str
+    pattern: str
+    handler: HandlerFunc
+    group: RouterGroup
+    chain: tuple[HandlerFunc, ...] = ()
+    version: int = -1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RouterGroup:
+    """Routes under a common prefix sharing middleware. ``Engine`` is the root group.
+
+    A group's middleware applies to every route registered through it or its
+    subgroups, whether ``use()`` came before or after the routes; the chain is
+    resolved from the matched route, never from the request path's prefix.
+    """
+
+    def __init__(self, engine: Engine | None, prefix: str, parent: RouterGroup | None) -> None:
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ValueError(f"group prefix must start with '/' and not end with it: {prefix!r}")
+        self.prefix = prefix
+        self.parent = parent
+        self.middlewares: list[HandlerFunc] = []
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        assert self._engine is not None
+        return self._engine
+
+    def group(self, prefix: str) -> RouterGroup:
+        """A subgroup: ``app.group("/v1").group("/v2")`` has the prefix ``/v1/v2``."""
+        return RouterGroup(self.engine, self.prefix + prefix.rstrip("/"), self)
+
+    def use(self, *middlewares: HandlerFunc) -> None:
+        """Add middleware: ``async def mw(c): ...; await c.next(); ...``."""
+        for middleware in middlewares:
+            if not callable(middleware):
+                raise TypeError(f"middleware must be an async function, not {middleware!r}")
+        self.middlewares.extend(middlewares)
+        self.engine._version += 1
+
+    def add_route(self, method: str, pattern: str, handler: HandlerFunc | None = None) -> Any:
+        """Register ``handler`` for ``method`` on prefix + ``pattern``; without a
+        handler, return a decorator. Returns the handler, so decorators stack."""
+        return self._register(method, pattern, handler)
+
+    def _register(
+        self, method: str, pattern: str, handler: HandlerFunc | None
+    ) -> HandlerFunc | Decorator:
+        if handler is None:
+            return partial(self._add, method, pattern)
+        return self._add(method, pattern, handler)
+
+    def _add(self, method: str, pattern: str, handler: HandlerFunc) -> HandlerFunc:
+        if not callable(handler):
+            raise TypeError(f"handler must be an async function, not {handler!r}")
+        method = method.upper()
+        full = self.prefix + pattern
+        self.engine._router.add(method, full, _Route(method, full, handler, self))
+        log.debug("route %4s - %s", method, full)
+        return handler
+
+    def get(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+        """Register a GET route; without a handler, return a decorator."""
+        return self._register("GET", pattern, handler)
+
+    def post(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+        """Register a POST route; without a handler, return a decorator."""
+        return self._register("POST", pattern, handler)
+
+    def put(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+        """Register a PUT route; without a handler, return a decorator."""
+        return self._register("PUT", pattern, handler)
+
+    def delete(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+        """Register a DELETE route; without a handler, return a decorator."""
+        return self._register("DELETE", pattern, handler)
+
+    def patch(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+        """Register a PATCH route; without a handler, return a decorator."""
+        return self._register("PATCH", pattern, handler)
+
+    def head(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+        """Register a HEAD route; without a handler, return a decorator."""
+        return self._register("HEAD", pattern, handler)
+
+    def options(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+        """Register a OPTIONS route; without a handler, return a decorator."""
+        return self._register("OPTIONS", pattern, handler)
+
+    def static(self, relative_path: str, root: str | os.PathLike[str]) -> None:
+        """Serve files under ``root`` at ``GET relative_path/*filepath``."""
+        from .static import static_handler
+
+        pattern = relative_path.rstrip("/") + "/*filepath"
+        self.add_route("GET", pattern, static_handler(root))
+
+    def websocket(self, pattern: str) -> Callable[[Any], Any]:
+        """Decorator for ``async def handler(c, ws)`` on ``GET pattern`` upgrades."""
+        from .websocket import websocket_endpoint
+
+        def register(handler: Any) -> Any:
+            self.add_route("GET", pattern, websocket_endpoint(handler))
+            return handler
+
+        return register
+
+
+class Engine(RouterGroup):
+    """The application: the root route group plus templates and serving.
+
+    >>> app = Engine()
+    >>> @app.get("/hello/:name")
+    ... async def hello(c):
+    ...     c.string(200, "hello %s\\n", c.param("name"))
+    >>> # port = await nursery.start(app.serve, "127.0.0.1", 0)
+    """
+
+    def __init__(self) -> None:
+        super().__init__(None, "", None)
+        self._engine = self
+        self._router: Router[_Route] = Router()
+        self._version = 0
+        self._not_found: tuple[HandlerFunc, ...] = ()
+        self._not_found_version = -1
+        self._templates = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+        self._func_map: dict[str, Callable[..., Any]] = {}
+
+    # ------------------------------------------------------------- templates
+
+    def set_func_map(self, funcs: Mapping[str, Callable[..., Any]]) -> None:
+        """Functions callable from every template: ``{{ shout(x) }}``."""
+        self._func_map.update(funcs)
+        self._templates.globals.update(funcs)
+
+    def load_html_glob(self, pattern: str) -> None:
+        """Load the templates matching ``pattern``; ``c.html`` names them by file name."""
+        paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+        if not paths:
+            raise FileNotFoundError(f"no template matches {pattern!r}")
+        sources = {}
+        for path in paths:
+            with open(path, encoding="utf-8") as file:
+                sources[os.path.basename(path)] = file.read()
+        self._templates.loader = jinja2.DictLoader(sources)
+
+    def render(self, name: str, data: Mapping[str, Any]) -> bytes:
+        return self._templates.get_template(name).render(data).encode()
+
+    # ------------------------------------------------------------- dispatch
+
+    def _chain(self, route: _Route) -> tuple[HandlerFunc, ...]:
+        if route.version != self._version:
+            groups: list[RouterGroup] = []
+            group: RouterGroup | None = route.group
+            while group is not None:
+                groups.append(group)
+                group = group.parent
+            middlewares = [m for g in reversed(groups) for m in g.middlewares]
+            route.chain = (*middlewares, route.handler)
+            route.version = self._version
+        return route.chain
+
+    async def handle(self, request: Request) -> Response | None:
+        """The ``geetrio.http`` handler: route, run the chain, answer."""
+        found = self._router.lookup(request.method, request.path)
+        if found is not None:
+            route, params = found
+            chain = route.chain if route.version == self._version else self._chain(route)
+        else:
+            params = {}
+            chain = (*self.middlewares, self._no_route)
+        c = Context(request, self, chain, params)
+        c._index = 0
+        await chain[0](c)
+        if c._index == 0 and len(chain) > 1:  # a middleware returned without next()
+            await c.next()
+        if c.detached:
+            return None
+        return c.to_response()
+
+    async def _no_route(self, c: Context) -> None:
+        allowed = self._router.allowed_methods(c.path)
+        if allowed:
+            c.set_header("Allow", ", ".join(allowed))
+            c.string(405, "405 METHOD NOT ALLOWED: %s\n", c.path)
+        else:
+            c.string(404, "404 NOT FOUND: %s\n", c.path)
+
+    # ------------------------------------------------------------- serving
+
+    async def serve(
+        self,
+        host: str | None,
+        port: int,
+        *,
+        config: ServerConfig | None = None,
+        shutdown: trio.Event | None = None,
+        task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve until cancelled or ``shutdown`` is set (then drain gracefully).
+        ``port = await nursery.start(app.serve, "127.0.0.1", 0)``."""
+        await serve(
+            self.handle, host, port, config=config, shutdown=shutdown, task_status=task_status
+        )
+
+    def run(self, addr: str = ":9999", *, config: ServerConfig | None = None) -> None:
+        """Blocking helper: serve on ``"host:port"`` (``":9999"`` = every interface)
+        until SIGINT/SIGTERM, which drains gracefully; a second signal stops at once."""
+        host, _, port = addr.rpartition(":")
+        trio.run(self._run_until_signal, host or None, int(port), config)
+
+    async def _run_until_signal(
+        self, host: str | None, port: int, config: ServerConfig | None
+    ) -> None:
+        shutdown = trio.Event()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_shutdown_on_signal, shutdown, nursery.cancel_scope)
+            bound = await nursery.start(
+                partial(self._serve_then_stop, nursery.cancel_scope, host, port, config, shutdown)
+            )
+            log.info("listening on http://%s:%d", host or "0.0.0.0", bound)
+
+    async def _serve_then_stop(
+        self,
+        scope: trio.CancelScope,
+        host: str | None,
+        port: int,
+        config: ServerConfig | None,
+        shutdown: trio.Event,
+        task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        await self.serve(host, port, config=config, shutdown=shutdown, task_status=task_status)
+        scope.cancel(reason="server stopped")
+
+
+async def _shutdown_on_signal(shutdown: trio.Event, scope: trio.CancelScope) -> None:
+    """First SIGINT/SIGTERM: graceful shutdown; the second: stop at once."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            if shutdown.is_set():
+                scope.cancel(reason="second signal")
+                return
+            log.info("%s: shutting down gracefully", signal.Signals(signum).name)
+            shutdown.set()
