@@ -114,6 +114,8 @@ class RequestParser:
                 raise exc.__context__ from None
             raise  # a bug of ours, not the peer's
         except httptools.HttpParserError as exc:
+            if str(exc) == "Invalid HTTP version":
+                raise ProtocolError(505, "only HTTP/1.0 and HTTP/1.1 are supported") from None
             raise ProtocolError(400, f"malformed request: {exc}") from None
         if self._in_head and not self._began_in_this_feed:
             # llhttp buffers a header name or value it has not finished: count every
@@ -178,7 +180,7 @@ class RequestParser:
                 raise ProtocolError(400, "HTTP/1.1 request without a Host header")
             self.expects_continue = self._expect_continue
         elif version != "1.0":
-            raise ProtocolError(505, f"HTTP/{version} is not supported")
+            raise ProtocolError(505, "only HTTP/1.0 and HTTP/1.1 are supported")
 
     def on_body(self, body: bytes) -> None:
         self._body_len += len(body)

@@ -1,0 +1,28 @@
+"""Shared test settings: every async test runs under a trio-clock watchdog."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Iterator
+
+import pytest
+import trio
+
+WATCHDOG_SECONDS = 30
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_call(item: pytest.Function) -> Iterator[None]:
+    """Wrap each async test in ``trio.fail_after`` so a hang fails fast (on trio's
+    clock: virtual seconds under ``autojump_clock``) instead of stalling the suite."""
+    test = item.obj
+    if inspect.iscoroutinefunction(test) and not hasattr(test, "hypothesis"):
+
+        @functools.wraps(test)
+        async def guarded(**kwargs: object) -> object:
+            with trio.fail_after(WATCHDOG_SECONDS):
+                return await test(**kwargs)
+
+        item.obj = guarded
+    yield

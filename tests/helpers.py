@@ -1,0 +1,107 @@
+"""Test helpers: a raw HTTP client that reads responses byte-exactly, and an
+in-memory listener so the server runs on memory streams under ``autojump_clock``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import trio
+import trio.testing
+
+
+@dataclass
+class RawResponse:
+    status: int
+    reason: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    header_list: list[tuple[str, str]] = field(default_factory=list)
+
+
+class RawClient:
+    """Speaks HTTP by hand over one stream, so tests can send anything at all."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.buffer = b""
+
+    @classmethod
+    async def connect(cls, port: int) -> RawClient:
+        return cls(await trio.open_tcp_stream("127.0.0.1", port))
+
+    async def send(self, data: bytes) -> None:
+        await self.stream.send_all(data)
+
+    async def _fill(self) -> bool:
+        try:
+            data = await self.stream.receive_some(65536)
+        except trio.BrokenResourceError:  # a reset counts as the end of the stream
+            data = b""
+        self.buffer += data
+        return bool(data)
+
+    async def read_response(self, *, head: bool = False) -> RawResponse:
+        """One response; ``head=True`` for answers to HEAD (no body follows)."""
+        while b"\r\n\r\n" not in self.buffer:
+            if not await self._fill():
+                raise EOFError(f"connection closed before a response; got {self.buffer!r}")
+        raw_head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        status_line, *lines = raw_head.decode("latin-1").split("\r\n")
+        _, status, reason = status_line.split(" ", 2)
+        header_list = [tuple(line.split(": ", 1)) for line in lines]
+        headers = {name.lower(): value for name, value in header_list}
+        length = 0 if head else int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            if not await self._fill():
+                raise EOFError("connection closed inside a response body")
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return RawResponse(int(status), reason, headers, body, header_list)  # type: ignore[arg-type]
+
+    async def read_until_eof(self) -> bytes:
+        """Everything until the server closes; then close our side too."""
+        while await self._fill():
+            pass
+        data, self.buffer = self.buffer, b""
+        await self.stream.aclose()
+        return data
+
+    async def request(self, data: bytes) -> RawResponse:
+        await self.send(data)
+        return await self.read_response()
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+
+def get(path: str = "/", *, extra: str = "", version: str = "1.1") -> bytes:
+    return f"GET {path} HTTP/{version}\r\nHost: test\r\n{extra}\r\n".encode()
+
+
+class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
+    """A listener whose connections are in-memory stream pairs."""
+
+    def __init__(self, *, lockstep: bool = False) -> None:
+        self._send, self._receive = trio.open_memory_channel[trio.abc.Stream](math.inf)
+        self._pair = (
+            trio.testing.lockstep_stream_pair if lockstep else trio.testing.memory_stream_pair
+        )
+        self.closed = trio.Event()
+
+    async def connect(self) -> RawClient:
+        """A new connection; with ``lockstep=True`` a send blocks until the other side
+        reads it, like a full socket buffer."""
+        client, server = self._pair()
+        await self._send.send(server)
+        return RawClient(client)
+
+    async def accept(self) -> trio.abc.Stream:
+        try:
+            return await self._receive.receive()
+        except trio.EndOfChannel:
+            raise trio.ClosedResourceError from None
+
+    async def aclose(self) -> None:
+        self._receive.close()
+        self.closed.set()
+        await trio.lowlevel.checkpoint()
