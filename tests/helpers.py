@@ -105,3 +105,19 @@ class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
         self._receive.close()
         self.closed.set()
         await trio.lowlevel.checkpoint()
+
+
+async def call(app, method: str, target: str, *, headers=(), body: bytes = b""):  # type: ignore[no-untyped-def]
+    """Run one request through ``app.handle`` without a socket; returns the Response."""
+    from geetrio.http import Request, decode_path
+
+    path, _, query = target.partition("?")
+    request = Request(method, target, decode_path(path), query, [("Host", "test"), *headers], body)
+    return await app.handle(request)
+
+
+def header(response, name: str) -> str | None:  # type: ignore[no-untyped-def]
+    for key, value in response.headers:
+        if key.lower() == name.lower():
+            return value
+    return None

@@ -1,0 +1,56 @@
+"""The public surface named in SPEC.md: these imports are a contract."""
+
+from __future__ import annotations
+
+import geetrio.http
+import geetrio.web
+
+
+def test_web_exports() -> None:
+    from geetrio.web import Context, Engine, RouterGroup, default, logger, recovery
+
+    assert {"Context", "Engine", "RouterGroup", "default", "logger", "recovery"} <= set(
+        geetrio.web.__all__
+    )
+    app = default()
+    assert isinstance(app, Engine) and isinstance(app, RouterGroup)
+    assert len(app.middlewares) == 2
+    assert callable(logger()) and callable(recovery())
+    assert Context.__init__ is not None
+
+
+def test_http_exports_and_server_config_defaults() -> None:
+    from geetrio.http import ServerConfig
+
+    assert "ServerConfig" in geetrio.http.__all__
+    config = ServerConfig()
+    assert (
+        config.max_header_bytes,
+        config.max_uri_bytes,
+        config.max_body_bytes,
+        config.header_timeout,
+        config.keep_alive_timeout,
+        config.max_connections,
+        config.grace,
+    ) == (65536, 8192, 8 * 1024 * 1024, 10.0, 5.0, None, 5.0)
+
+
+def test_every_exported_name_exists() -> None:
+    for module in (geetrio.http, geetrio.web):
+        for name in module.__all__:
+            assert getattr(module, name) is not None
+
+
+def test_server_config_rejects_nonsense() -> None:
+    import pytest
+
+    from geetrio.http import ServerConfig
+
+    for bad in (
+        {"max_body_bytes": 0},
+        {"header_timeout": 0},
+        {"grace": -1},
+        {"max_connections": 0},
+    ):
+        with pytest.raises(ValueError):
+            ServerConfig(**bad)  # type: ignore[arg-type]
