@@ -54,10 +54,14 @@ def split_target(target: str) -> tuple[str, str]:
 class RequestParser:
     """Feed bytes with ``feed()``; take finished requests with ``next_request()``.
 
-    Pipelined requests come out in order. After a request that asked for a protocol
-    upgrade (or CONNECT) the parser stops: ``upgraded`` is true and ``trailing_data``
-    holds the bytes that followed the head. ``expects_continue`` says the request being
-    read asked for ``100 Continue`` and its body has not come yet.
+    Pipelined requests come out in order. Read-only state, plain attributes because
+    the server checks them for every request:
+
+    - ``in_progress``: bytes of an unfinished request are buffered;
+    - ``in_head``: that request's head (request line and headers) is incomplete;
+    - ``expects_continue``: it asked for ``100 Continue`` and its body has not come;
+    - ``upgraded``: a request asked for a protocol upgrade (or CONNECT), so the parser
+      stops; ``trailing_data`` holds the bytes that followed its head.
     """
 
     def __init__(self, config: ServerConfig | None = None) -> None:
@@ -70,8 +74,8 @@ class RequestParser:
         self.upgraded = False
         self.trailing_data = b""
         self.expects_continue = False
-        self._in_message = False
-        self._in_head = False
+        self.in_progress = False
+        self.in_head = False
         self._began_in_this_feed = False
         # Per-request state, reset by on_message_begin.
         self._url: list[bytes] = []
@@ -86,16 +90,6 @@ class RequestParser:
         self._version = "1.1"
 
     # ------------------------------------------------------------------ public API
-
-    @property
-    def in_progress(self) -> bool:
-        """True while bytes of an unfinished request are buffered."""
-        return self._in_message
-
-    @property
-    def in_head(self) -> bool:
-        """True while the head (request line and headers) of a request is incomplete."""
-        return self._in_head
 
     def feed(self, data: bytes | bytearray) -> None:
         """Parse ``data``; raise ``ProtocolError`` on malformed input or a broken limit
@@ -117,7 +111,7 @@ class RequestParser:
             if str(exc) == "Invalid HTTP version":
                 raise ProtocolError(505, "only HTTP/1.0 and HTTP/1.1 are supported") from None
             raise ProtocolError(400, f"malformed request: {exc}") from None
-        if self._in_head and not self._began_in_this_feed:
+        if self.in_head and not self._began_in_this_feed:
             # llhttp buffers a header name or value it has not finished: count every
             # byte fed while the head is open so one endless header cannot grow memory.
             self._unparsed_head += len(data)
@@ -140,8 +134,8 @@ class RequestParser:
         self._body_len = 0
         self._has_host = False
         self._expect_continue = False
-        self._in_message = True
-        self._in_head = True
+        self.in_progress = True
+        self.in_head = True
         self._began_in_this_feed = True
 
     def on_url(self, url: bytes) -> None:
@@ -173,7 +167,7 @@ class RequestParser:
             self._expect_continue = True
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
+        self.in_head = False
         version = self._version = self._parser.get_http_version()
         if version == "1.1":
             if not self._has_host:
@@ -213,5 +207,5 @@ class RequestParser:
                 upgrade,
             )
         )
-        self._in_message = False
+        self.in_progress = False
         self.expects_continue = False

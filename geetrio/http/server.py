@@ -162,7 +162,7 @@ class _Server:
             now = trio.current_time()
             for connection in self.connections:
                 if connection.waiting and connection.deadline <= now:
-                    connection.timed_out = True
+                    connection.timed_out = connection.cancelled = True
                     connection.timeout.cancel(reason="connection timeout")
 
     def drain(self) -> None:
@@ -171,6 +171,7 @@ class _Server:
         self.draining = True
         for connection in self.connections:
             if connection.idle:
+                connection.cancelled = True
                 connection.timeout.cancel(reason="graceful shutdown")
 
 
@@ -196,8 +197,11 @@ class _Connection(Transport):
         self.stream = stream
         self.parser = RequestParser(server.config)
         self.timeout = trio.CancelScope()
+        self.handler = server.handler
+        self.send_timeout = server.config.send_timeout
         self.waiting = False  # blocked on the socket with ``deadline`` in force
         self.deadline = math.inf
+        self.cancelled = False  # ``timeout`` was cancelled (timeout or shutdown)
         self.timed_out = False
         self.idle = False  # waiting between requests (graceful shutdown closes it)
         self.detached = False
@@ -210,13 +214,14 @@ class _Connection(Transport):
         stream = self.stream
         now = trio.lowlevel.current_clock().current_time  # one lookup, not one per call
         idle_timeout = config.header_timeout  # a new connection must start promptly
-        request_started = 0.0
+        head_deadline = math.inf  # set when we first wait for an incomplete head
         continue_sent = False
         with self.timeout:
             while True:
                 request = parser.next_request()
                 if request is not None:
                     continue_sent = False
+                    head_deadline = math.inf
                     if not await self.respond(request, now):
                         return
                     idle_timeout = config.keep_alive_timeout
@@ -233,16 +238,16 @@ class _Connection(Transport):
                     await self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
                     self.deadline = now() + config.header_timeout
                 elif parser.in_head:
-                    self.deadline = request_started + config.header_timeout
+                    if head_deadline == math.inf:
+                        head_deadline = now() + config.header_timeout
+                    self.deadline = head_deadline
                 else:  # reading a body: each pause may last header_timeout
                     self.deadline = now() + config.header_timeout
                 self.waiting = True
                 data = await stream.receive_some(RECEIVE_SIZE)
                 self.waiting = self.idle = False
-                if self.timeout.cancel_called or not data:
+                if self.cancelled or not data:
                     break  # timed out or shut down as data arrived, or the client closed
-                if not parser.in_progress:
-                    request_started = now()
                 try:
                     parser.feed(data)
                 except ProtocolError as exc:
@@ -259,7 +264,7 @@ class _Connection(Transport):
         request.transport = self
         self._current = request
         try:
-            response = await self.server.handler(request)
+            response = await self.handler(request)
             if response is None and not self.detached:
                 raise RuntimeError("handler returned None without taking the connection")
         except Exception:
@@ -277,7 +282,7 @@ class _Connection(Transport):
             except ValueError:  # a header the handler set would split the response
                 log.exception("invalid response for %s %s", request.method, request.target)
                 return await self.send_response(request, _INTERNAL_ERROR, keep_alive)
-            self.deadline = now() + self.server.config.send_timeout
+            self.deadline = now() + self.send_timeout
             self.waiting = True
             await self.stream.send_all(head if request.method == "HEAD" else head + response.body)
             self.waiting = False
@@ -311,7 +316,7 @@ class _Connection(Transport):
 
     async def send(self, data: bytes) -> None:
         """``send_all`` bounded by ``send_timeout`` (through the sweeper)."""
-        self.deadline = trio.current_time() + self.server.config.send_timeout
+        self.deadline = trio.current_time() + self.send_timeout
         self.waiting = True
         try:
             await self.stream.send_all(data)

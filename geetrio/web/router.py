@@ -20,7 +20,10 @@ T = TypeVar("T")
 
 
 def _split(path: str) -> list[str]:
-    return [part for part in path.split("/") if part]
+    parts = path.strip("/").split("/")
+    if "" in parts:  # "/" itself, or doubled slashes
+        parts = [part for part in parts if part]
+    return parts
 
 
 def normalize_pattern(pattern: str) -> str:
@@ -125,10 +128,14 @@ class Router(Generic[T]):
                 value = methods.get("GET")
             if value is not None:
                 return value, {}
+        parts = _split(path)
         params: dict[str, str] = {}
-        node = self._search(self._root, _split(path), 0, params, method)
+        node = self._walk(parts, params, method)
         if node is None:
-            return None
+            params = {}
+            node = self._search(self._root, parts, 0, params, method)
+            if node is None:
+                return None
         routes = node.routes
         entry = routes.get(method) or routes["GET"]  # _accepts guarantees one of them
         return entry[1], params
@@ -151,6 +158,25 @@ class Router(Generic[T]):
                 yield method, pattern, value
             stack.extend(node.static.values())
             stack.extend(n for n in (node.param, node.catchall) if n is not None)
+
+    def _walk(self, parts: list[str], params: dict[str, str], method: str) -> _Node[T] | None:
+        """The greedy path (static, else parameter, else catch-all) without backtracking.
+        When it succeeds it is the first match the backtracking search would find, since
+        that search tries children in the same order; when it fails, ``_search`` runs."""
+        node = self._root
+        for i, part in enumerate(parts):
+            child = node.static.get(part)
+            if child is None:
+                child = node.param
+                if child is None:
+                    catchall = node.catchall
+                    if catchall is not None and _accepts(catchall.routes, method):
+                        params[node.catchall_name] = "/".join(parts[i:])
+                        return catchall
+                    return None
+                params[node.param_name] = part
+            node = child
+        return node if _accepts(node.routes, method) else None
 
     def _search(
         self, node: _Node[T], parts: list[str], i: int, params: dict[str, str], method: str | None

@@ -1,0 +1,15 @@
+"""`make bench`: every benchmark, one after the other, each printing its ratios."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = [HERE / "web" / "bench_web.py"]
+
+if __name__ == "__main__":
+    for script in BENCHMARKS:
+        print(f"== {script.relative_to(HERE.parent)}", flush=True)
+        subprocess.run([sys.executable, str(script), *sys.argv[1:]], check=True)

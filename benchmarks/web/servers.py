@@ -1,0 +1,108 @@
+"""The servers under test, each started as its own process by bench_web.py.
+
+Every server answers the same two routes: ``GET /`` -> 13-byte text and
+``GET /user/:name`` -> a small JSON object.
+
+    python benchmarks/web/servers.py geetrio PORT
+    python benchmarks/web/servers.py geetrio-recovery PORT
+    python benchmarks/web/servers.py uvicorn PORT          (uvloop + httptools: uvicorn[standard])
+    python benchmarks/web/servers.py uvicorn-asyncio PORT  (plain asyncio loop + httptools)
+    python benchmarks/web/servers.py hypercorn-trio PORT
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+from typing import Any
+
+
+def raise_fd_limit() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def geetrio(port: int, with_recovery: bool, keep_alive: float) -> None:
+    import trio
+
+    from geetrio.http import ServerConfig
+    from geetrio.web import Context, Engine, recovery
+
+    app = Engine()
+    if with_recovery:
+        app.use(recovery())
+
+    @app.get("/")
+    async def index(c: Context) -> None:
+        c.string(200, "Hello, World!")
+
+    @app.get("/user/:name")
+    async def user(c: Context) -> None:
+        c.json(200, {"name": c.param("name"), "id": 42})
+
+    config = ServerConfig(keep_alive_timeout=keep_alive)
+    trio.run(lambda: app.serve("127.0.0.1", port, config=config))
+
+
+def starlette_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, PlainTextResponse
+    from starlette.routing import Route
+
+    async def index(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("Hello, World!")
+
+    async def user(request: Any) -> JSONResponse:
+        return JSONResponse({"name": request.path_params["name"], "id": 42})
+
+    return Starlette(routes=[Route("/", index), Route("/user/{name}", user)])
+
+
+def uvicorn_server(port: int, loop: str, keep_alive: float) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        starlette_app(),
+        host="127.0.0.1",
+        port=port,
+        loop=loop,
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=int(keep_alive),
+    )
+
+
+def hypercorn_trio(port: int, keep_alive: float) -> None:
+    import trio
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.loglevel = "WARNING"
+    config.keep_alive_timeout = keep_alive
+    trio.run(serve, starlette_app(), config)
+
+
+def main() -> None:
+    name, port = sys.argv[1], int(sys.argv[2])
+    keep_alive = float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
+    raise_fd_limit()
+    if name == "geetrio":
+        geetrio(port, False, keep_alive)
+    elif name == "geetrio-recovery":
+        geetrio(port, True, keep_alive)
+    elif name == "uvicorn":
+        uvicorn_server(port, "uvloop", keep_alive)
+    elif name == "uvicorn-asyncio":
+        uvicorn_server(port, "asyncio", keep_alive)
+    elif name == "hypercorn-trio":
+        hypercorn_trio(port, keep_alive)
+    else:
+        raise SystemExit(f"unknown server {name!r}")
+
+
+if __name__ == "__main__":
+    main()
