@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import pytest
 import trio
@@ -12,8 +12,8 @@ import trio
 WATCHDOG_SECONDS = 30
 
 
-@pytest.hookimpl(tryfirst=True, hookwrapper=True)
-def pytest_runtest_call(item: pytest.Function) -> Iterator[None]:
+@pytest.hookimpl(tryfirst=True, wrapper=True)
+def pytest_runtest_call(item: pytest.Function) -> Generator[None, None, None]:
     """Wrap each async test in ``trio.fail_after`` so a hang fails fast (on trio's
     clock: virtual seconds under ``autojump_clock``) instead of stalling the suite."""
     test = item.obj
@@ -25,4 +25,4 @@ def pytest_runtest_call(item: pytest.Function) -> Iterator[None]:
                 return await test(**kwargs)
 
         item.obj = guarded
-    yield
+    return (yield)
