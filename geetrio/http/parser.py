@@ -159,7 +159,9 @@ class RequestParser:
                 raise ProtocolError(400, "more than one Host header")
             self._has_host = True
         elif lower == b"content-length":
-            if int(value) > self._max_body:  # llhttp has checked it is a number
+            if not value.isdigit():  # llhttp checks this too; be sure before int()
+                raise ProtocolError(400, "malformed Content-Length")
+            if int(value) > self._max_body:
                 raise ProtocolError(413, "request body too large")
         elif value.lower() != b"100-continue":  # Expect
             raise ProtocolError(417, "only 'Expect: 100-continue' is supported")
