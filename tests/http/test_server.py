@@ -333,22 +333,22 @@ async def test_max_connections_queues_the_next_client(
 # --------------------------------------------------------------- graceful shutdown
 
 
-async def test_graceful_shutdown_finishes_in_flight_and_refuses_new(nursery: trio.Nursery) -> None:
-    shutdown = trio.Event()
-    done = trio.Event()
+async def start_with_shutdown(
+    nursery: trio.Nursery, grace: float
+) -> tuple[int, trio.Event, trio.Event]:
+    """Serve ``echo``; returns (port, the shutdown event, an event set once serve returned)."""
+    shutdown, done = trio.Event(), trio.Event()
 
     async def run_server(task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(
-            echo,
-            "127.0.0.1",
-            0,
-            config=ServerConfig(grace=5.0),
-            shutdown=shutdown,
-            task_status=task_status,
-        )
+        config = ServerConfig(grace=grace)
+        await serve(echo, "127.0.0.1", 0, config=config, shutdown=shutdown, task_status=task_status)
         done.set()
 
-    port = await nursery.start(run_server)
+    return await nursery.start(run_server), shutdown, done
+
+
+async def test_graceful_shutdown_finishes_in_flight_and_refuses_new(nursery: trio.Nursery) -> None:
+    port, shutdown, done = await start_with_shutdown(nursery, grace=5.0)
     busy = await RawClient.connect(port)
     idle = await RawClient.connect(port)
     assert (await idle.request(get("/warm"))).status == 200
@@ -372,21 +372,7 @@ async def test_graceful_shutdown_finishes_in_flight_and_refuses_new(nursery: tri
 
 
 async def test_grace_period_cancels_handlers_that_take_too_long(nursery: trio.Nursery) -> None:
-    shutdown = trio.Event()
-    done = trio.Event()
-
-    async def run_server(task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(
-            echo,
-            "127.0.0.1",
-            0,
-            config=ServerConfig(grace=0.05),
-            shutdown=shutdown,
-            task_status=task_status,
-        )
-        done.set()
-
-    port = await nursery.start(run_server)
+    port, shutdown, done = await start_with_shutdown(nursery, grace=0.05)
     busy = await RawClient.connect(port)
     await busy.send(get("/slow"))
     await trio.testing.wait_all_tasks_blocked()
