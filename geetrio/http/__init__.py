@@ -6,6 +6,7 @@
 >>> # port = await nursery.start(serve, hello, "127.0.0.1", 0)
 """
 
+from .client import ClientError, ClientResponse, HTTPClient, ResponseParser
 from .config import ServerConfig
 from .errors import HTTPError, ProtocolError
 from .headers import Headers
@@ -15,6 +16,9 @@ from .server import Handler, serve, serve_listeners
 from .streams import PrefixedStream
 
 __all__ = [
+    "ClientError",
+    "ClientResponse",
+    "HTTPClient",
     "HTTPError",
     "Handler",
     "Headers",
@@ -23,6 +27,7 @@ __all__ = [
     "Request",
     "RequestParser",
     "Response",
+    "ResponseParser",
     "ServerConfig",
     "Transport",
     "decode_path",

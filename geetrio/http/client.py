@@ -1,0 +1,306 @@
+"""The project's own HTTP/1.1 client: pooled keep-alive connections, sans-IO parsing.
+
+For what geetrio itself calls over HTTP (cache peers, registry heartbeats and discovery,
+RPC over HTTP), not a general browser-grade client: plain ``http://`` only, whole bodies
+in memory (bounded by ``max_response_bytes``).
+
+Timeouts are the caller's cancel scopes (``with trio.fail_after(1): await client.get(...)``).
+A request that is cancelled or fails midway closes its connection (its state is
+unknown); only connections that finished a response cleanly return to the pool.
+The client runs no background task, so it needs no nursery: it is an async context
+manager that owns its idle connections and closes them on exit. Idle connections
+expire lazily when taken from the pool.
+"""
+
+from __future__ import annotations
+
+import math
+import select
+from collections import deque
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httptools
+import trio
+
+from .errors import HTTPError
+from .headers import Headers
+
+__all__ = ["ClientError", "ClientResponse", "HTTPClient", "ResponseParser"]
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class ClientError(HTTPError):
+    """The server could not be reached, broke the protocol, or closed mid-response."""
+
+
+@dataclass
+class ClientResponse:
+    status: int
+    raw_headers: list[tuple[str, str]]
+    body: bytes
+    keep_alive: bool = True
+    _headers: Headers | None = field(default=None, repr=False)
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(self.raw_headers)
+        return self._headers
+
+
+class _HeadDone(Exception):
+    """Raised inside httptools to stop after the head of a HEAD response."""
+
+
+class ResponseParser:
+    """Sans-IO: feed the bytes of one response (after any 1xx), then ``eof()`` if the
+    connection ended; ``response`` is set once it is complete.
+
+    ``head=True`` for responses to HEAD, whose length headers announce no body.
+    Raises ``ClientError`` for malformed responses or bodies over ``max_body``.
+    """
+
+    def __init__(self, *, head: bool = False, max_body: int = 64 * 1024 * 1024) -> None:
+        self._parser = httptools.HttpResponseParser(self)
+        self._head = head
+        self._max_body = max_body
+        self._headers: list[tuple[str, str]] = []
+        self._body: list[bytes] = []
+        self._body_len = 0
+        self._headers_done = False
+        self._framed = False  # Content-Length or chunked: the body's end is known
+        self._keep_alive = False
+        self.response: ClientResponse | None = None
+
+    def feed(self, data: bytes | bytearray) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _HeadDone):
+                return
+            if isinstance(exc.__context__, ClientError):
+                raise exc.__context__ from None
+            raise
+        except httptools.HttpParserError as exc:
+            raise ClientError(f"malformed HTTP response: {exc}") from None
+
+    def eof(self) -> None:
+        """The peer closed: completes a close-delimited body, else it is an error."""
+        if self.response is not None:
+            return
+        if self._headers_done and not self._framed:
+            self._finish(keep_alive=False)
+            return
+        raise ClientError("connection closed before the response was complete")
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._headers, self._body, self._body_len = [], [], 0
+        self._framed = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        lower = name.lower()
+        if lower == b"content-length" or (
+            lower == b"transfer-encoding" and value.lower() == b"chunked"
+        ):
+            self._framed = True
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        status = self._parser.get_status_code()
+        if status < 200:
+            return  # an interim response: the real one follows
+        self._headers_done = True
+        self._keep_alive = self._parser.should_keep_alive()
+        if status in (204, 304):
+            self._framed = True
+        if self._head:
+            self._finish(self._keep_alive)
+            raise _HeadDone
+
+    def on_body(self, body: bytes) -> None:
+        self._body_len += len(body)
+        if self._body_len > self._max_body:
+            raise ClientError(f"response body over {self._max_body} bytes")
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._parser.get_status_code() >= 200 and self.response is None:
+            self._finish(self._keep_alive)
+
+    def _finish(self, keep_alive: bool) -> None:
+        self.response = ClientResponse(
+            self._parser.get_status_code(), self._headers, b"".join(self._body), keep_alive
+        )
+
+
+class _Connection:
+    __slots__ = ("idle_since", "stream")
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self.stream = stream
+        self.idle_since = math.inf
+
+    def looks_alive(self) -> bool:
+        """An idle connection has nothing to read. If it is readable, the server closed
+        it (EOF) or sent stray bytes; either way it cannot carry a request."""
+        poller = select.poll()
+        poller.register(self.stream.socket.fileno(), select.POLLIN)
+        return not poller.poll(0)
+
+
+class HTTPClient:
+    """Pooled keep-alive HTTP/1.1 client.
+
+    >>> async with HTTPClient() as client:              # doctest: +SKIP
+    ...     with trio.fail_after(1.0):
+    ...         response = await client.get("http://127.0.0.1:8001/_geecache/g/k")
+
+    ``max_idle_per_host`` idle connections are kept per host, each for at most
+    ``idle_timeout`` seconds (keep it below the servers' keep-alive timeout).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_idle_per_host: int = 64,
+        idle_timeout: float = 4.0,
+        max_response_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.max_idle_per_host = max_idle_per_host
+        self.idle_timeout = idle_timeout
+        self.max_response_bytes = max_response_bytes
+        self._idle: dict[tuple[str, int], deque[_Connection]] = {}
+        self._closed = False
+
+    async def __aenter__(self) -> HTTPClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every idle connection; the client takes no more requests."""
+        self._closed = True
+        idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                await trio.aclose_forcefully(connection.stream)
+
+    async def get(
+        self, url: str, *, headers: list[tuple[str, str]] | None = None
+    ) -> ClientResponse:
+        return await self.request("GET", url, headers=headers)
+
+    async def post(
+        self, url: str, body: bytes = b"", *, headers: list[tuple[str, str]] | None = None
+    ) -> ClientResponse:
+        return await self.request("POST", url, headers=headers, body=body)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+    ) -> ClientResponse:
+        """Send one request and read the whole response.
+
+        Raises ``ClientError`` when the server is unreachable, breaks the protocol or
+        closes mid-response. On cancellation the connection is closed and the request
+        may or may not have reached the server.
+        """
+        if self._closed:
+            raise ClientError("the client is closed")
+        host, port, target = _split_url(url)
+        head = _request_head(method, host, port, target, headers or [], len(body))
+        payload = head + body if body else head
+        connection = self._checkout(host, port)
+        if connection is not None:
+            try:
+                return await self._exchange(connection, host, port, method, payload)
+            except ClientError:
+                if method not in _IDEMPOTENT:
+                    raise
+                # The server may have closed this pooled connection just as we used it:
+                # an idempotent request is safe to try once more on a new connection.
+        connection = await self._connect(host, port)
+        return await self._exchange(connection, host, port, method, payload)
+
+    async def _connect(self, host: str, port: int) -> _Connection:
+        try:
+            stream = await trio.open_tcp_stream(host, port)
+        except OSError as exc:
+            raise ClientError(f"cannot connect to {host}:{port}: {exc}") from exc
+        return _Connection(stream)
+
+    def _checkout(self, host: str, port: int) -> _Connection | None:
+        connections = self._idle.get((host, port))
+        now = trio.current_time()
+        while connections:
+            connection = connections.pop()  # newest first: the least likely to be stale
+            if now - connection.idle_since < self.idle_timeout and connection.looks_alive():
+                return connection
+            connection.stream.socket.close()  # synchronous close: it never did I/O since
+        return None
+
+    async def _exchange(
+        self, connection: _Connection, host: str, port: int, method: str, payload: bytes
+    ) -> ClientResponse:
+        stream = connection.stream
+        parser = ResponseParser(head=method == "HEAD", max_body=self.max_response_bytes)
+        try:
+            await stream.send_all(payload)
+            while parser.response is None:
+                data = await stream.receive_some(65536)
+                if not data:
+                    parser.eof()
+                    break
+                parser.feed(data)
+        except (trio.BrokenResourceError, OSError) as exc:
+            await trio.aclose_forcefully(stream)
+            raise ClientError(f"connection to {host}:{port} failed: {exc}") from exc
+        except BaseException:
+            await trio.aclose_forcefully(stream)  # cancelled or broken midway: unusable
+            raise
+        response = parser.response
+        assert response is not None
+        if response.keep_alive and not self._closed:
+            self._checkin(host, port, connection)
+        else:
+            await trio.aclose_forcefully(stream)
+        return response
+
+    def _checkin(self, host: str, port: int, connection: _Connection) -> None:
+        connections = self._idle.setdefault((host, port), deque())
+        if len(connections) >= self.max_idle_per_host:
+            connections.popleft().stream.socket.close()
+        connection.idle_since = trio.current_time()
+        connections.append(connection)
+
+
+def _split_url(url: str) -> tuple[str, int, str]:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"only http:// URLs with a host are supported: {url!r}")
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return parts.hostname, parts.port or 80, target
+
+
+def _request_head(
+    method: str, host: str, port: int, target: str, headers: list[tuple[str, str]], length: int
+) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"]
+    for name, value in headers:
+        if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
+            raise ValueError(f"header {name!r} contains a line break")
+        lines.append(f"{name}: {value}\r\n")
+    if length or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {length}\r\n")
+    lines.append("\r\n")
+    return "".join(lines).encode("latin-1")
