@@ -13,6 +13,7 @@ from .headers import Headers
 from .message import Request, Response, Transport, render_head
 from .parser import RequestParser, decode_path
 from .server import Handler, serve, serve_listeners
+from .signals import run_until_signal
 from .streams import PrefixedStream
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Transport",
     "decode_path",
     "render_head",
+    "run_until_signal",
     "serve",
     "serve_listeners",
 ]

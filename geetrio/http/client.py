@@ -213,9 +213,25 @@ class HTTPClient:
         closes mid-response. On cancellation the connection is closed and the request
         may or may not have reached the server.
         """
+        host, port, target = _split_url(url)
+        return await self.fetch(method, host, port, target, headers=headers, body=body)
+
+    async def fetch(
+        self,
+        method: str,
+        host: str,
+        port: int,
+        target: str,
+        *,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+    ) -> ClientResponse:
+        """``request`` with the URL already split (no parsing on hot paths).
+        ``target`` is sent as given: percent-encode it yourself."""
         if self._closed:
             raise ClientError("the client is closed")
-        host, port, target = _split_url(url)
+        if not target.startswith("/") or any(c in target for c in " \r\n"):
+            raise ValueError(f"request target must start with '/' and have no spaces: {target!r}")
         head = _request_head(method, host, port, target, headers or [], len(body))
         payload = head + body if body else head
         connection = self._checkout(host, port)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import logging
 import os
-import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -14,7 +13,7 @@ from typing import Any
 import jinja2
 import trio
 
-from ..http import Request, Response, ServerConfig, serve
+from ..http import Request, Response, ServerConfig, run_until_signal, serve
 from .context import Context, HandlerFunc
 from .router import Router
 
@@ -238,38 +237,13 @@ class Engine(RouterGroup):
         """Blocking helper: serve on ``"host:port"`` (``":9999"`` = every interface)
         until SIGINT/SIGTERM, which drains gracefully; a second signal stops at once."""
         host, _, port = addr.rpartition(":")
-        trio.run(self._run_until_signal, host or None, int(port), config)
+        trio.run(run_until_signal, partial(self._serve_and_log, host or None, int(port), config))
 
-    async def _run_until_signal(
-        self, host: str | None, port: int, config: ServerConfig | None
+    async def _serve_and_log(
+        self, host: str | None, port: int, config: ServerConfig | None, shutdown: trio.Event
     ) -> None:
-        shutdown = trio.Event()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_shutdown_on_signal, shutdown, nursery.cancel_scope)
             bound = await nursery.start(
-                partial(self._serve_then_stop, nursery.cancel_scope, host, port, config, shutdown)
+                partial(self.serve, host, port, config=config, shutdown=shutdown)
             )
             log.info("listening on http://%s:%d", host or "0.0.0.0", bound)
-
-    async def _serve_then_stop(
-        self,
-        scope: trio.CancelScope,
-        host: str | None,
-        port: int,
-        config: ServerConfig | None,
-        shutdown: trio.Event,
-        task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
-    ) -> None:
-        await self.serve(host, port, config=config, shutdown=shutdown, task_status=task_status)
-        scope.cancel(reason="server stopped")
-
-
-async def _shutdown_on_signal(shutdown: trio.Event, scope: trio.CancelScope) -> None:
-    """First SIGINT/SIGTERM: graceful shutdown; the second: stop at once."""
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            if shutdown.is_set():
-                scope.cancel(reason="second signal")
-                return
-            log.info("%s: shutting down gracefully", signal.Signals(signum).name)
-            shutdown.set()

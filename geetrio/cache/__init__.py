@@ -1,0 +1,37 @@
+"""GeeCache: a groupcache-like distributed cache on trio.
+
+>>> from geetrio.cache import new_group, HTTPPool
+>>> async def load(key: str) -> bytes: ...                        # the slow source
+>>> group = new_group("scores", 2 << 10, load)                   # doctest: +SKIP
+>>> # async with HTTPPool("http://127.0.0.1:8001") as pool:
+>>> #     pool.set("http://127.0.0.1:8001", "http://127.0.0.1:8002"); group.register_peers(pool)
+>>> #     pool.mount(app); value = await group.get("Tom")
+"""
+
+from .consistenthash import HashFn, HashRing, blake2b_32
+from .group import Getter, Group, get_group, new_group
+from .http_pool import DEFAULT_BASE_PATH, HTTPPool
+from .lru import LRUCache
+from .peers import CacheError, PeerError, PeerGetter, PeerPicker
+from .protocol import BadPeerPath, CorruptResponse
+from .singleflight import SingleFlight
+
+__all__ = [
+    "DEFAULT_BASE_PATH",
+    "BadPeerPath",
+    "CacheError",
+    "CorruptResponse",
+    "Getter",
+    "Group",
+    "HTTPPool",
+    "HashFn",
+    "HashRing",
+    "LRUCache",
+    "PeerError",
+    "PeerGetter",
+    "PeerPicker",
+    "SingleFlight",
+    "blake2b_32",
+    "get_group",
+    "new_group",
+]

@@ -1,0 +1,202 @@
+"""``HTTPPool``: this node's view of its peers over HTTP (GeeCache days 3 and 5).
+
+Serving: ``pool.mount(app)`` answers ``GET {base}{group}/{key}`` on a geetrio.web
+Engine with a protobuf ``Response`` (400 bad path, 404 unknown group, 500 loader
+error as plain text) and ``DELETE`` the same path to drop a key (an extension: GeeCache
+has no removal). Both serve from this node only, never forwarding.
+
+Fetching: ``pick_peer(key)`` consults the consistent-hash ring; the returned getter
+fetches over the pool's keep-alive client, each request bounded by ``timeout``. Any
+failure becomes ``PeerError``. ``set(*peers)`` swaps the ring at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import trio
+
+from ..http import ClientError, HTTPClient
+from ..web import Context, Engine
+from .consistenthash import HashFn, HashRing
+from .group import get_group
+from .peers import PeerError, PeerGetter
+from .protocol import (
+    BadPeerPath,
+    CorruptResponse,
+    decode_response,
+    encode_response,
+    peer_path,
+    split_peer_path,
+)
+
+__all__ = ["DEFAULT_BASE_PATH", "HTTPPool"]
+
+log = logging.getLogger("geetrio.cache")
+
+DEFAULT_BASE_PATH = "/_geecache/"
+
+
+class HTTPPool:
+    """Peers over HTTP. ``self_url`` is this node's own base URL (``http://host:port``).
+
+    >>> async with HTTPPool("http://127.0.0.1:8001") as pool:       # doctest: +SKIP
+    ...     pool.set("http://127.0.0.1:8001", "http://127.0.0.1:8002")
+    ...     group.register_peers(pool)
+    ...     pool.mount(app)
+    """
+
+    def __init__(
+        self,
+        self_url: str,
+        *,
+        base_path: str = DEFAULT_BASE_PATH,
+        replicas: int = 50,
+        timeout: float = 1.0,
+        hash_fn: HashFn | None = None,
+    ) -> None:
+        if not base_path.startswith("/") or not base_path.endswith("/"):
+            raise ValueError(f"base_path must start and end with '/': {base_path!r}")
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self.self_url = _normalize(self_url)
+        self.base_path = base_path
+        self.replicas = replicas
+        self.timeout = timeout
+        self._hash_fn = hash_fn
+        self._ring = HashRing(replicas, hash_fn)
+        self._getters: dict[str, _HTTPGetter] = {}
+        self._client: HTTPClient | None = None
+
+    async def __aenter__(self) -> HTTPPool:
+        self._client = HTTPClient(max_idle_per_host=256)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    @property
+    def client(self) -> HTTPClient:
+        if self._client is None:
+            raise RuntimeError("use the pool as `async with HTTPPool(...) as pool:`")
+        return self._client
+
+    # ------------------------------------------------------------------ membership
+
+    def set(self, *peers: str) -> None:
+        """Replace the peer list (this node is always part of the ring)."""
+        urls = list(dict.fromkeys(_normalize(p) for p in peers))
+        if self.self_url not in urls:
+            urls.append(self.self_url)
+        ring = HashRing(self.replicas, self._hash_fn)
+        ring.add(*urls)
+        getters = {url: self._getters.get(url) or _HTTPGetter(self, url) for url in urls}
+        self._ring, self._getters = ring, getters
+        log.info("peers set: %s", ", ".join(urls))
+
+    def pick_peer(self, key: str) -> PeerGetter | None:
+        owner = self._ring.get(key)
+        if not owner or owner == self.self_url:
+            return None
+        return self._getters[owner]
+
+    def peers(self) -> list[PeerGetter]:
+        return [g for url, g in self._getters.items() if url != self.self_url]
+
+    def owner(self, key: str) -> str:
+        """The URL of the node owning ``key`` (this node's own URL included)."""
+        return self._ring.get(key) or self.self_url
+
+    # ------------------------------------------------------------------ serving
+
+    def mount(self, app: Engine) -> None:
+        """Serve the peer protocol under ``base_path`` on ``app``."""
+        pattern = self.base_path + "*path"
+        app.get(pattern, self._serve_get)
+        app.delete(pattern, self._serve_delete)
+
+    def _parse(self, c: Context) -> tuple[object, str] | None:
+        try:
+            name, key = split_peer_path(c.request.target, self.base_path)
+        except BadPeerPath as exc:
+            c.string(400, "bad request: %s\n", exc)
+            return None
+        group = get_group(name)
+        if group is None:
+            c.string(404, "no such group: %s\n", name)
+            return None
+        return group, key
+
+    async def _serve_get(self, c: Context) -> None:
+        parsed = self._parse(c)
+        if parsed is None:
+            return
+        group, key = parsed
+        try:
+            value = await group.get_local(key)  # type: ignore[attr-defined]
+        except Exception as exc:
+            c.string(500, "%s\n", exc)
+            return
+        c.set_header("Content-Type", "application/octet-stream")
+        c.data(200, encode_response(value))
+
+    async def _serve_delete(self, c: Context) -> None:
+        parsed = self._parse(c)
+        if parsed is None:
+            return
+        group, key = parsed
+        group.remove_local(key)  # type: ignore[attr-defined]
+        c.status(204)
+
+
+class _HTTPGetter:
+    """One peer, fetched through the pool's shared client."""
+
+    def __init__(self, pool: HTTPPool, url: str) -> None:
+        parts = urlsplit(url)
+        self._pool = pool
+        self.url = url
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 80
+        self._prefix = parts.path.rstrip("/") + pool.base_path
+
+    def __repr__(self) -> str:
+        return f"<peer {self.url}>"
+
+    async def _call(self, method: str, group: str, key: str) -> tuple[int, bytes]:
+        target = peer_path(self._prefix, group, key)
+        try:
+            with trio.fail_after(self._pool.timeout):
+                response = await self._pool.client.fetch(method, self._host, self._port, target)
+        except (ClientError, trio.TooSlowError) as exc:
+            raise PeerError(f"{self.url}: {exc or 'timed out'}") from exc
+        return response.status, response.body
+
+    async def get(self, group: str, key: str) -> bytes:
+        status, body = await self._call("GET", group, key)
+        if status != 200:
+            raise PeerError(f"{self.url} answered {status}: {body[:200]!r}")
+        try:
+            return decode_response(body)
+        except CorruptResponse as exc:
+            raise PeerError(f"{self.url}: {exc}") from exc
+
+    async def remove(self, group: str, key: str) -> None:
+        status, body = await self._call("DELETE", group, key)
+        if status not in (200, 204):
+            raise PeerError(f"{self.url} answered {status} to a remove: {body[:200]!r}")
+
+
+def _normalize(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or not parts.port:
+        raise ValueError(f"a peer URL looks like http://host:port, not {url!r}")
+    return f"http://{parts.hostname}:{parts.port}{parts.path.rstrip('/')}"

@@ -1,0 +1,37 @@
+"""The two tiny interfaces between a ``Group`` and its peers, and their errors.
+
+``Group`` depends only on these; ``HTTPPool`` implements them over HTTP, and tests
+inject fakes (a peer that fails, answers garbage, or counts calls).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["CacheError", "PeerError", "PeerGetter", "PeerPicker"]
+
+
+class CacheError(Exception):
+    """Base class of the errors ``geetrio.cache`` raises itself."""
+
+
+class PeerError(CacheError):
+    """A peer failed: unreachable, too slow, a non-200 answer, or a corrupt body."""
+
+
+class PeerGetter(Protocol):
+    """One peer: fetch or drop a key of a group there. Raises ``PeerError``."""
+
+    async def get(self, group: str, key: str) -> bytes: ...
+
+    async def remove(self, group: str, key: str) -> None: ...
+
+
+class PeerPicker(Protocol):
+    def pick_peer(self, key: str) -> PeerGetter | None:
+        """The peer owning ``key``, or None when this node owns it."""
+        ...
+
+    def peers(self) -> list[PeerGetter]:
+        """Every other peer (``Group.remove`` tells them all to drop hot copies)."""
+        ...

@@ -1,0 +1,132 @@
+"""A GeeCache node: the peer protocol, and optionally the cache API (GeeCache day 7).
+
+    python servers/cache_node.py --self http://127.0.0.1:8001 \\
+        --peers http://127.0.0.1:8001,http://127.0.0.1:8002,http://127.0.0.1:8003 --api 9999
+
+With ``--api PORT``: ``GET /api?key=K`` answers the value (500 with the error text when
+the loader fails) and ``GET /api/stats`` the group's counters as JSON. The backing
+"slow DB" is a sqlite table ``scores(name, score)`` when ``--db PATH`` is given (created
+with the demo rows if missing), else a small in-memory table. Ctrl-C (SIGINT/SIGTERM)
+drains both servers gracefully.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sqlite3
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import trio
+
+from geetrio.cache import Getter, Group, HTTPPool, new_group
+from geetrio.http import run_until_signal
+from geetrio.web import Context, Engine
+
+log = logging.getLogger("geetrio.cache_node")
+
+DEMO_SCORES = {"Tom": 630, "Jack": 589, "Sam": 567, "Alice": 701, "Bob": 495, "Carol": 612}
+
+
+class NotFoundError(LookupError):
+    """The slow DB has no such key."""
+
+
+def memory_loader() -> Getter:
+    async def load(key: str) -> bytes:
+        log.info("[SlowDB] search key %s", key)
+        if key not in DEMO_SCORES:
+            raise NotFoundError(f"{key} not exist")
+        return str(DEMO_SCORES[key]).encode()
+
+    return load
+
+
+def sqlite_loader(path: Path) -> Getter:
+    """A plain function (Group runs it in a worker thread); one short-lived connection
+    per load keeps sqlite objects on the thread that made them."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS scores (name TEXT PRIMARY KEY, score INTEGER)")
+        db.executemany("INSERT OR IGNORE INTO scores VALUES (?, ?)", DEMO_SCORES.items())
+    db.close()
+
+    def load(key: str) -> bytes:
+        log.info("[SlowDB] search key %s", key)
+        db = sqlite3.connect(path)
+        try:
+            row = db.execute("SELECT score FROM scores WHERE name = ?", (key,)).fetchone()
+        finally:
+            db.close()
+        if row is None:
+            raise NotFoundError(f"{key} not exist")
+        return str(row[0]).encode()
+
+    return load
+
+
+def api_app(group: Group, pool: HTTPPool) -> Engine:
+    app = Engine()
+
+    @app.get("/api")
+    async def lookup(c: Context) -> None:
+        key = c.query("key")
+        if not key:
+            c.string(400, "missing ?key=\n")
+            return
+        try:
+            value = await group.get(key)
+        except Exception as exc:
+            c.string(500, "%s\n", exc)
+            return
+        c.set_header("Content-Type", "application/octet-stream")
+        c.data(200, value)
+
+    @app.get("/api/stats")
+    async def stats(c: Context) -> None:
+        c.json(200, {"group": group.name, "self": pool.self_url, "stats": group.stats})
+
+    return app
+
+
+async def run_node(args: argparse.Namespace, shutdown: trio.Event) -> None:
+    loader = sqlite_loader(Path(args.db)) if args.db else memory_loader()
+    group = new_group(args.group, args.cache_bytes, loader, ttl=args.ttl)
+    peers = [p for p in args.peers.split(",") if p] if args.peers else []
+    async with HTTPPool(args.self, timeout=args.timeout) as pool:
+        pool.set(*peers)
+        group.register_peers(pool)
+        peer_app = Engine()
+        pool.mount(peer_app)
+        host, port = urlsplit(pool.self_url).hostname, urlsplit(pool.self_url).port
+        async with trio.open_nursery() as servers:  # returns once both have drained
+            bound = await servers.start(partial(peer_app.serve, host, port, shutdown=shutdown))
+            log.info("peer server listening on http://%s:%d", host, bound)
+            if args.api is not None:
+                api = partial(api_app(group, pool).serve, host, args.api, shutdown=shutdown)
+                log.info("api server listening on http://%s:%d", host, await servers.start(api))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A GeeCache node on geetrio")
+    parser.add_argument("--self", required=True, help="this node's URL, e.g. http://127.0.0.1:8001")
+    parser.add_argument(
+        "--peers", default="", help="comma-separated peer URLs (self may be included)"
+    )
+    parser.add_argument(
+        "--api", type=int, default=None, help="also serve the cache API on this port"
+    )
+    parser.add_argument("--db", default=None, help="sqlite file with a scores(name, score) table")
+    parser.add_argument("--group", default="scores", help="group name (default: scores)")
+    parser.add_argument("--cache-bytes", type=int, default=2 << 10, help="main cache budget")
+    parser.add_argument("--timeout", type=float, default=1.0, help="per-peer request timeout, s")
+    parser.add_argument("--ttl", type=float, default=None, help="entry lifetime in seconds")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args()
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    trio.run(run_until_signal, partial(run_node, args))
+
+
+if __name__ == "__main__":
+    main()
