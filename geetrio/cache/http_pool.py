@@ -13,6 +13,7 @@ failure becomes ``PeerError``. ``set(*peers)`` swaps the ring at run time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from urllib.parse import urlsplit
 
@@ -21,7 +22,7 @@ import trio
 from ..http import ClientError, HTTPClient
 from ..web import Context, Engine
 from .consistenthash import HashFn, HashRing
-from .group import get_group
+from .group import Group, get_group
 from .peers import PeerError, PeerGetter
 from .protocol import (
     BadPeerPath,
@@ -56,6 +57,7 @@ class HTTPPool:
         replicas: int = 50,
         timeout: float = 1.0,
         hash_fn: HashFn | None = None,
+        groups: Callable[[str], Group | None] = get_group,
     ) -> None:
         if not base_path.startswith("/") or not base_path.endswith("/"):
             raise ValueError(f"base_path must start and end with '/': {base_path!r}")
@@ -66,6 +68,7 @@ class HTTPPool:
         self.replicas = replicas
         self.timeout = timeout
         self._hash_fn = hash_fn
+        self._groups = groups  # the registry by default; tests run several nodes in one process
         self._ring = HashRing(replicas, hash_fn)
         self._getters: dict[str, _HTTPGetter] = {}
         self._client: HTTPClient | None = None
@@ -123,13 +126,13 @@ class HTTPPool:
         app.get(pattern, self._serve_get)
         app.delete(pattern, self._serve_delete)
 
-    def _parse(self, c: Context) -> tuple[object, str] | None:
+    def _parse(self, c: Context) -> tuple[Group, str] | None:
         try:
             name, key = split_peer_path(c.request.target, self.base_path)
         except BadPeerPath as exc:
             c.string(400, "bad request: %s\n", exc)
             return None
-        group = get_group(name)
+        group = self._groups(name)
         if group is None:
             c.string(404, "no such group: %s\n", name)
             return None
@@ -141,7 +144,7 @@ class HTTPPool:
             return
         group, key = parsed
         try:
-            value = await group.get_local(key)  # type: ignore[attr-defined]
+            value = await group.get_local(key)
         except Exception as exc:
             c.string(500, "%s\n", exc)
             return
@@ -153,7 +156,7 @@ class HTTPPool:
         if parsed is None:
             return
         group, key = parsed
-        group.remove_local(key)  # type: ignore[attr-defined]
+        group.remove_local(key)
         c.status(204)
 
 

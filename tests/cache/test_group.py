@@ -24,7 +24,9 @@ class Counting:
 
 
 class FakePeer:
-    def __init__(self, name: str, *, fail: Exception | None = None, values: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self, name: str, *, fail: Exception | None = None, values: dict[str, bytes] | None = None
+    ) -> None:
         self.name = name
         self.fail = fail
         self.values = values or {}
@@ -122,7 +124,9 @@ async def test_peer_owned_keys_come_from_the_peer(autojump_clock: trio.testing.M
     assert group.stats["peer_loads"] == 1
 
 
-async def test_peer_failure_falls_back_to_a_local_load(autojump_clock: trio.testing.MockClock) -> None:
+async def test_peer_failure_falls_back_to_a_local_load(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     loader = Counting()
     DB["remote-x"] = b"local copy"
     try:
@@ -146,7 +150,9 @@ async def test_hot_cache_keeps_popular_peer_keys(autojump_clock: trio.testing.Mo
     assert group.stats["hot_items"] == 1 and group.stats["hits"] == 4
 
 
-async def test_hot_cache_population_is_probabilistic(autojump_clock: trio.testing.MockClock) -> None:
+async def test_hot_cache_population_is_probabilistic(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     draws = iter([0.5, 0.05])  # first fetch: not kept (0.5 >= 0.1), second: kept
     peer = FakePeer("p1")
     group = Group("scores", 2 << 10, Counting(), rng=lambda: next(draws))
@@ -157,7 +163,9 @@ async def test_hot_cache_population_is_probabilistic(autojump_clock: trio.testin
     assert len(peer.gets) == 2
 
 
-async def test_requests_from_peers_are_never_forwarded(autojump_clock: trio.testing.MockClock) -> None:
+async def test_requests_from_peers_are_never_forwarded(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     loader = Counting()
     DB["remote-loop"] = b"here"
     try:

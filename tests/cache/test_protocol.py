@@ -45,7 +45,9 @@ def test_any_group_and_key_round_trip_through_the_path(group: str, key: str) -> 
     assert split_peer_path(peer_path(BASE, group, key), BASE) == (group, key)
 
 
-@pytest.mark.parametrize("key", ["/leading", "trailing/", "dou//bled", "a b", "ключ", "+plus%", "?q=1#f"])
+@pytest.mark.parametrize(
+    "key", ["/leading", "trailing/", "dou//bled", "a b", "ключ", "+plus%", "?q=1#f"]
+)
 def test_awkward_keys(key: str) -> None:
     path = peer_path(BASE, "scores", key)
     assert "/" not in path[len(BASE) :].split("/", 1)[1]  # the key is one segment
@@ -58,8 +60,14 @@ def test_go_clients_query_escaped_spaces_decode_too() -> None:
 
 @pytest.mark.parametrize(
     "target",
-    ["/other/scores/k", "/_geecache/scores", "/_geecache/scores/", "/_geecache//k",
-     "/_geecache/scores/%ff", "/_geecache/scores/" + "k" * 5000],
+    [
+        "/other/scores/k",
+        "/_geecache/scores",
+        "/_geecache/scores/",
+        "/_geecache//k",
+        "/_geecache/scores/%ff",
+        "/_geecache/scores/" + "k" * 5000,
+    ],
 )
 def test_bad_paths(target: str) -> None:
     with pytest.raises(BadPeerPath):

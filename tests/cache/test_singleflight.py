@@ -7,7 +7,9 @@ import trio.testing
 from geetrio.cache import SingleFlight
 
 
-async def test_a_thousand_callers_of_one_cold_key_make_one_load(autojump_clock: trio.testing.MockClock) -> None:
+async def test_a_thousand_callers_of_one_cold_key_make_one_load(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     sf: SingleFlight[bytes] = SingleFlight()
     calls = 0
 
@@ -57,7 +59,9 @@ async def test_an_error_reaches_every_waiter_and_leaves_nothing_behind(
     assert not sf.in_flight("key")
 
 
-async def test_a_cancelled_leader_hands_over_to_a_waiter(autojump_clock: trio.testing.MockClock) -> None:
+async def test_a_cancelled_leader_hands_over_to_a_waiter(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     sf: SingleFlight[bytes] = SingleFlight()
     calls = 0
 
@@ -90,7 +94,9 @@ async def test_a_cancelled_leader_hands_over_to_a_waiter(autojump_clock: trio.te
     assert not sf.in_flight("key")
 
 
-async def test_a_cancelled_follower_does_not_disturb_the_others(autojump_clock: trio.testing.MockClock) -> None:
+async def test_a_cancelled_follower_does_not_disturb_the_others(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     sf: SingleFlight[bytes] = SingleFlight()
 
     async def load() -> bytes:
@@ -143,7 +149,9 @@ async def test_back_to_back_calls_load_again_once_the_flight_is_over() -> None:
     assert await sf.do("k", load) == 2  # no stale result kept between flights
 
 
-async def test_keyboard_interrupt_is_not_handed_to_followers(autojump_clock: trio.testing.MockClock) -> None:
+async def test_keyboard_interrupt_is_not_handed_to_followers(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     sf: SingleFlight[bytes] = SingleFlight()
     calls = 0
 

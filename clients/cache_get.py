@@ -1,0 +1,57 @@
+"""Look keys up through a cache node's API.
+
+    python clients/cache_get.py --api http://127.0.0.1:9999 Tom Jack Sam
+    python clients/cache_get.py --api http://127.0.0.1:9999 --stats
+
+Prints ``key = value`` per key (``key: error ...`` on failure; exit status 1 then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from urllib.parse import quote
+
+import trio
+
+from geetrio.http import ClientError, HTTPClient
+
+
+async def lookup(api: str, keys: list[str], stats: bool, timeout: float) -> int:
+    failures = 0
+    async with HTTPClient() as client:
+        for key in keys:
+            try:
+                with trio.fail_after(timeout):
+                    response = await client.get(f"{api}/api?key={quote(key, safe='')}")
+            except (ClientError, trio.TooSlowError) as exc:
+                print(f"{key}: error: {exc or 'timed out'}")
+                failures += 1
+                continue
+            if response.status == 200:
+                print(f"{key} = {response.body.decode(errors='replace')}")
+            else:
+                print(
+                    f"{key}: error {response.status}: {response.body.decode(errors='replace').strip()}"
+                )
+                failures += 1
+        if stats:
+            with trio.fail_after(timeout):
+                response = await client.get(f"{api}/api/stats")
+            print(json.dumps(json.loads(response.body), indent=2))
+    return 1 if failures else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Look keys up through a GeeCache node's API")
+    parser.add_argument("--api", default="http://127.0.0.1:9999", help="the API node's base URL")
+    parser.add_argument("--stats", action="store_true", help="also print the node's stats")
+    parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("keys", nargs="*")
+    args = parser.parse_args()
+    sys.exit(trio.run(lookup, args.api.rstrip("/"), args.keys, args.stats, args.timeout))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""HTTPPool over real sockets: two nodes in one process, scripted faulty peers."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from functools import partial
+
+import pytest
+import trio
+
+from geetrio.cache import Group, HTTPPool
+from geetrio.http import HTTPClient
+from geetrio.web import Engine
+from tests.helpers import RawClient, get
+
+DB = {f"key-{i}": f"value-{i}".encode() for i in range(40)}
+
+
+@dataclass
+class Node:
+    url: str
+    pool: HTTPPool
+    group: Group
+    loads: list[str] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+async def nodes(nursery: trio.Nursery) -> AsyncIterator[list[Node]]:
+    """Two nodes on real ports; each has its own 'scores' group."""
+    ports = [free_port(), free_port()]
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    made: list[Node] = []
+    async with (
+        HTTPPool(
+            urls[0], timeout=0.5, groups=lambda n: made[0].group if n == "scores" else None
+        ) as p0,
+        HTTPPool(
+            urls[1], timeout=0.5, groups=lambda n: made[1].group if n == "scores" else None
+        ) as p1,
+    ):
+        for url, pool, port in zip(urls, (p0, p1), ports, strict=True):
+            loads: list[str] = []
+
+            async def load(key: str, loads: list[str] = loads) -> bytes:
+                loads.append(key)
+                if key == "boom":
+                    raise RuntimeError("the slow DB is down")
+                if key not in DB:
+                    raise KeyError(f"{key} not exist")
+                return DB[key]
+
+            group = Group("scores", 1 << 20, load, hot_probability=0.0)
+            pool.set(*urls)
+            group.register_peers(pool)
+            made.append(Node(url, pool, group, loads))
+            app = Engine()
+            pool.mount(app)
+            await nursery.start(partial(app.serve, "127.0.0.1", port))
+        yield made
+
+
+async def test_keys_are_loaded_by_their_owner_only(nodes: list[Node]) -> None:
+    a, b = nodes
+    for key, value in DB.items():
+        assert await a.group.get(key) == value
+    owned_by_b = [k for k in DB if a.pool.owner(k) == b.url]
+    assert owned_by_b and len(owned_by_b) < len(DB)
+    assert sorted(b.loads) == sorted(owned_by_b)
+    assert sorted(a.loads) == sorted(set(DB) - set(owned_by_b))
+    assert a.group.stats["peer_loads"] == len(owned_by_b)
+    assert b.group.stats["peer_loads"] == 0  # B served locally, never forwarded back
+
+
+async def test_loader_errors_and_unknown_groups_over_the_wire(nodes: list[Node]) -> None:
+    a, b = nodes
+    port = int(b.url.rsplit(":", 1)[1])
+    client = await RawClient.connect(port)
+    boom = await client.request(get("/_geecache/scores/boom"))
+    assert (boom.status, boom.body) == (500, b"the slow DB is down\n")
+    missing = await client.request(get("/_geecache/nope/k"))
+    assert missing.status == 404 and b"no such group: nope" in missing.body
+    await client.aclose()
+    for target, status in [
+        ("/_geecache/scores/", 400),
+        ("/_geecache/scores", 400),
+        ("/_geecache/scores/" + "k" * 5000, 400),
+        ("/_geecache/scores/%zz", 400),
+        ("/_geecache/scores/%ff%fe", 400),
+    ]:
+        client = await RawClient.connect(port)
+        response = await client.request(get(target))
+        assert response.status == status, target
+        assert response.body.strip()  # says what is wrong
+        await client.aclose()
+    ok = await RawClient.connect(port)
+    good = await ok.request(get("/_geecache/scores/key-1"))
+    assert good.status == 200
+    assert good.headers["content-type"] == "application/octet-stream"
+    assert good.body == b"\x0a\x07value-1"
+    await ok.aclose()
+
+
+async def test_a_peer_with_a_loader_error_falls_back_locally(nodes: list[Node]) -> None:
+    a, b = nodes
+    key = next(k for k in (f"boom-{i}" for i in range(100)) if a.pool.owner(k) == b.url)
+    with pytest.raises(KeyError):  # B answered 500, then A's own load failed too
+        await a.group.get(key)
+    assert a.group.stats["peer_errors"] == 1 and a.loads == [key] and b.loads == [key]
+
+
+async def test_remove_reaches_the_owner(nodes: list[Node]) -> None:
+    a, b = nodes
+    key = next(k for k in DB if a.pool.owner(k) == b.url)
+    await a.group.get(key)
+    assert b.group.stats["items"] == 1
+    await a.group.remove(key)
+    assert b.group.stats["items"] == 0
+    await a.group.get(key)
+    assert b.loads == [key, key]
+
+
+async def test_peer_set_changes_at_run_time(nodes: list[Node]) -> None:
+    a, b = nodes
+    a.pool.set(a.url)  # A alone now: everything is local
+    for key in DB:
+        await a.group.get(key)
+    assert b.loads == [] and sorted(a.loads) == sorted(DB)
+
+
+async def scripted_peer(nursery: trio.Nursery, answer: bytes | None) -> str:
+    """A fake peer: answers every request with ``answer``, or never (None)."""
+
+    async def handler(stream: trio.SocketStream) -> None:
+        while await stream.receive_some():
+            if answer is None:
+                await trio.sleep_forever()
+            await stream.send_all(answer)
+
+    listeners = await nursery.start(trio.serve_tcp, handler, 0)
+    return f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\xff\xff\xff",  # corrupt protobuf
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy",
+        b"this is not http\r\n\r\n",
+        None,  # never answers: the pool's timeout
+    ],
+)
+async def test_faulty_peers_are_counted_and_keys_load_locally(
+    nursery: trio.Nursery, answer: bytes | None
+) -> None:
+    bad = await scripted_peer(nursery, answer)
+    loads: list[str] = []
+
+    async def load(key: str) -> bytes:
+        loads.append(key)
+        return DB[key]
+
+    me = f"http://127.0.0.1:{free_port()}"
+    async with HTTPPool(me, timeout=0.3) as pool:
+        pool.set(me, bad)
+        group = Group("scores", 1 << 20, load)
+        group.register_peers(pool)
+
+        async def check(key: str) -> None:
+            assert await group.get(key) == DB[key]
+
+        async with trio.open_nursery() as fetches:  # concurrently: timeouts overlap
+            for key in DB:
+                fetches.start_soon(check, key)
+        bad_keys = [k for k in DB if pool.owner(k) == bad]
+        assert bad_keys
+        assert group.stats["peer_errors"] == len(bad_keys)
+        assert sorted(loads) == sorted(DB)
+
+
+async def test_an_unreachable_peer_is_a_quick_peer_error() -> None:
+    me, gone = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    async with HTTPPool(me, timeout=5.0) as pool:
+        pool.set(me, gone)
+        group = Group("scores", 1 << 20, lambda key: DB[key])
+        group.register_peers(pool)
+        key = next(k for k in DB if pool.owner(k) == gone)
+        with trio.fail_after(2.0):  # refused at once: no need to wait for the timeout
+            assert await group.get(key) == DB[key]
+        assert group.stats["peer_errors"] == 1
+
+
+def test_pool_validation() -> None:
+    with pytest.raises(ValueError):
+        HTTPPool("127.0.0.1:8001")
+    with pytest.raises(ValueError):
+        HTTPPool("http://127.0.0.1:8001", base_path="no-slashes")
+    with pytest.raises(ValueError):
+        HTTPPool("http://127.0.0.1:8001", timeout=0)
+    pool = HTTPPool("http://127.0.0.1:8001")
+    with pytest.raises(ValueError):
+        pool.set("not a url")
+    with pytest.raises(RuntimeError, match="async with"):
+        _ = pool.client
+
+
+async def test_the_pool_closes_its_connections(nodes: list[Node]) -> None:
+    a, b = nodes
+    key = next(k for k in DB if a.pool.owner(k) == b.url)
+    await a.group.get(key)
+    client = a.pool.client
+    assert isinstance(client, HTTPClient) and client._idle
