@@ -18,12 +18,12 @@ import trio
 from geetrio.http import ClientError, HTTPClient
 
 
-async def lookup(api: str, keys: list[str], stats: bool, timeout: float) -> int:
+async def lookup(api: str, keys: list[str], stats: bool, seconds_per_request: float) -> int:
     failures = 0
     async with HTTPClient() as client:
         for key in keys:
             try:
-                with trio.fail_after(timeout):
+                with trio.fail_after(seconds_per_request):
                     response = await client.get(f"{api}/api?key={quote(key, safe='')}")
             except (ClientError, trio.TooSlowError) as exc:
                 print(f"{key}: error: {exc or 'timed out'}")
@@ -32,12 +32,11 @@ async def lookup(api: str, keys: list[str], stats: bool, timeout: float) -> int:
             if response.status == 200:
                 print(f"{key} = {response.body.decode(errors='replace')}")
             else:
-                print(
-                    f"{key}: error {response.status}: {response.body.decode(errors='replace').strip()}"
-                )
+                text = response.body.decode(errors="replace").strip()
+                print(f"{key}: error {response.status}: {text}")
                 failures += 1
         if stats:
-            with trio.fail_after(timeout):
+            with trio.fail_after(seconds_per_request):
                 response = await client.get(f"{api}/api/stats")
             print(json.dumps(json.loads(response.body), indent=2))
     return 1 if failures else 0

@@ -81,7 +81,7 @@ async def test_keys_are_loaded_by_their_owner_only(nodes: list[Node]) -> None:
 
 
 async def test_loader_errors_and_unknown_groups_over_the_wire(nodes: list[Node]) -> None:
-    a, b = nodes
+    _, b = nodes
     port = int(b.url.rsplit(":", 1)[1])
     client = await RawClient.connect(port)
     boom = await client.request(get("/_geecache/scores/boom"))
