@@ -34,6 +34,7 @@ test: $(STAMP) tools lint
 	$(BIN)/pytest
 
 bench: $(STAMP) tools
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

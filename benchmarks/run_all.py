@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = [HERE / "web" / "bench_web.py"]
+BENCHMARKS = [HERE / "web" / "bench_web.py", HERE / "cache" / "bench_cache.py"]
 
 if __name__ == "__main__":
     for script in BENCHMARKS:
         print(f"== {script.relative_to(HERE.parent)}", flush=True)
-        subprocess.run([sys.executable, str(script), *sys.argv[1:]], check=True)
+        subprocess.run([sys.executable, str(script)], check=True)

@@ -64,14 +64,18 @@ class ResponseParser:
 
     def __init__(self, *, head: bool = False, max_body: int = 64 * 1024 * 1024) -> None:
         self._parser = httptools.HttpResponseParser(self)
-        self._head = head
         self._max_body = max_body
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
         self._body_len = 0
-        self._headers_done = False
         self._framed = False  # Content-Length or chunked: the body's end is known
         self._keep_alive = False
+        self.next_response(head=head)
+
+    def next_response(self, *, head: bool = False) -> None:
+        """Get ready for the next response on the same connection (keep-alive)."""
+        self._head = head
+        self._headers_done = False
         self.response: ClientResponse | None = None
 
     def feed(self, data: bytes | bytearray) -> None:
@@ -137,11 +141,12 @@ class ResponseParser:
 
 
 class _Connection:
-    __slots__ = ("idle_since", "stream")
+    __slots__ = ("idle_since", "parser", "stream")
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(self, stream: trio.SocketStream, max_body: int) -> None:
         self.stream = stream
         self.idle_since = math.inf
+        self.parser = ResponseParser(max_body=max_body)
 
     def looks_alive(self) -> bool:
         """An idle connection has nothing to read. If it is readable, the server closed
@@ -251,7 +256,7 @@ class HTTPClient:
             stream = await trio.open_tcp_stream(host, port)
         except OSError as exc:
             raise ClientError(f"cannot connect to {host}:{port}: {exc}") from exc
-        return _Connection(stream)
+        return _Connection(stream, self.max_response_bytes)
 
     def _checkout(self, host: str, port: int) -> _Connection | None:
         connections = self._idle.get((host, port))
@@ -267,7 +272,11 @@ class HTTPClient:
         self, connection: _Connection, host: str, port: int, method: str, payload: bytes
     ) -> ClientResponse:
         stream = connection.stream
-        parser = ResponseParser(head=method == "HEAD", max_body=self.max_response_bytes)
+        if method == "HEAD":  # a HEAD answer stops its parser midway: use a throwaway one
+            parser = ResponseParser(head=True, max_body=self.max_response_bytes)
+        else:
+            parser = connection.parser
+            parser.next_response()
         try:
             await stream.send_all(payload)
             while parser.response is None:

@@ -95,6 +95,17 @@ async def test_get_post_and_connection_reuse(port: int) -> None:
     assert len(addresses) == 1
 
 
+async def test_head_then_get_on_one_pooled_connection(port: int) -> None:
+    async with HTTPClient() as client:
+        head = await client.request("HEAD", f"http://127.0.0.1:{port}/h")
+        body = await client.get(f"http://127.0.0.1:{port}/g")
+        again = await client.get(f"http://127.0.0.1:{port}/g2")
+    assert head.status == 200 and head.body == b""
+    assert int(head.headers["content-length"]) > 0
+    assert body.body.startswith(b"GET /g ") and again.body.startswith(b"GET /g2 ")
+    assert body.body.split(b" from ")[1] == again.body.split(b" from ")[1]
+
+
 async def test_concurrent_requests_use_several_connections(port: int) -> None:
     results: list[int] = []
     async with HTTPClient() as client:
