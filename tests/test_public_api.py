@@ -35,8 +35,46 @@ def test_http_exports_and_server_config_defaults() -> None:
     ) == (65536, 8192, 8 * 1024 * 1024, 10.0, 5.0, None, 5.0)
 
 
+def test_cache_exports_and_signatures() -> None:
+    import inspect
+
+    import geetrio.cache
+    from geetrio.cache import (
+        Group,
+        HashRing,
+        HTTPPool,
+        LRUCache,
+        SingleFlight,
+        get_group,
+        new_group,
+    )
+
+    for name in (
+        "LRUCache",
+        "SingleFlight",
+        "HashRing",
+        "Group",
+        "new_group",
+        "get_group",
+        "HTTPPool",
+    ):
+        assert name in geetrio.cache.__all__
+    assert list(inspect.signature(LRUCache).parameters) == ["max_bytes", "on_evicted"]
+    assert inspect.signature(HashRing).parameters["replicas"].default == 50
+    pool = inspect.signature(HTTPPool).parameters
+    assert (pool["base_path"].default, pool["replicas"].default, pool["timeout"].default) == (
+        "/_geecache/",
+        50,
+        1.0,
+    )
+    assert "ttl" in inspect.signature(new_group).parameters
+    assert callable(get_group) and callable(SingleFlight().do) and Group is not None
+
+
 def test_every_exported_name_exists() -> None:
-    for module in (geetrio.http, geetrio.web):
+    import geetrio.cache
+
+    for module in (geetrio.http, geetrio.web, geetrio.cache):
         for name in module.__all__:
             assert getattr(module, name) is not None
 
