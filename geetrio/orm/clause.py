@@ -1,0 +1,97 @@
+"""SQL built as text + parameters (sans-IO). Values are always ``?`` parameters and
+identifiers always quoted; the only caller-written SQL are the ``where``/``order_by``
+fragments (documented on ``Query``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .dialect import quote_identifier
+from .schema import Schema
+
+__all__ = [
+    "Statement",
+    "count",
+    "create_table",
+    "delete",
+    "drop_table",
+    "insert",
+    "select",
+    "update",
+    "where_sql",
+]
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def where_sql(conditions: Sequence[tuple[str, tuple[Any, ...]]]) -> Statement:
+    if not conditions:
+        return "", ()
+    if len(conditions) == 1:
+        text, params = conditions[0]
+        return f" WHERE {text}", params
+    text = " AND ".join(f"({c})" for c, _ in conditions)
+    return f" WHERE {text}", tuple(p for _, ps in conditions for p in ps)
+
+
+def _tail(order_by: str | None, limit: int | None) -> str:
+    tail = f" ORDER BY {order_by}" if order_by else ""
+    if limit is not None:
+        tail += f" LIMIT {int(limit)}"
+    return tail
+
+
+def select(
+    schema: Schema,
+    conditions: Sequence[tuple[str, tuple[Any, ...]]] = (),
+    order_by: str | None = None,
+    limit: int | None = None,
+) -> Statement:
+    where, params = where_sql(conditions)
+    columns = ", ".join(f.quoted for f in schema.fields)
+    return f"SELECT {columns} FROM {schema.quoted_table}{where}{_tail(order_by, limit)}", params
+
+
+def count(schema: Schema, conditions: Sequence[tuple[str, tuple[Any, ...]]] = ()) -> Statement:
+    where, params = where_sql(conditions)
+    return f"SELECT count(*) FROM {schema.quoted_table}{where}", params
+
+
+def insert(schema: Schema) -> str:
+    """One row's INSERT; many rows use it with ``executemany`` (one prepared statement)."""
+    columns = ", ".join(f.quoted for f in schema.fields)
+    marks = ", ".join("?" for _ in schema.fields)
+    return f"INSERT INTO {schema.quoted_table} ({columns}) VALUES ({marks})"
+
+
+def update(
+    schema: Schema,
+    values: dict[str, Any],
+    conditions: Sequence[tuple[str, tuple[Any, ...]]] = (),
+) -> Statement:
+    if not values:
+        raise ValueError("update() needs at least one column to set")
+    where, params = where_sql(conditions)
+    sets = ", ".join(f"{quote_identifier(name)} = ?" for name in values)
+    return f"UPDATE {schema.quoted_table} SET {sets}{where}", (*values.values(), *params)
+
+
+def delete(schema: Schema, conditions: Sequence[tuple[str, tuple[Any, ...]]] = ()) -> Statement:
+    where, params = where_sql(conditions)
+    return f"DELETE FROM {schema.quoted_table}{where}", params
+
+
+def create_table(schema: Schema, table: str | None = None) -> str:
+    columns = []
+    for f in schema.fields:
+        column = f"{f.quoted} {f.sql_type}"
+        if f.tag:
+            column += f" {f.tag}"
+        columns.append(column)
+    name = quote_identifier(table) if table else schema.quoted_table
+    return f"CREATE TABLE {name} ({', '.join(columns)})"
+
+
+def drop_table(schema: Schema) -> str:
+    return f"DROP TABLE IF EXISTS {schema.quoted_table}"

@@ -1,0 +1,196 @@
+"""The only module that touches sqlite: a connection used from one thread at a time.
+
+Discipline (TRIO-NOTES §3): one ``sqlite3.Connection`` per engine, opened with
+``check_same_thread=False`` and used under a trio ``Lock`` — held for one statement, or
+for a whole transaction so that no other task's statement lands inside it — and a
+``CapacityLimiter(1)``, so at most one worker thread holds the connection.
+
+Two ways into a worker thread, both through ``trio.to_thread.run_sync``:
+
+- a statement outside a transaction takes one hop (``run_hop``);
+- a transaction starts a worker thread for its lifetime (``TransactionWorker``), inside
+  a nursery of the task that runs the transaction, and hands it jobs: measured here, a
+  job handed to a running worker costs ~26 us against ~45 us for a fresh hop.
+
+Cancellation: a progress handler runs every ``PROGRESS_STEPS`` sqlite VM steps and
+aborts the statement when its caller was cancelled (``trio.from_thread.check_cancelled``
+on a hop; a flag the caller's abort sets on a worker). sqlite then raises
+"interrupted", the caller turns that into its ``Cancelled``, and the connection stays
+usable. A statement waiting on another process's lock is not interruptible, so the
+busy timeout is short and retried from trio with a cancellable sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import outcome
+import trio
+
+__all__ = ["Database", "Job", "TransactionWorker"]
+
+log = logging.getLogger("geetrio.orm")
+
+T = TypeVar("T")
+Job = Callable[[sqlite3.Connection], T]
+
+PROGRESS_STEPS = 1000
+BUSY_TIMEOUT = 0.05  # seconds sqlite itself waits on a lock held by another process
+LOCKED_RETRY_FOR = 5.0  # then trio retries, sleeping, for up to this long
+_NOT_RUN = object()
+
+
+def _never() -> bool:
+    return False
+
+
+def _caller_cancelled() -> bool:
+    try:
+        trio.from_thread.check_cancelled()
+    except trio.Cancelled:
+        return True
+    return False
+
+
+class Database:
+    """An open sqlite database. Create with ``await Database.open(path)``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self.lock = trio.Lock()
+        self.limiter = trio.CapacityLimiter(1)
+        self._should_abort: Callable[[], bool] = _never
+        conn.set_progress_handler(self._progress, PROGRESS_STEPS)
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str]) -> Database:
+        path = os.fspath(path)
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+        conn = await trio.to_thread.run_sync(connect)
+        return cls(conn, path)
+
+    def _progress(self) -> int:
+        return 1 if self._should_abort() else 0
+
+    def run_job(self, job: Job[T], should_abort: Callable[[], bool]) -> T:
+        """In a worker thread: run ``job`` on the connection."""
+        self._should_abort = should_abort
+        try:
+            return job(self.conn)
+        finally:
+            self._should_abort = _never
+
+    async def run_hop(self, job: Job[T]) -> T:
+        """One statement outside a transaction: the lock, one hop, retries on "locked"."""
+        async with self.lock:
+            result: T = await _retry_locked(lambda: self._hop(job))
+            return result
+
+    async def _hop(self, job: Job[T]) -> T:
+        try:
+            return await trio.to_thread.run_sync(
+                self.run_job, job, _caller_cancelled, limiter=self.limiter
+            )
+        except sqlite3.OperationalError as exc:
+            if str(exc) == "interrupted":
+                await trio.lowlevel.checkpoint_if_cancelled()
+            raise
+
+    async def close(self) -> None:
+        async with self.lock:
+            await trio.to_thread.run_sync(self.conn.close, limiter=self.limiter)
+
+
+class TransactionWorker:
+    """A worker thread serving one transaction's jobs, in order.
+
+    ``serve`` runs in a thread (via ``trio.to_thread.run_sync``) until ``stop()``.
+    ``run(job)`` hands a job over and parks the calling task until the worker
+    reschedules it; cancelling the caller marks the job aborted (the progress handler
+    interrupts it, or it is skipped if not started) and the caller then sees
+    ``Cancelled``.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._jobs: queue.SimpleQueue[tuple[Job[Any], trio.lowlevel.Task, _JobState] | None] = (
+            queue.SimpleQueue()
+        )
+        self._token = trio.lowlevel.current_trio_token()
+
+    def serve(self) -> None:
+        reschedule, run_soon = trio.lowlevel.reschedule, self._token.run_sync_soon
+        while (item := self._jobs.get()) is not None:
+            job, task, state = item
+            result = (
+                outcome.Value(_NOT_RUN)
+                if state.aborted
+                else outcome.capture(self._db.run_job, job, state.is_aborted)
+            )
+            run_soon(reschedule, task, result)
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    async def run(self, job: Job[T]) -> T:
+        state = _JobState()
+        self._jobs.put((job, trio.lowlevel.current_task(), state))
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            state.aborted = True  # the worker interrupts or skips it, then wakes us
+            return trio.lowlevel.Abort.FAILED
+
+        try:
+            result = await trio.lowlevel.wait_task_rescheduled(abort)
+        except sqlite3.OperationalError as exc:
+            if state.aborted and str(exc) == "interrupted":
+                await trio.lowlevel.checkpoint()  # raises the pending Cancelled
+            raise
+        if result is _NOT_RUN:
+            await trio.lowlevel.checkpoint()  # aborted before it started: Cancelled
+        return result  # type: ignore[no-any-return]
+
+
+class _JobState:
+    __slots__ = ("aborted",)
+
+    def __init__(self) -> None:
+        self.aborted = False
+
+    def is_aborted(self) -> bool:
+        return self.aborted
+
+
+async def _retry_locked(attempt: Callable[[], Any]) -> Any:
+    """Retry "database is locked" (another process holds a write lock) with a
+    cancellable backoff."""
+    delay = 0.005
+    deadline = trio.current_time() + LOCKED_RETRY_FOR
+    while True:
+        try:
+            return await attempt()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or trio.current_time() + delay > deadline:
+                raise
+            log.debug("database is locked; retrying in %.3f s", delay)
+            await trio.sleep(delay)
+            delay = min(delay * 2, 0.2)

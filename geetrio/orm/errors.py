@@ -1,0 +1,30 @@
+"""The ORM's errors: one base class, the driver's error kept as ``.orig``."""
+
+from __future__ import annotations
+
+__all__ = ["IntegrityError", "NotFound", "ORMError", "UnknownDialect", "UnsupportedType"]
+
+
+class ORMError(Exception):
+    """Base class of every error ``geetrio.orm`` raises itself."""
+
+
+class NotFound(ORMError):
+    """``first()`` found no row."""
+
+
+class UnsupportedType(ORMError, TypeError):
+    """A model field whose type has no column type; the message names the field."""
+
+
+class UnknownDialect(ORMError):
+    """``Engine.open`` was given a driver name it does not know."""
+
+
+class IntegrityError(ORMError):
+    """A constraint failed (primary key, unique, not null, ...). ``.orig`` is the
+    driver's own exception."""
+
+    def __init__(self, orig: Exception) -> None:
+        super().__init__(str(orig))
+        self.orig = orig

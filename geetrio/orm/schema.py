@@ -1,0 +1,165 @@
+"""From a dataclass to a table: columns, types, converters. Leaf module (no I/O).
+
+Types come from annotations: int, bool, float, str, bytes, datetime, and ``X | None``
+(``Optional[X]``) of those. Table name = class name, or ``__tablename__``. Column extras
+(``PRIMARY KEY``, ``NOT NULL``, ...) come from ``field(metadata={"geeorm": "..."})``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import operator
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .dialect import Dialect, quote_identifier
+from .errors import UnsupportedType
+
+__all__ = ["Field", "Schema", "parse"]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    python_type: type
+    sql_type: str
+    tag: str
+    nullable: bool
+    default: Any  # dataclasses.MISSING when there is none
+
+    @property
+    def quoted(self) -> str:
+        return quote_identifier(self.name)
+
+
+def _to_db_datetime(value: Any) -> Any:
+    return value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value
+
+
+def _from_db_bool(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+def _from_db_datetime(value: Any) -> Any:
+    if value is None or isinstance(value, datetime.datetime):
+        return value
+    return datetime.datetime.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class Schema:
+    model: type
+    table: str
+    fields: tuple[Field, ...]
+
+    @property
+    def quoted_table(self) -> str:
+        return quote_identifier(self.table)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def primary_key(self) -> Field | None:
+        return next((f for f in self.fields if "PRIMARY KEY" in f.tag.upper()), None)
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def values_of(self) -> Callable[[Any], tuple[Any, ...]]:
+        """object -> the tuple of its column values, ready for the driver."""
+        getter: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*self.names)
+        if len(self.fields) == 1:
+            name = self.names[0]
+            getter = lambda obj: (getattr(obj, name),)  # noqa: E731 - attrgetter(one) is no tuple
+        writers = [
+            (i, _to_db_datetime)
+            for i, f in enumerate(self.fields)
+            if f.python_type is datetime.datetime
+        ]
+        if not writers:
+            return getter
+
+        def convert(obj: Any) -> tuple[Any, ...]:
+            values = list(getter(obj))
+            for i, to_db in writers:
+                values[i] = to_db(values[i])
+            return tuple(values)
+
+        return convert
+
+    def from_row(self) -> Callable[[tuple[Any, ...]], Any]:
+        """A row in ``names`` order -> a model instance (``cls(*row)`` when no column
+        needs converting: the fast path)."""
+        model = self.model
+        readers = [
+            (i, _from_db_bool if f.python_type is bool else _from_db_datetime)
+            for i, f in enumerate(self.fields)
+            if f.python_type in (bool, datetime.datetime)
+        ]
+        if not readers:
+            return lambda row: model(*row)
+
+        def build(row: tuple[Any, ...]) -> Any:
+            values = list(row)
+            for i, from_db in readers:
+                values[i] = from_db(values[i])
+            return model(*values)
+
+        return build
+
+
+_cache: dict[tuple[type, str], Schema] = {}
+
+
+def parse(model: type, dialect: Dialect) -> Schema:
+    """The schema of a dataclass model (cached)."""
+    key = (model, dialect.name)
+    schema = _cache.get(key)
+    if schema is None:
+        schema = _cache[key] = _parse(model, dialect)
+    return schema
+
+
+def _parse(model: type, dialect: Dialect) -> Schema:
+    if not (isinstance(model, type) and dataclasses.is_dataclass(model)):
+        raise TypeError(f"a model must be a dataclass, not {model!r}")
+    table = model.__dict__.get("__tablename__", model.__name__)
+    quote_identifier(table)  # refuses "" and NUL now, with a clear message
+    hints = typing.get_type_hints(model)
+    fields = []
+    for f in dataclasses.fields(model):
+        if not f.init:
+            raise UnsupportedType(
+                f"{model.__name__}.{f.name}: fields with init=False are not mapped"
+            )
+        python_type, nullable = _unwrap_optional(hints[f.name])
+        sql_type = dialect.column_type(python_type) if isinstance(python_type, type) else None
+        if sql_type is None:
+            raise UnsupportedType(
+                f"{model.__name__}.{f.name}: type {hints[f.name]!r} has no {dialect.name} "
+                "column type (use int, bool, float, str, bytes, datetime, or X | None of those)"
+            )
+        quote_identifier(f.name)
+        default = f.default if f.default is not dataclasses.MISSING else dataclasses.MISSING
+        tag = f.metadata.get("geeorm", "")
+        if not isinstance(tag, str):
+            raise TypeError(f"{model.__name__}.{f.name}: metadata 'geeorm' must be a string")
+        fields.append(Field(f.name, python_type, sql_type, tag, nullable, default))
+    if not fields:
+        raise UnsupportedType(f"{model.__name__} has no fields to map")
+    return Schema(model, table, tuple(fields))
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
+            return args[0], True
+    return annotation, False
