@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = [HERE / "web" / "bench_web.py", HERE / "cache" / "bench_cache.py"]
+BENCHMARKS = [
+    HERE / "web" / "bench_web.py",
+    HERE / "cache" / "bench_cache.py",
+    HERE / "orm" / "bench_orm.py",
+]
 
 if __name__ == "__main__":
     for script in BENCHMARKS:

@@ -10,7 +10,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
@@ -32,6 +32,9 @@ T = TypeVar("T")
 ROLLBACK_TIMEOUT = 5.0
 
 
+SQL_CACHE_SIZE = 256
+
+
 @dataclass(frozen=True)
 class _Mapper:
     """What a model needs on every statement, computed once."""
@@ -41,8 +44,18 @@ class _Mapper:
     values_of: Callable[[Any], tuple[Any, ...]]
     from_row: Callable[[tuple[Any, ...]], Any]
     hooks: dict[str, bool]
+    # SQL text per query shape (condition texts, order, limit, columns set): values are
+    # parameters, so the text repeats; bounded in case callers build condition texts.
+    sql_cache: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
-    def to_db(self, name: str, value: Any) -> Any:
+    def remember(self, key: tuple[Any, ...], sql: str) -> str:
+        if len(self.sql_cache) >= SQL_CACHE_SIZE:
+            self.sql_cache.clear()
+        self.sql_cache[key] = sql
+        return sql
+
+    @staticmethod
+    def to_db(value: Any) -> Any:
         if isinstance(value, datetime.datetime):
             return value.isoformat(sep=" ")
         return value
@@ -240,11 +253,11 @@ class Engine:
             f"INSERT INTO {quote_identifier(temporary)} ({columns}) "
             f"SELECT {columns} FROM {schema.quoted_table}"
         ).exec()
-        for field in schema.fields:  # columns new in the rebuilt table get their default
-            default = _literal(field.default)
-            if field.name not in kept and default is not None:
+        for column in schema.fields:  # columns new in the rebuilt table get their default
+            default = _literal(column.default)
+            if column.name not in kept and default is not None:
                 await session.raw(
-                    f"UPDATE {quote_identifier(temporary)} SET {field.quoted} = {default}"
+                    f"UPDATE {quote_identifier(temporary)} SET {column.quoted} = {default}"
                 ).exec()
         await session.raw(f"DROP TABLE {schema.quoted_table}").exec()
         await session.raw(

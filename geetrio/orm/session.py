@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from . import clause
 from .errors import NotFound
 from .hooks import call_hook
-from .schema import Schema
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -65,9 +64,12 @@ class Session:
         returns the number of rows inserted. ``before_insert`` hooks run first and
         what they change is stored."""
         total = 0
-        by_model: dict[type, list[Any]] = {}
-        for obj in objects:
-            by_model.setdefault(type(obj), []).append(obj)
+        if objects and all(type(obj) is type(objects[0]) for obj in objects):
+            by_model: dict[type, Sequence[Any]] = {type(objects[0]): objects}
+        else:
+            by_model = {}
+            for obj in objects:
+                by_model.setdefault(type(obj), []).append(obj)  # type: ignore[attr-defined]
         for model, objs in by_model.items():
             mapper = self.engine.mapper(model)
             if mapper.hooks["before_insert"]:
@@ -114,15 +116,29 @@ def _insert_many(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]
     return count
 
 
-@dataclass(frozen=True, slots=True)
 class Query(Generic[M]):
     """An immutable query: each method returns a new one."""
 
-    session: Session
-    model_type: type[M] | None
-    conditions: tuple[Condition, ...] = ()
-    order: str | None = None
-    count_limit: int | None = None
+    __slots__ = ("conditions", "count_limit", "model_type", "order", "session")
+
+    def __init__(
+        self,
+        session: Session,
+        model_type: type[M] | None,
+        conditions: tuple[Condition, ...] = (),
+        order: str | None = None,
+        count_limit: int | None = None,
+    ) -> None:
+        self.session = session
+        self.model_type = model_type
+        self.conditions = conditions
+        self.order = order
+        self.count_limit = count_limit
+
+    def __repr__(self) -> str:
+        model = self.model_type.__name__ if self.model_type else None
+        where = [c for c, _ in self.conditions]
+        return f"<Query {model} where={where} order={self.order!r} limit={self.count_limit}>"
 
     def model(self, model: type[Any]) -> Query[Any]:
         return Query(self.session, model, self.conditions, self.order, self.count_limit)
@@ -152,23 +168,37 @@ class Query(Generic[M]):
             raise ValueError(f"limit() needs a non-negative int, not {count!r}")
         return Query(self.session, self.model_type, self.conditions, self.order, count)
 
-    def _schema(self, model: type[Any] | None = None) -> tuple[type[Any], Schema]:
+    def _mapper(self, model: type[Any] | None = None) -> tuple[type[Any], Any]:
         model = model or self.model_type
         if model is None:
             raise ValueError(
                 "no model: use session.model(Model) or pass the model to find()/first()"
             )
-        return model, self.session.engine.mapper(model).schema
+        return model, self.session.engine.mapper(model)
+
+    def _params(self) -> tuple[Any, ...]:
+        conditions = self.conditions
+        if len(conditions) == 1:
+            return conditions[0][1]
+        return tuple(p for _, params in conditions for p in params)
+
+    def _shape(self) -> tuple[Any, ...]:
+        return tuple(c for c, _ in self.conditions)
 
     # ------------------------------------------------------------ reads
 
     async def find(self, model: type[Any] | None = None) -> list[Any]:
         """Every matching row as a model instance (``after_query`` runs per object)."""
-        model, _ = self._schema(model)
-        mapper = self.session.engine.mapper(model)
+        model, mapper = self._mapper(model)
         if mapper.hooks["before_query"]:
             await call_hook(model, "before_query", self.session)
-        sql, params = clause.select(mapper.schema, self.conditions, self.order, self.count_limit)
+        key = ("select", self._shape(), self.order, self.count_limit)
+        sql = mapper.sql_cache.get(key)
+        if sql is None:
+            sql = mapper.remember(
+                key, clause.select(mapper.schema, self.conditions, self.order, self.count_limit)[0]
+            )
+        params = self._params()
         rows = await self.session.engine.execute(_fetchall(sql, params), sql, params)
         build = mapper.from_row
         objects = [build(row) for row in rows]
@@ -181,13 +211,15 @@ class Query(Generic[M]):
         """The first matching row; raises ``NotFound`` when there is none."""
         found = await self.limit(1).find(model)
         if not found:
-            model, schema = self._schema(model)
-            raise NotFound(f"no {schema.table} row matches {[c for c, _ in self.conditions]}")
+            _, mapper = self._mapper(model)
+            raise NotFound(
+                f"no {mapper.schema.table} row matches {[c for c, _ in self.conditions]}"
+            )
         return found[0]
 
     async def count(self) -> int:
-        _, schema = self._schema()
-        sql, params = clause.count(schema, self.conditions)
+        _, mapper = self._mapper()
+        sql, params = clause.count(mapper.schema, self.conditions)
         row = await self.session.engine.execute(_fetchone(sql, params), sql, params)
         return int(row[0])
 
@@ -199,27 +231,28 @@ class Query(Generic[M]):
     async def update(self, *pairs: Any) -> int: ...
     async def update(self, *args: Any) -> int:
         """``update({"age": 30})`` or ``update("age", 30, "name", "X")``; rows changed."""
-        model, schema = self._schema()
+        model, mapper = self._mapper()
         values = _update_values(args)
-        for name in values:
-            if schema.field(name) is None:
-                raise ValueError(f"{schema.table} has no column {name!r}")
-        mapper = self.session.engine.mapper(model)
-        values = {k: mapper.to_db(k, v) for k, v in values.items()}
+        key = ("update", tuple(values), self._shape())
+        sql = mapper.sql_cache.get(key)
+        if sql is None:
+            for name in values:
+                if mapper.schema.field(name) is None:
+                    raise ValueError(f"{mapper.schema.table} has no column {name!r}")
+            sql = mapper.remember(key, clause.update(mapper.schema, values, self.conditions)[0])
+        params = (*(mapper.to_db(v) for v in values.values()), *self._params())
         if mapper.hooks["before_update"]:
             await call_hook(model, "before_update", self.session)
-        sql, params = clause.update(schema, values, self.conditions)
         count = await self.session.engine.execute(_rowcount(sql, params), sql, params)
         if mapper.hooks["after_update"]:
             await call_hook(model, "after_update", self.session)
         return int(count)
 
     async def delete(self) -> int:
-        model, schema = self._schema()
-        mapper = self.session.engine.mapper(model)
+        model, mapper = self._mapper()
         if mapper.hooks["before_delete"]:
             await call_hook(model, "before_delete", self.session)
-        sql, params = clause.delete(schema, self.conditions)
+        sql, params = clause.delete(mapper.schema, self.conditions)
         count = await self.session.engine.execute(_rowcount(sql, params), sql, params)
         if mapper.hooks["after_delete"]:
             await call_hook(model, "after_delete", self.session)
@@ -228,19 +261,19 @@ class Query(Generic[M]):
     # ------------------------------------------------------------ tables
 
     async def create_table(self) -> None:
-        _, schema = self._schema()
-        sql = clause.create_table(schema)
+        _, mapper = self._mapper()
+        sql = clause.create_table(mapper.schema)
         await self.session.engine.execute(_rowcount(sql, ()), sql, ())
 
     async def drop_table(self) -> None:
         """Drop the model's table; a missing table is not an error."""
-        _, schema = self._schema()
-        sql = clause.drop_table(schema)
+        _, mapper = self._mapper()
+        sql = clause.drop_table(mapper.schema)
         await self.session.engine.execute(_rowcount(sql, ()), sql, ())
 
     async def has_table(self) -> bool:
-        _, schema = self._schema()
-        sql, params = self.session.engine.dialect.table_exists_sql(schema.table)
+        _, mapper = self._mapper()
+        sql, params = self.session.engine.dialect.table_exists_sql(mapper.schema.table)
         row = await self.session.engine.execute(_fetchone(sql, params), sql, params)
         return row is not None
 
