@@ -5,8 +5,9 @@
 
 With ``--api PORT``: ``GET /api?key=K`` answers the value (500 with the error text when
 the loader fails) and ``GET /api/stats`` the group's counters as JSON. The backing
-"slow DB" is a sqlite table ``scores(name, score)`` when ``--db PATH`` is given (created
-with the demo rows if missing), else a small in-memory table. Ctrl-C (SIGINT/SIGTERM)
+"slow DB" is a sqlite table ``scores(name, score)`` read through ``geetrio.orm`` when
+``--db PATH`` is given (created with the demo rows if missing), else a small in-memory
+table. Ctrl-C (SIGINT/SIGTERM)
 drains both servers gracefully.
 """
 
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sqlite3
+from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import trio
 
+from geetrio import orm
 from geetrio.cache import Getter, Group, HTTPPool, new_group
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine
@@ -44,24 +45,33 @@ def memory_loader() -> Getter:
     return load
 
 
-def sqlite_loader(path: Path) -> Getter:
-    """A plain function (Group runs it in a worker thread); one short-lived connection
-    per load keeps sqlite objects on the thread that made them."""
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE IF NOT EXISTS scores (name TEXT PRIMARY KEY, score INTEGER)")
-        db.executemany("INSERT OR IGNORE INTO scores VALUES (?, ?)", DEMO_SCORES.items())
-    db.close()
+@dataclass
+class Score:
+    """The demo's slow DB: a sqlite table read through geetrio.orm."""
 
-    def load(key: str) -> bytes:
+    __tablename__ = "scores"
+    name: str = field(default="", metadata={"geeorm": "PRIMARY KEY"})
+    score: int = 0
+
+
+async def orm_loader(engine: orm.Engine) -> Getter:
+    session = engine.new_session()
+    # Several nodes may share one new file and start together: plain statements (each
+    # retried while another process holds the write lock), not a migration transaction.
+    await session.raw(
+        'CREATE TABLE IF NOT EXISTS "scores" ("name" text PRIMARY KEY, "score" integer)'
+    ).exec()
+    for name, score in DEMO_SCORES.items():
+        await session.raw('INSERT OR IGNORE INTO "scores" VALUES (?, ?)', name, score).exec()
+    scores = session.model(Score)
+
+    async def load(key: str) -> bytes:
         log.info("[SlowDB] search key %s", key)
-        db = sqlite3.connect(path)
         try:
-            row = db.execute("SELECT score FROM scores WHERE name = ?", (key,)).fetchone()
-        finally:
-            db.close()
-        if row is None:
-            raise NotFoundError(f"{key} not exist")
-        return str(row[0]).encode()
+            row = await scores.where("name = ?", key).first()
+        except orm.NotFound:
+            raise NotFoundError(f"{key} not exist") from None
+        return str(row.score).encode()
 
     return load
 
@@ -91,7 +101,14 @@ def api_app(group: Group, pool: HTTPPool) -> Engine:
 
 
 async def run_node(args: argparse.Namespace, shutdown: trio.Event) -> None:
-    loader = sqlite_loader(Path(args.db)) if args.db else memory_loader()
+    if args.db:
+        async with orm.open("sqlite3", args.db) as engine:
+            await serve_node(args, await orm_loader(engine), shutdown)
+    else:
+        await serve_node(args, memory_loader(), shutdown)
+
+
+async def serve_node(args: argparse.Namespace, loader: Getter, shutdown: trio.Event) -> None:
     group = new_group(args.group, args.cache_bytes, loader, ttl=args.ttl)
     peers = [p for p in args.peers.split(",") if p] if args.peers else []
     async with HTTPPool(args.self, timeout=args.timeout) as pool:

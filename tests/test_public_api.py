@@ -71,10 +71,30 @@ def test_cache_exports_and_signatures() -> None:
     assert callable(get_group) and callable(SingleFlight().do) and Group is not None
 
 
+def test_orm_exports_and_error_hierarchy() -> None:
+    from geetrio import orm
+
+    for name in (
+        "Engine",
+        "open",
+        "NotFound",
+        "UnsupportedType",
+        "UnknownDialect",
+        "IntegrityError",
+        "ORMError",
+    ):
+        assert name in orm.__all__
+    for error in (orm.NotFound, orm.UnsupportedType, orm.UnknownDialect, orm.IntegrityError):
+        assert issubclass(error, orm.ORMError)
+    assert issubclass(orm.UnsupportedType, TypeError)
+    assert callable(orm.Engine.open) and callable(orm.open)
+
+
 def test_every_exported_name_exists() -> None:
     import geetrio.cache
+    from geetrio import orm
 
-    for module in (geetrio.http, geetrio.web, geetrio.cache):
+    for module in (geetrio.http, geetrio.web, geetrio.cache, orm):
         for name in module.__all__:
             assert getattr(module, name) is not None
 

@@ -10,11 +10,19 @@ hooks, transactions that roll back on cancellation, and migrations.
 
 from .dialect import Dialect, SQLiteDialect, get_dialect, quote_identifier
 from .engine import Engine, open
-from .errors import IntegrityError, NotFound, ORMError, UnknownDialect, UnsupportedType
+from .errors import (
+    DatabaseError,
+    IntegrityError,
+    NotFound,
+    ORMError,
+    UnknownDialect,
+    UnsupportedType,
+)
 from .schema import Field, Schema
 from .session import Query, Raw, Session
 
 __all__ = [
+    "DatabaseError",
     "Dialect",
     "Engine",
     "Field",

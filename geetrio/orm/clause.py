@@ -8,15 +8,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from .dialect import quote_identifier
-from .schema import Schema
+from .schema import Field, Schema
 
 __all__ = [
     "Statement",
+    "column_definition",
     "count",
     "create_table",
     "delete",
     "drop_table",
     "insert",
+    "literal",
     "select",
     "update",
     "where_sql",
@@ -82,13 +84,29 @@ def delete(schema: Schema, conditions: Sequence[tuple[str, tuple[Any, ...]]] = (
     return f"DELETE FROM {schema.quoted_table}{where}", params
 
 
+def literal(value: Any) -> str | None:
+    """A model default as SQL text: bool, int, float and str literals only."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def column_definition(field: Field) -> str:
+    column = f"{field.quoted} {field.sql_type}"
+    if field.tag:
+        column += f" {field.tag}"
+    default = literal(field.default)
+    if default is not None:
+        column += f" DEFAULT {default}"
+    return column
+
+
 def create_table(schema: Schema, table: str | None = None) -> str:
-    columns = []
-    for f in schema.fields:
-        column = f"{f.quoted} {f.sql_type}"
-        if f.tag:
-            column += f" {f.tag}"
-        columns.append(column)
+    columns = [column_definition(f) for f in schema.fields]
     name = quote_identifier(table) if table else schema.quoted_table
     return f"CREATE TABLE {name} ({', '.join(columns)})"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import datetime
 import logging
 import os
@@ -19,7 +18,7 @@ import trio
 from . import clause
 from .database import Database, Job, TransactionWorker
 from .dialect import Dialect, get_dialect, quote_identifier
-from .errors import IntegrityError, ORMError
+from .errors import DatabaseError, IntegrityError, ORMError
 from .hooks import INSTANCE_HOOKS, TABLE_HOOKS, has_hook
 from .schema import Schema, parse
 from .session import Session
@@ -136,8 +135,8 @@ class Engine:
             if transaction is not None and transaction.engine is self:
                 return await transaction.worker.run(job)
             return await self._db.run_hop(job)
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(exc) from exc
+        except sqlite3.Error as exc:
+            raise _wrap(exc) from exc
 
     # ------------------------------------------------------------ transactions
 
@@ -175,7 +174,7 @@ class Engine:
         transaction = _Transaction(self, worker)
         token = _current.set(transaction)
         try:
-            await worker.run(lambda c: c.execute("BEGIN"))
+            await _control(worker, lambda c: c.execute("BEGIN"))
             try:
                 result = await fn(Session(self))
             except BaseException:
@@ -183,7 +182,7 @@ class Engine:
                     await worker.run(lambda c: c.execute("ROLLBACK"))
                 raise
             try:
-                await worker.run(lambda c: c.execute("COMMIT"))
+                await _control(worker, lambda c: c.execute("COMMIT"))
             except BaseException:
                 with trio.move_on_after(ROLLBACK_TIMEOUT, shield=True):
                     await worker.run(_rollback_if_open)
@@ -198,7 +197,7 @@ class Engine:
         transaction.savepoints += 1
         name = quote_identifier(f"geetrio_sp{transaction.savepoints}")
         worker = transaction.worker
-        await worker.run(lambda c: c.execute(f"SAVEPOINT {name}"))
+        await _control(worker, lambda c: c.execute(f"SAVEPOINT {name}"))
         try:
             result = await fn(Session(self))
         except BaseException:
@@ -206,7 +205,7 @@ class Engine:
                 await worker.run(lambda c: c.execute(f"ROLLBACK TO {name}"))
                 await worker.run(lambda c: c.execute(f"RELEASE {name}"))
             raise
-        await worker.run(lambda c: c.execute(f"RELEASE {name}"))
+        await _control(worker, lambda c: c.execute(f"RELEASE {name}"))
         return result
 
     # ------------------------------------------------------------ migrations
@@ -227,16 +226,14 @@ class Engine:
             wanted = list(schema.names)
             added = [f for f in schema.fields if f.name not in existing]
             removed = [name for name in existing if name not in wanted]
-            if removed:
+            if removed or any(column.tag for column in added):
+                # sqlite's ADD COLUMN cannot add constraints (UNIQUE, PRIMARY KEY, ...)
                 await self._rebuild(session, schema, [n for n in wanted if n in existing])
             else:
-                for field in added:
-                    column = f"{field.quoted} {field.sql_type}"
-                    default = _literal(field.default)
-                    if default is not None:
-                        column += f" DEFAULT {default}"
+                for column in added:
+                    definition = clause.column_definition(column)
                     await session.raw(
-                        f"ALTER TABLE {schema.quoted_table} ADD COLUMN {column}"
+                        f"ALTER TABLE {schema.quoted_table} ADD COLUMN {definition}"
                     ).exec()
             log.info(
                 "migrated %s: added %s, dropped %s", schema.table, [f.name for f in added], removed
@@ -252,35 +249,28 @@ class Engine:
         await session.raw(
             f"INSERT INTO {quote_identifier(temporary)} ({columns}) "
             f"SELECT {columns} FROM {schema.quoted_table}"
-        ).exec()
-        for column in schema.fields:  # columns new in the rebuilt table get their default
-            default = _literal(column.default)
-            if column.name not in kept and default is not None:
-                await session.raw(
-                    f"UPDATE {quote_identifier(temporary)} SET {column.quoted} = {default}"
-                ).exec()
+        ).exec()  # columns new in the table take their DEFAULT from its definition
         await session.raw(f"DROP TABLE {schema.quoted_table}").exec()
         await session.raw(
             f"ALTER TABLE {quote_identifier(temporary)} RENAME TO {schema.quoted_table}"
         ).exec()
 
 
+def _wrap(exc: sqlite3.Error) -> DatabaseError:
+    return IntegrityError(exc) if isinstance(exc, sqlite3.IntegrityError) else DatabaseError(exc)
+
+
+async def _control(worker: TransactionWorker, job: Job[Any]) -> None:
+    """BEGIN, COMMIT, SAVEPOINT...: the transaction's own statements, errors wrapped."""
+    try:
+        await worker.run(job)
+    except sqlite3.Error as exc:
+        raise _wrap(exc) from exc
+
+
 def _rollback_if_open(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
-
-
-def _literal(value: Any) -> str | None:
-    """A default as SQL text, for literals only (bool, int, float, str)."""
-    if value is dataclasses.MISSING or value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return None
 
 
 @asynccontextmanager

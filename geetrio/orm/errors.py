@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["IntegrityError", "NotFound", "ORMError", "UnknownDialect", "UnsupportedType"]
+__all__ = [
+    "DatabaseError",
+    "IntegrityError",
+    "NotFound",
+    "ORMError",
+    "UnknownDialect",
+    "UnsupportedType",
+]
 
 
 class ORMError(Exception):
@@ -21,10 +28,14 @@ class UnknownDialect(ORMError):
     """``Engine.open`` was given a driver name it does not know."""
 
 
-class IntegrityError(ORMError):
-    """A constraint failed (primary key, unique, not null, ...). ``.orig`` is the
-    driver's own exception."""
+class DatabaseError(ORMError):
+    """The database refused a statement (bad SQL, a failed commit, ...). ``.orig`` is
+    the driver's own exception."""
 
     def __init__(self, orig: Exception) -> None:
         super().__init__(str(orig))
         self.orig = orig
+
+
+class IntegrityError(DatabaseError):
+    """A constraint failed (primary key, unique, not null, ...)."""

@@ -42,10 +42,23 @@ def test_insert_update_delete_count_create_drop() -> None:
         ("Tom",),
     )
     assert clause.count(s) == ('SELECT count(*) FROM "User"', ())
-    assert clause.create_table(s) == 'CREATE TABLE "User" ("name" text PRIMARY KEY, "age" integer)'
+    assert clause.create_table(s) == (
+        'CREATE TABLE "User" ("name" text PRIMARY KEY DEFAULT \'\', "age" integer DEFAULT 0)'
+    )
     assert clause.drop_table(s) == 'DROP TABLE IF EXISTS "User"'
     with pytest.raises(ValueError):
         clause.update(s, {})
+
+
+def test_defaults_are_literals_only() -> None:
+    assert [clause.literal(v) for v in (True, 3, 1.5, "it's", None, b"x")] == [
+        "1",
+        "3",
+        "1.5",
+        "'it''s'",
+        None,
+        None,
+    ]
 
 
 def test_identifiers_are_always_quoted() -> None:

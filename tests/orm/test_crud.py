@@ -114,6 +114,19 @@ async def test_constraint_errors_wrap_the_driver_error(engine: orm.Engine) -> No
     assert await s.model(User).count() == 1  # the engine is still usable
 
 
+async def test_database_errors_are_orm_errors_keeping_the_original(engine: orm.Engine) -> None:
+    import sqlite3
+
+    s = engine.new_session()
+    with pytest.raises(orm.DatabaseError, match="syntax error") as info:
+        await s.raw("SELEKT 1").query_row()
+    assert isinstance(info.value, orm.ORMError)
+    assert isinstance(info.value.orig, sqlite3.OperationalError)
+    with pytest.raises(orm.DatabaseError, match="no such table"):
+        await engine.transaction(lambda t: t.raw("SELECT * FROM missing").query_rows())
+    assert await s.raw("SELECT 1").query_row() == (1,)
+
+
 async def test_bad_query_input(engine: orm.Engine) -> None:
     s = engine.new_session()
     with pytest.raises(ValueError):
