@@ -177,15 +177,13 @@ class Engine:
             await _control(worker, lambda c: c.execute("BEGIN"))
             try:
                 result = await fn(Session(self))
-            except BaseException:
-                with trio.move_on_after(ROLLBACK_TIMEOUT, shield=True):
-                    await worker.run(lambda c: c.execute("ROLLBACK"))
+            except BaseException:  # includes Cancelled: roll back, then re-raise it
+                await _undo(worker, _rollback_if_open)
                 raise
             try:
                 await _control(worker, lambda c: c.execute("COMMIT"))
             except BaseException:
-                with trio.move_on_after(ROLLBACK_TIMEOUT, shield=True):
-                    await worker.run(_rollback_if_open)
+                await _undo(worker, _rollback_if_open)
                 raise
             return result
         finally:
@@ -200,10 +198,8 @@ class Engine:
         await _control(worker, lambda c: c.execute(f"SAVEPOINT {name}"))
         try:
             result = await fn(Session(self))
-        except BaseException:
-            with trio.move_on_after(ROLLBACK_TIMEOUT, shield=True):
-                await worker.run(lambda c: c.execute(f"ROLLBACK TO {name}"))
-                await worker.run(lambda c: c.execute(f"RELEASE {name}"))
+        except BaseException:  # includes Cancelled: roll back to the savepoint, re-raise
+            await _undo(worker, lambda c: c.executescript(f"ROLLBACK TO {name}; RELEASE {name};"))
             raise
         await _control(worker, lambda c: c.execute(f"RELEASE {name}"))
         return result
@@ -266,6 +262,16 @@ async def _control(worker: TransactionWorker, job: Job[Any]) -> None:
         await worker.run(job)
     except sqlite3.Error as exc:
         raise _wrap(exc) from exc
+
+
+async def _undo(worker: TransactionWorker, job: Job[Any]) -> None:
+    """A rollback that runs even while cancelled (shielded, bounded) and never replaces
+    the exception being handled: its own failure is only logged."""
+    with trio.move_on_after(ROLLBACK_TIMEOUT, shield=True):
+        try:
+            await worker.run(job)
+        except Exception:
+            log.exception("rollback failed")
 
 
 def _rollback_if_open(conn: sqlite3.Connection) -> None:
