@@ -199,7 +199,12 @@ class Engine:
         try:
             result = await fn(Session(self))
         except BaseException:  # includes Cancelled: roll back to the savepoint, re-raise
-            await _undo(worker, lambda c: c.executescript(f"ROLLBACK TO {name}; RELEASE {name};"))
+
+            def rollback_to_savepoint(conn: sqlite3.Connection) -> None:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+
+            await _undo(worker, rollback_to_savepoint)
             raise
         await _control(worker, lambda c: c.execute(f"RELEASE {name}"))
         return result
