@@ -50,9 +50,15 @@ def _never() -> bool:
 
 
 def _caller_cancelled() -> bool:
+    """In the worker thread (progress handler): has the waiting trio task been cancelled?
+
+    ``check_cancelled`` reports that by raising ``Cancelled`` *in this thread*; it is
+    only a signal here, turned into "abort the statement". Nothing is swallowed: the
+    task itself raises its own ``Cancelled`` once the hop returns (``_hop``).
+    """
     try:
         trio.from_thread.check_cancelled()
-    except trio.Cancelled:
+    except trio.Cancelled:  # the signal, not the task's cancellation: see above
         return True
     return False
 
