@@ -32,7 +32,9 @@ from typing import Any, TypeVar
 import outcome
 import trio
 
-__all__ = ["Database", "Job", "TransactionWorker"]
+from .errors import ORMError
+
+__all__ = ["Database", "Job", "TransactionWorker", "retry_locked"]
 
 log = logging.getLogger("geetrio.orm")
 
@@ -71,6 +73,7 @@ class Database:
         self.path = path
         self.lock = trio.Lock()
         self.limiter = trio.CapacityLimiter(1)
+        self.closed = False
         self._should_abort: Callable[[], bool] = _never
         conn.set_progress_handler(self._progress, PROGRESS_STEPS)
 
@@ -108,7 +111,9 @@ class Database:
     async def run_hop(self, job: Job[T]) -> T:
         """One statement outside a transaction: the lock, one hop, retries on "locked"."""
         async with self.lock:
-            result: T = await _retry_locked(lambda: self._hop(job))
+            if self.closed:
+                raise ORMError("the engine is closed")
+            result: T = await retry_locked(lambda: self._hop(job))
             return result
 
     async def _hop(self, job: Job[T]) -> T:
@@ -122,18 +127,27 @@ class Database:
             raise
 
     async def close(self) -> None:
+        """Wait for the lock (cancellably), then close the connection."""
         async with self.lock:
-            await trio.to_thread.run_sync(self.conn.close, limiter=self.limiter)
+            await self.close_locked()
+
+    async def close_locked(self) -> None:
+        """Close the connection; the caller holds the lock. Finishes even if cancelled."""
+        if not self.closed:
+            self.closed = True
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(self.conn.close, limiter=self.limiter)
 
 
 class TransactionWorker:
     """A worker thread serving one transaction's jobs, in order.
 
-    ``serve`` runs in a thread (via ``trio.to_thread.run_sync``) until ``stop()``.
-    ``run(job)`` hands a job over and parks the calling task until the worker
-    reschedules it; cancelling the caller marks the job aborted (the progress handler
-    interrupts it, or it is skipped if not started) and the caller then sees
-    ``Cancelled``.
+    ``serve_in_thread`` runs ``serve`` in a thread until ``stop()``. ``run(job)`` hands
+    a job over and parks the calling task until the worker reschedules it; cancelling
+    the caller marks the job aborted (the progress handler interrupts it, or it is
+    skipped if not started) and the caller then sees ``Cancelled``. Every job handed
+    over before ``stop()`` is answered; ``run`` after ``stop()`` raises ``ORMError`` at
+    once, so no caller ever parks on a worker that has gone.
     """
 
     def __init__(self, db: Database) -> None:
@@ -142,6 +156,10 @@ class TransactionWorker:
             queue.SimpleQueue()
         )
         self._token = trio.lowlevel.current_trio_token()
+        self._stopped = False
+
+    async def serve_in_thread(self) -> None:
+        await trio.to_thread.run_sync(self.serve, limiter=self._db.limiter)
 
     def serve(self) -> None:
         reschedule, run_soon = trio.lowlevel.reschedule, self._token.run_sync_soon
@@ -155,9 +173,13 @@ class TransactionWorker:
             run_soon(reschedule, task, result)
 
     def stop(self) -> None:
-        self._jobs.put(None)
+        if not self._stopped:
+            self._stopped = True
+            self._jobs.put(None)
 
     async def run(self, job: Job[T]) -> T:
+        if self._stopped:
+            raise ORMError("the transaction is over")
         state = _JobState()
         self._jobs.put((job, trio.lowlevel.current_task(), state))
 
@@ -186,7 +208,7 @@ class _JobState:
         return self.aborted
 
 
-async def _retry_locked(attempt: Callable[[], Any]) -> Any:
+async def retry_locked(attempt: Callable[[], Any]) -> Any:
     """Retry "database is locked" (another process holds a write lock) with a
     cancellable backoff."""
     delay = 0.005

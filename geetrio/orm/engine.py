@@ -1,8 +1,8 @@
-"""``Engine``: an open database, its models, statements, transactions, migrations."""
+"""``Engine``: an open database, its models and statements. Transactions live in
+``transaction.py``, migrations in ``migrate.py``."""
 
 from __future__ import annotations
 
-import contextvars
 import datetime
 import logging
 import os
@@ -10,25 +10,26 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, TypeVar
 
 import trio
 
 from . import clause
-from .database import Database, Job, TransactionWorker
-from .dialect import Dialect, get_dialect, quote_identifier
-from .errors import DatabaseError, IntegrityError, ORMError
+from .database import Database, Job
+from .dialect import Dialect, get_dialect
+from .errors import ORMError, wrap_driver_error
 from .hooks import INSTANCE_HOOKS, TABLE_HOOKS, has_hook
+from .migrate import migrate
 from .schema import Schema, parse
 from .session import Session
+from .transaction import current_level, run_transaction
 
 __all__ = ["Engine", "open"]
 
 log = logging.getLogger("geetrio.orm")
 
 T = TypeVar("T")
-ROLLBACK_TIMEOUT = 5.0
+CLOSE_GRACE = 5.0  # seconds close() waits for an open transaction
 
 
 SQL_CACHE_SIZE = 256
@@ -60,50 +61,63 @@ class _Mapper:
         return value
 
 
-@dataclass
-class _Transaction:
-    engine: Engine
-    worker: TransactionWorker
-    savepoints: int = 0
-
-
-_current: contextvars.ContextVar[_Transaction | None] = contextvars.ContextVar(
-    "geetrio_orm_transaction", default=None
-)
-
-
 class Engine:
     """An open database. ``engine = await Engine.open("sqlite3", "gee.db")`` or
     ``async with orm.open("sqlite3", "gee.db") as engine:``.
 
     One engine serves any number of trio tasks: statements are serialised on one
     connection, and a transaction holds it for its whole duration.
+
+    Cancellation, for every blocking call of the ORM (the statements of ``Session``,
+    ``Query`` and ``Raw``: ``insert/find/first/count/update/delete``, table calls,
+    ``exec/query_row/query_rows``): a call cancelled while it waits for the connection
+    did not happen; a statement cancelled while it runs is interrupted and undone (the
+    statement alone, or with its transaction when ``transaction`` is cancelled) and
+    the caller gets ``Cancelled``; a statement that had already finished when the
+    cancellation came has happened, and ``Cancelled`` comes at the caller's next
+    checkpoint. In every case the engine stays usable.
     """
 
     def __init__(self, db: Database, dialect: Dialect) -> None:
         self._db = db
         self.dialect = dialect
         self._mappers: dict[type, _Mapper] = {}
-        self._closed = False
+        self.closed = False
+
+    @property
+    def path(self) -> str:
+        return self._db.path
 
     @classmethod
     async def open(cls, driver: str, path: str | os.PathLike[str]) -> Engine:
+        """Open (creating it if missing) the database at ``path``."""
         dialect = get_dialect(driver)
         db = await Database.open(path)
         log.info("opened %s database %s", driver, db.path)
         return cls(db, dialect)
 
-    async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
+    async def close(self, grace: float = CLOSE_GRACE) -> None:
+        """Close the database. New statements and transactions are refused at once; a
+        transaction still open may finish its work: ``close`` waits up to ``grace``
+        seconds for it, then raises ``ORMError`` and leaves the connection to be closed
+        when that transaction ends. Cancelled: it still finishes (within ``grace``,
+        shielded). Closing twice is a no-op."""
+        self.closed = True
+        if self._db.closed:
+            return
+        with trio.CancelScope(shield=True), trio.move_on_after(grace) as waited:
             await self._db.close()
+        if waited.cancelled_caught:
+            raise ORMError(
+                f"close(): a transaction is still open after {grace} s; "
+                "the connection closes when it ends"
+            )
 
     async def __aenter__(self) -> Engine:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        with trio.CancelScope(shield=True):
-            await self.close()
+        await _close_on_exit(self, raising=exc_info[1] is not None)
 
     def new_session(self) -> Session:
         return Session(self)
@@ -122,166 +136,68 @@ class Engine:
     # ------------------------------------------------------------ statements
 
     async def execute(self, job: Job[T], sql: str, params: Any) -> T:
-        """Run ``job(connection)`` in a worker thread: in the current transaction if
-        this task (or the task that started it) is in one, else on its own."""
-        if self._closed:
-            raise ORMError("the engine is closed")
+        """Run ``job(connection)`` in a worker thread: in the transaction this task (or
+        the task that started it) is in, while that one is open, else on its own. It
+        waits while a nested transaction of that transaction is open."""
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s %r", sql, params if not isinstance(params, list) else f"<{len(params)} rows>"
             )
-        transaction = _current.get()
         try:
-            if transaction is not None and transaction.engine is self:
-                return await transaction.worker.run(job)
+            level = current_level(self)
+            while level is not None and level.child is not None:
+                await level.wait_for_child()
+                level = current_level(self)
+            if level is not None:
+                return await level.worker.run(job)
+            if self.closed:
+                raise ORMError("the engine is closed")
             return await self._db.run_hop(job)
         except sqlite3.Error as exc:
-            raise _wrap(exc) from exc
-
-    # ------------------------------------------------------------ transactions
+            raise wrap_driver_error(exc) from exc
 
     async def transaction(self, fn: Callable[[Session], Awaitable[T]]) -> T:
         """Run ``await fn(session)`` in a transaction: commit when it returns, roll back
         when it raises *or is cancelled*, then re-raise its exception unchanged.
-        Nested calls use a savepoint. Other tasks' statements wait until it ends.
+
+        Nested calls (from ``fn`` or a task it started) use a savepoint, one at a time:
+        a nested transaction, or a statement of the outer one, waits while a sibling's
+        nested transaction is open. Other tasks' statements wait until it ends. It takes
+        sqlite's write lock when it begins, waiting (cancellably, up to 5 s) while
+        another process holds it. A task started by ``fn`` that outlives it runs its
+        later statements outside it.
+
+        Cancelled before it began: nothing happened. Cancelled after: everything ``fn``
+        did is rolled back and ``Cancelled`` propagates. The engine stays usable.
         """
-        if self._closed:
-            raise ORMError("the engine is closed")
-        current = _current.get()
-        if current is not None and current.engine is self:
-            return await self._savepoint(current, fn)
-        async with self._db.lock:
-            outcome_box: list[Any] = []
-            error: BaseException | None = None
-            async with trio.open_nursery() as nursery:
-                worker = TransactionWorker(self._db)
-                nursery.start_soon(
-                    partial(trio.to_thread.run_sync, worker.serve, limiter=self._db.limiter)
-                )
-                try:
-                    outcome_box.append(await self._run_transaction(worker, fn))
-                except BaseException as exc:  # re-raised below, outside the nursery
-                    error = exc
-                finally:
-                    worker.stop()
-            if error is not None:
-                raise error
-            return outcome_box[0]  # type: ignore[no-any-return]
+        return await run_transaction(self, self._db, fn)
 
-    async def _run_transaction(
-        self, worker: TransactionWorker, fn: Callable[[Session], Awaitable[T]]
+    async def run_transaction(
+        self, fn: Callable[[Session], Awaitable[T]], *, foreign_keys_off: bool
     ) -> T:
-        transaction = _Transaction(self, worker)
-        token = _current.set(transaction)
-        try:
-            await _control(worker, lambda c: c.execute("BEGIN"))
-            try:
-                result = await fn(Session(self))
-            except BaseException:  # includes Cancelled: roll back, then re-raise it
-                await _undo(worker, _rollback_if_open)
-                raise
-            try:
-                await _control(worker, lambda c: c.execute("COMMIT"))
-            except BaseException:
-                await _undo(worker, _rollback_if_open)
-                raise
-            return result
-        finally:
-            _current.reset(token)
-
-    async def _savepoint(
-        self, transaction: _Transaction, fn: Callable[[Session], Awaitable[T]]
-    ) -> T:
-        transaction.savepoints += 1
-        name = quote_identifier(f"geetrio_sp{transaction.savepoints}")
-        worker = transaction.worker
-        await _control(worker, lambda c: c.execute(f"SAVEPOINT {name}"))
-        try:
-            result = await fn(Session(self))
-        except BaseException:  # includes Cancelled: roll back to the savepoint, re-raise
-
-            def rollback_to_savepoint(conn: sqlite3.Connection) -> None:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
-
-            await _undo(worker, rollback_to_savepoint)
-            raise
-        await _control(worker, lambda c: c.execute(f"RELEASE {name}"))
-        return result
+        """``transaction`` with the options the ORM itself needs (``migrate``)."""
+        return await run_transaction(self, self._db, fn, foreign_keys_off=foreign_keys_off)
 
     # ------------------------------------------------------------ migrations
 
     async def migrate(self, model: type) -> None:
         """Make the table match ``model``: add new columns (existing rows get the
         field's default when it is a literal), drop removed ones keeping the rows
-        (rebuild the table); all in one transaction. Creates a missing table."""
-        schema = self.mapper(model).schema
-
-        async def run(session: Session) -> None:
-            if not await session.model(model).has_table():
-                await session.model(model).create_table()
-                return
-            columns_sql = self.dialect.columns_sql(schema.table)
-            rows = await session.raw(columns_sql).query_rows()
-            existing = [row[1] for row in rows]
-            wanted = list(schema.names)
-            added = [f for f in schema.fields if f.name not in existing]
-            removed = [name for name in existing if name not in wanted]
-            if removed or any(column.tag for column in added):
-                # sqlite's ADD COLUMN cannot add constraints (UNIQUE, PRIMARY KEY, ...)
-                await self._rebuild(session, schema, [n for n in wanted if n in existing])
-            else:
-                for column in added:
-                    definition = clause.column_definition(column)
-                    await session.raw(
-                        f"ALTER TABLE {schema.quoted_table} ADD COLUMN {definition}"
-                    ).exec()
-            log.info(
-                "migrated %s: added %s, dropped %s", schema.table, [f.name for f in added], removed
-            )
-
-        await self.transaction(run)
-
-    async def _rebuild(self, session: Session, schema: Schema, kept: list[str]) -> None:
-        temporary = f"{schema.table}__geetrio_migrate"
-        await session.raw(f"DROP TABLE IF EXISTS {quote_identifier(temporary)}").exec()
-        await session.raw(clause.create_table(schema, temporary)).exec()
-        columns = ", ".join(quote_identifier(n) for n in kept)
-        await session.raw(
-            f"INSERT INTO {quote_identifier(temporary)} ({columns}) "
-            f"SELECT {columns} FROM {schema.quoted_table}"
-        ).exec()  # columns new in the table take their DEFAULT from its definition
-        await session.raw(f"DROP TABLE {schema.quoted_table}").exec()
-        await session.raw(
-            f"ALTER TABLE {quote_identifier(temporary)} RENAME TO {schema.quoted_table}"
-        ).exec()
+        (a rebuild, with foreign keys off meanwhile and checked after); all in one
+        transaction. Creates a missing table. A rebuild refuses to run inside an open
+        transaction (``ORMError``). Cancelled: rolled back, nothing changed."""
+        await migrate(self, model)
 
 
-def _wrap(exc: sqlite3.Error) -> DatabaseError:
-    return IntegrityError(exc) if isinstance(exc, sqlite3.IntegrityError) else DatabaseError(exc)
-
-
-async def _control(worker: TransactionWorker, job: Job[Any]) -> None:
-    """BEGIN, COMMIT, SAVEPOINT...: the transaction's own statements, errors wrapped."""
+async def _close_on_exit(engine: Engine, *, raising: bool) -> None:
+    """Close at the end of an ``async with``: a close that gives up raises, unless
+    another exception is already on its way (then it is only logged)."""
     try:
-        await worker.run(job)
-    except sqlite3.Error as exc:
-        raise _wrap(exc) from exc
-
-
-async def _undo(worker: TransactionWorker, job: Job[Any]) -> None:
-    """A rollback that runs even while cancelled (shielded, bounded) and never replaces
-    the exception being handled: its own failure is only logged."""
-    with trio.move_on_after(ROLLBACK_TIMEOUT, shield=True):
-        try:
-            await worker.run(job)
-        except Exception:
-            log.exception("rollback failed")
-
-
-def _rollback_if_open(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
+        await engine.close()
+    except ORMError:
+        if not raising:
+            raise
+        log.exception("closing %s", engine.path)
 
 
 @asynccontextmanager
@@ -290,6 +206,7 @@ async def open(driver: str, path: str | os.PathLike[str]) -> AsyncIterator[Engin
     engine = await Engine.open(driver, path)
     try:
         yield engine
-    finally:
-        with trio.CancelScope(shield=True):
-            await engine.close()
+    except BaseException:
+        await _close_on_exit(engine, raising=True)
+        raise
+    await _close_on_exit(engine, raising=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 __all__ = [
     "DatabaseError",
     "IntegrityError",
@@ -9,6 +11,7 @@ __all__ = [
     "ORMError",
     "UnknownDialect",
     "UnsupportedType",
+    "wrap_driver_error",
 ]
 
 
@@ -39,3 +42,10 @@ class DatabaseError(ORMError):
 
 class IntegrityError(DatabaseError):
     """A constraint failed (primary key, unique, not null, ...)."""
+
+
+def wrap_driver_error(exc: sqlite3.Error) -> DatabaseError:
+    """The driver's error as ours, keeping it as ``.orig``."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityError(exc)
+    return DatabaseError(exc)

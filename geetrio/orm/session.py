@@ -55,6 +55,15 @@ class Session:
     def limit(self, count: int) -> Query[Any]:
         return Query(self, None).limit(count)
 
+    async def find(self, model: type[M]) -> list[M]:
+        """Every row of ``model``'s table (``s.Find(&users)`` of the original)."""
+        return await Query(self, model).find()
+
+    async def first(self, model: type[M]) -> M:
+        """The first row of ``model``'s table; raises ``NotFound`` when it is empty."""
+        result: M = await Query(self, model).first()
+        return result
+
     def raw(self, sql: str, *args: Any) -> Raw:
         """Explicit SQL with ``?`` parameters."""
         return Raw(self, sql, args)

@@ -130,27 +130,31 @@ async def test_nested_transaction_uses_a_savepoint(engine: orm.Engine) -> None:
 
 
 async def test_a_transaction_is_isolated_from_other_tasks(engine: orm.Engine) -> None:
-    seen_by_other: list[int] = []
+    order: list[object] = []
     in_transaction = trio.Event()
-    may_commit = trio.Event()
+    other_asking = trio.Event()
 
     async def work(s: orm.Session) -> None:
         await s.insert(User("Tom", 18))
         in_transaction.set()
-        await may_commit.wait()
+        await other_asking.wait()
+        await trio.testing.wait_all_tasks_blocked()  # the other task's count is asked
         await s.insert(User("Sam", 25))
+
+    async def transaction() -> None:
+        await engine.transaction(work)
+        order.append("committed")  # no checkpoint between the lock's release and here
 
     async def other() -> None:
         await in_transaction.wait()
-        seen_by_other.append(await engine.new_session().model(User).count())
+        other_asking.set()
+        order.append(("counted", await engine.new_session().model(User).count()))
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(engine.transaction, work)
+        nursery.start_soon(transaction)
         nursery.start_soon(other)
-        await trio.testing.wait_all_tasks_blocked()
-        assert seen_by_other == []  # the other task waits for the transaction...
-        may_commit.set()
-    assert seen_by_other == [2]  # ...and sees it whole, never half of it
+    # the other task waited for the commit and saw the transaction whole, never half
+    assert order == ["committed", ("counted", 2)]
 
 
 async def test_tasks_started_inside_a_transaction_join_it(engine: orm.Engine) -> None:
