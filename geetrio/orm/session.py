@@ -56,11 +56,13 @@ class Session:
         return Query(self, None).limit(count)
 
     async def find(self, model: type[M]) -> list[M]:
-        """Every row of ``model``'s table (``s.Find(&users)`` of the original)."""
+        """Every row of ``model``'s table (``s.Find(&users)`` of the original).
+        Cancelled: as ``Query.find``."""
         return await Query(self, model).find()
 
     async def first(self, model: type[M]) -> M:
-        """The first row of ``model``'s table; raises ``NotFound`` when it is empty."""
+        """The first row of ``model``'s table; raises ``NotFound`` when it is empty.
+        Cancelled: as ``Query.first``."""
         result: M = await Query(self, model).first()
         return result
 
@@ -71,7 +73,9 @@ class Session:
     async def insert(self, *objects: Any) -> int:
         """Insert model instances (one statement per model, all rows in one hop);
         returns the number of rows inserted. ``before_insert`` hooks run first and
-        what they change is stored."""
+        what they change is stored. Cancelled: no row of a model is half-inserted (its
+        rows go in one statement); models already inserted stay inserted unless a
+        cancelled ``transaction`` rolls them back. The engine stays usable."""
         total = 0
         if objects and all(type(obj) is type(objects[0]) for obj in objects):
             by_model: dict[type, Sequence[Any]] = {type(objects[0]): objects}
@@ -197,7 +201,8 @@ class Query(Generic[M]):
     # ------------------------------------------------------------ reads
 
     async def find(self, model: type[Any] | None = None) -> list[Any]:
-        """Every matching row as a model instance (``after_query`` runs per object)."""
+        """Every matching row as a model instance (``after_query`` runs per object).
+        Cancelled: not run, or interrupted with nothing read; the engine stays usable."""
         model, mapper = self._mapper(model)
         if mapper.hooks["before_query"]:
             await call_hook(model, "before_query", self.session)
@@ -217,7 +222,8 @@ class Query(Generic[M]):
         return objects
 
     async def first(self, model: type[Any] | None = None) -> Any:
-        """The first matching row; raises ``NotFound`` when there is none."""
+        """The first matching row; raises ``NotFound`` when there is none.
+        Cancelled: not run, or interrupted with nothing read; the engine stays usable."""
         found = await self.limit(1).find(model)
         if not found:
             _, mapper = self._mapper(model)
@@ -227,6 +233,8 @@ class Query(Generic[M]):
         return found[0]
 
     async def count(self) -> int:
+        """The number of matching rows. Cancelled:
+        not run, or interrupted with nothing read; the engine stays usable."""
         _, mapper = self._mapper()
         sql, params = clause.count(mapper.schema, self.conditions)
         row = await self.session.engine.execute(_fetchone(sql, params), sql, params)
@@ -239,7 +247,9 @@ class Query(Generic[M]):
     @overload
     async def update(self, *pairs: Any) -> int: ...
     async def update(self, *args: Any) -> int:
-        """``update({"age": 30})`` or ``update("age", 30, "name", "X")``; rows changed."""
+        """``update({"age": 30})`` or ``update("age", 30, "name", "X")``; rows changed.
+        Cancelled while waiting: not run; while running: interrupted, undone, ``Cancelled``
+        raised; the engine stays usable (details: ``Engine``)."""
         model, mapper = self._mapper()
         values = _update_values(args)
         key = ("update", tuple(values), self._shape())
@@ -258,6 +268,9 @@ class Query(Generic[M]):
         return int(count)
 
     async def delete(self) -> int:
+        """Delete the matching rows; how many. Cancelled
+        while waiting: not run; while running: interrupted, undone, ``Cancelled``
+        raised; the engine stays usable (details: ``Engine``)."""
         model, mapper = self._mapper()
         if mapper.hooks["before_delete"]:
             await call_hook(model, "before_delete", self.session)
@@ -270,17 +283,20 @@ class Query(Generic[M]):
     # ------------------------------------------------------------ tables
 
     async def create_table(self) -> None:
+        """``CREATE TABLE`` for the model. Cancelled: created or not, never half."""
         _, mapper = self._mapper()
         sql = clause.create_table(mapper.schema)
         await self.session.engine.execute(_rowcount(sql, ()), sql, ())
 
     async def drop_table(self) -> None:
-        """Drop the model's table; a missing table is not an error."""
+        """Drop the model's table; a missing table is not an error. Cancelled: dropped
+        or not, never half."""
         _, mapper = self._mapper()
         sql = clause.drop_table(mapper.schema)
         await self.session.engine.execute(_rowcount(sql, ()), sql, ())
 
     async def has_table(self) -> bool:
+        """Whether the model's table exists. Cancelled: nothing happened."""
         _, mapper = self._mapper()
         sql, params = self.session.engine.dialect.table_exists_sql(mapper.schema.table)
         row = await self.session.engine.execute(_fetchone(sql, params), sql, params)
@@ -308,16 +324,22 @@ class Raw:
     args: tuple[Any, ...]
 
     async def exec(self) -> int:
-        """Run it; the number of rows affected."""
+        """Run it; the number of rows affected. Cancelled
+        while waiting: not run; while running: interrupted, undone, ``Cancelled``
+        raised; the engine stays usable (details: ``Engine``)."""
         sql, args = self.sql, self.args
         return int(await self.session.engine.execute(_rowcount(sql, args), sql, args))
 
     async def query_row(self) -> tuple[Any, ...] | None:
+        """The first row, or ``None``. Cancelled: not run, or interrupted with nothing
+        read; the engine stays usable."""
         sql, args = self.sql, self.args
         row = await self.session.engine.execute(_fetchone(sql, args), sql, args)
         return tuple(row) if row is not None else None
 
     async def query_rows(self) -> list[tuple[Any, ...]]:
+        """Every row. Cancelled: not run, or interrupted with nothing read; the engine
+        stays usable."""
         sql, args = self.sql, self.args
         rows = await self.session.engine.execute(_fetchall(sql, args), sql, args)
         return [tuple(r) for r in rows]
