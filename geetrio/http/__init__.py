@@ -7,7 +7,7 @@
 """
 
 from .client import ClientError, ClientResponse, HTTPClient, ResponseParser
-from .config import ServerConfig
+from .config import ServerConfig, default_max_connections
 from .errors import HTTPError, ProtocolError
 from .headers import Headers
 from .message import Request, Response, Transport, render_head
@@ -32,6 +32,7 @@ __all__ = [
     "ServerConfig",
     "Transport",
     "decode_path",
+    "default_max_connections",
     "render_head",
     "run_until_signal",
     "serve",

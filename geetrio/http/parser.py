@@ -23,21 +23,25 @@ from .message import Request
 __all__ = ["RequestParser", "decode_path"]
 
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
-_CHECKED_HEADERS = frozenset({b"host", b"content-length", b"expect"})
+_CHECKED_HEADERS = frozenset({b"host", b"content-length", b"expect", b"transfer-encoding"})
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def decode_path(raw_path: str) -> str:
     """Percent-decode a request path as UTF-8; ``ProtocolError(400)`` when the escapes
-    are broken (``%zz``, a lone ``%``) or the bytes are not UTF-8."""
+    are broken (``%zz``, a lone ``%``), the bytes are not UTF-8, or they hold a NUL
+    (``%00``), which no file name or route should ever see."""
     if "%" not in raw_path and raw_path.isascii():
         return raw_path
     if _BAD_ESCAPE.search(raw_path):
         raise ProtocolError(400, "malformed percent-encoding in the request path")
     try:
-        return unquote_to_bytes(raw_path.encode("latin-1")).decode("utf-8")
+        path = unquote_to_bytes(raw_path.encode("latin-1")).decode("utf-8")
     except UnicodeDecodeError:
         raise ProtocolError(400, "request path is not UTF-8 after percent-decoding") from None
+    if "\x00" in path:
+        raise ProtocolError(400, "request path contains a NUL byte (%00)")
+    return path
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -61,7 +65,14 @@ class RequestParser:
     - ``in_head``: that request's head (request line and headers) is incomplete;
     - ``expects_continue``: it asked for ``100 Continue`` and its body has not come;
     - ``upgraded``: a request asked for a protocol upgrade (or CONNECT), so the parser
-      stops; ``trailing_data`` holds the bytes that followed its head.
+      stops; ``trailing_data`` holds the bytes that followed its head. When the
+      handler does not take the connection, ``resume()`` goes on parsing them
+      (``Upgrade:`` requests; after a CONNECT there is no way back).
+
+    Each request's body belongs to its ``Request`` alone: the parser lets go of it as
+    soon as the request is complete. ``close()`` drops the llhttp parser, which refers
+    back to this object, so a closed connection's memory is freed at once by
+    reference counting instead of waiting for the cyclic garbage collector.
     """
 
     def __init__(self, config: ServerConfig | None = None) -> None:
@@ -69,7 +80,7 @@ class RequestParser:
         self._max_header = config.max_header_bytes
         self._max_uri = config.max_uri_bytes
         self._max_body = config.max_body_bytes
-        self._parser = httptools.HttpRequestParser(self)
+        self._parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         self._ready: deque[Request] = deque()
         self.upgraded = False
         self.trailing_data = b""
@@ -88,17 +99,20 @@ class RequestParser:
         self._has_host = False
         self._expect_continue = False
         self._version = "1.1"
+        self._connect = False
+        self._declared_body = False
 
     # ------------------------------------------------------------------ public API
 
     def feed(self, data: bytes | bytearray) -> None:
         """Parse ``data``; raise ``ProtocolError`` on malformed input or a broken limit
         (the parser is unusable afterwards)."""
-        if self.upgraded:
-            raise RuntimeError("the connection was upgraded; the parser takes no more bytes")
+        parser = self._parser
+        if self.upgraded or parser is None:
+            raise RuntimeError("the parser was upgraded or closed; it takes no more bytes")
         self._began_in_this_feed = False
         try:
-            self._parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             self.upgraded = True
             self.trailing_data = bytes(data[exc.args[0] :])
@@ -122,6 +136,29 @@ class RequestParser:
         """The oldest finished request, or None until more bytes arrive."""
         return self._ready.popleft() if self._ready else None
 
+    def resume(self) -> bool:
+        """After an ``Upgrade:`` request the handler answered without taking the
+        connection: parse the bytes that followed it as the next requests. False (and
+        nothing done) when there is no way back: after a CONNECT, or an upgrade request
+        with a body (llhttp hands its body over as the new protocol's bytes)."""
+        if not self.upgraded:
+            raise RuntimeError("only an upgraded parser can resume")
+        if self._connect or self._declared_body:
+            return False
+        data, self.trailing_data = self.trailing_data, b""
+        self.upgraded = False
+        self._parser = httptools.HttpRequestParser(self)
+        if data:
+            self.feed(data)
+        return True
+
+    def close(self) -> None:
+        """Let go of everything: no more bytes are taken."""
+        self._parser = None
+        self._ready.clear()
+        self._body = []
+        self.trailing_data = b""
+
     # ----------------------------------------------------- httptools callbacks
 
     def on_message_begin(self) -> None:
@@ -134,6 +171,7 @@ class RequestParser:
         self._body_len = 0
         self._has_host = False
         self._expect_continue = False
+        self._declared_body = False
         self.in_progress = True
         self.in_head = True
         self._began_in_this_feed = True
@@ -161,8 +199,18 @@ class RequestParser:
         elif lower == b"content-length":
             if not value.isdigit():  # llhttp checks this too; be sure before int()
                 raise ProtocolError(400, "malformed Content-Length")
-            if int(value) > self._max_body:
+            length = int(value)
+            if length > self._max_body:
                 raise ProtocolError(413, "request body too large")
+            self._declared_body = length > 0
+        elif lower == b"transfer-encoding":
+            # llhttp accepts "gzip, chunked" and hands over the still-coded body
+            codings = [c.strip() for c in value.lower().split(b",")]
+            if codings[-1] != b"chunked":  # RFC 9112 6.3: the length is unknowable
+                raise ProtocolError(400, "chunked must be the final transfer coding")
+            if len(codings) > 1:
+                raise ProtocolError(501, "only the chunked transfer coding is supported")
+            self._declared_body = True
         elif value.lower() != b"100-continue":  # Expect
             raise ProtocolError(417, "only 'Expect: 100-continue' is supported")
         else:
@@ -170,6 +218,7 @@ class RequestParser:
 
     def on_headers_complete(self) -> None:
         self.in_head = False
+        assert self._parser is not None
         version = self._version = self._parser.get_http_version()
         if version == "1.1":
             if not self._has_host:
@@ -186,16 +235,21 @@ class RequestParser:
 
     def on_message_complete(self) -> None:
         parser = self._parser
+        assert parser is not None
         raw_method = parser.get_method()
         method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         url = self._url
         target = (url[0] if len(url) == 1 else b"".join(url)).decode("latin-1")
+        if "#" in target:  # clients must not send a fragment; it is not the resource's
+            target = target.partition("#")[0] or "/"
         if target[0] == "/":
             raw_path, _, query = target.partition("?")
         else:
             raw_path, query = split_target(target)
         body = self._body
+        self._body = []  # the Request owns it now: gone when the request is
         upgrade = parser.should_upgrade()
+        self._connect = connect = raw_method == b"CONNECT"
         self._ready.append(
             Request(
                 method,
@@ -205,7 +259,7 @@ class RequestParser:
                 self._headers,
                 (body[0] if len(body) == 1 else b"".join(body)) if body else b"",
                 self._version,
-                parser.should_keep_alive() and not upgrade,
+                parser.should_keep_alive() and not (upgrade and (connect or self._declared_body)),
                 upgrade,
             )
         )

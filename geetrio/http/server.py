@@ -119,24 +119,35 @@ class _Server:
         self.config = config
         self.draining = False
         self.connections: set[_Connection] = set()
-        self._slots = trio.Semaphore(config.max_connections) if config.max_connections else None
+        self._slots = trio.Semaphore(config.connection_cap())
 
     async def accept_loop(self, listener: trio.abc.Listener[Any], nursery: trio.Nursery) -> None:
+        """Accept while a connection slot is free; past the cap, new clients wait in
+        the listen backlog. Out of descriptors or memory anyway (EMFILE, ENOBUFS...),
+        back off (10 ms doubling to 1 s) and log once per burst, not once per try."""
         slots = self._slots
+        failures = 0
         async with listener:
             while True:
-                if slots is not None:
-                    await slots.acquire()
+                await slots.acquire()
                 try:
                     stream = await listener.accept()
                 except OSError as exc:
-                    if slots is not None:
-                        slots.release()
+                    slots.release()
                     if exc.errno not in ACCEPT_CAPACITY_ERRNOS:
                         raise
-                    log.error("accept failed (%s); retrying in 100 ms", errno.errorcode[exc.errno])
-                    await trio.sleep(0.1)
+                    if failures == 0:
+                        log.error(
+                            "accept failed (%s) with %d connections open; backing off",
+                            errno.errorcode[exc.errno],
+                            len(self.connections),
+                        )
+                    failures += 1
+                    await trio.sleep(min(0.01 * 2 ** min(failures - 1, 7), 1.0))
                     continue
+                if failures:
+                    log.warning("accepting again after %d failed attempts", failures)
+                    failures = 0
                 nursery.start_soon(self.run_connection, stream)
 
     async def run_connection(self, stream: trio.abc.Stream) -> None:
@@ -149,9 +160,10 @@ class _Server:
         except Exception:
             log.exception("internal error on connection from %s", connection.remote_addr)
         finally:
+            connection.parser.close()  # frees the last request's body now, not at GC
+            connection.current = None
             self.connections.discard(connection)
-            if self._slots is not None:
-                self._slots.release()
+            self._slots.release()
             await trio.aclose_forcefully(stream)
 
     async def sweep_timeouts(self) -> None:
@@ -173,6 +185,13 @@ class _Server:
             if connection.idle:
                 connection.cancelled = True
                 connection.timeout.cancel(reason="graceful shutdown")
+
+
+def _declared_length(headers: list[tuple[str, str]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == "content-length":
+            return int(value)
+    return None
 
 
 def _sweep_interval(config: ServerConfig) -> float:
@@ -206,7 +225,7 @@ class _Connection(Transport):
         self.idle = False  # waiting between requests (graceful shutdown closes it)
         self.detached = False
         self.remote_addr = _remote_addr(stream)
-        self._current: Request | None = None
+        self.current: Request | None = None
 
     async def run(self) -> None:
         config = self.server.config
@@ -215,34 +234,43 @@ class _Connection(Transport):
         now = trio.lowlevel.current_clock().current_time  # one lookup, not one per call
         idle_timeout = config.header_timeout  # a new connection must start promptly
         head_deadline = math.inf  # set when we first wait for an incomplete head
+        body_deadline = math.inf  # set when we first wait for a body
         continue_sent = False
         with self.timeout:
             while True:
                 request = parser.next_request()
                 if request is not None:
                     continue_sent = False
-                    head_deadline = math.inf
+                    head_deadline = body_deadline = math.inf
                     if not await self.respond(request, now):
                         return
                     idle_timeout = config.keep_alive_timeout
                     continue
-                if parser.upgraded:  # an upgrade the handler did not take: no way back
-                    return
+                if parser.upgraded:  # an upgrade the handler did not take
+                    try:
+                        if not parser.resume():
+                            return  # after a CONNECT (or an upgrade with a body): no way back
+                    except ProtocolError as exc:
+                        log.info("bad request from %s: %s", self.remote_addr, exc)
+                        await self.send_error(exc.status, exc.reason)
+                        return
+                    continue
                 if not parser.in_progress:
                     if self.server.draining:
                         return
                     self.idle = True
                     self.deadline = now() + idle_timeout
-                elif parser.expects_continue and not continue_sent:
-                    continue_sent = True
-                    await self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
-                    self.deadline = now() + config.header_timeout
                 elif parser.in_head:
                     if head_deadline == math.inf:
                         head_deadline = now() + config.header_timeout
                     self.deadline = head_deadline
-                else:  # reading a body: each pause may last header_timeout
-                    self.deadline = now() + config.header_timeout
+                else:  # reading a body: within body_timeout, each pause header_timeout
+                    if parser.expects_continue and not continue_sent:
+                        continue_sent = True
+                        await self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    if body_deadline == math.inf:
+                        body_deadline = now() + config.body_timeout
+                    self.deadline = min(now() + config.header_timeout, body_deadline)
                 self.waiting = True
                 data = await stream.receive_some(RECEIVE_SIZE)
                 self.waiting = self.idle = False
@@ -262,7 +290,7 @@ class _Connection(Transport):
         """Run the handler and send its response; False when the connection must end."""
         request.remote_addr = self.remote_addr
         request.transport = self
-        self._current = request
+        self.current = request
         try:
             response = await self.handler(request)
             if response is None and not self.detached:
@@ -270,6 +298,8 @@ class _Connection(Transport):
         except Exception:
             log.exception("unhandled error in handler for %s %s", request.method, request.target)
             response = _INTERNAL_ERROR
+        finally:
+            self.current = None
         if self.detached:
             return False
         assert response is not None
@@ -290,25 +320,51 @@ class _Connection(Transport):
         return await self.send_response(request, response, keep_alive)
 
     async def send_response(self, request: Request, response: Response, keep_alive: bool) -> bool:
-        """Send a response without a body (204, 304) or with a streamed one."""
+        """Send a response without a body (204, 304) or with a streamed one. The stream
+        is closed whatever happens (``aclose()``, shielded and bounded); a stream that
+        yields more or fewer bytes than its ``content-length`` ends the connection,
+        since the client could no longer tell where the next response starts."""
         status = response.status
-        if response.stream is None:
+        stream = response.stream
+        if stream is None:
             await self.send(render_head(status, response.headers, None, keep_alive))
             return keep_alive
-        if not any(name.lower() == "content-length" for name, _ in response.headers):
-            keep_alive = False  # no length: the body ends when the connection does
-        await self.send(render_head(status, response.headers, None, keep_alive))
         try:
-            if request.method != "HEAD":
-                async for chunk in response.stream:
-                    await self.send(chunk)
+            length = _declared_length(response.headers)
+            if length is None:
+                keep_alive = False  # no length: the body ends when the connection does
+            await self.send(render_head(status, response.headers, None, keep_alive))
+            if request.method == "HEAD":
+                return keep_alive
+            sent = 0
+            async for chunk in stream:
+                if length is not None and sent + len(chunk) > length:
+                    await self.send(chunk[: length - sent])
+                    log.error(
+                        "response body for %s %s is longer than its content-length %d",
+                        request.method,
+                        request.target,
+                        length,
+                    )
+                    return False
+                sent += len(chunk)
+                await self.send(chunk)
+            if length is not None and sent != length:
+                log.error(
+                    "response body for %s %s ended after %d of its %d bytes",
+                    request.method,
+                    request.target,
+                    sent,
+                    length,
+                )
+                return False
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise
         except Exception:
             log.exception("response body failed for %s %s", request.method, request.target)
             return False  # part of the response is out: only closing can tell
         finally:
-            aclose = getattr(response.stream, "aclose", None)
+            aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 with trio.move_on_after(LINGER_SECONDS, shield=True):
                     await aclose()
@@ -343,7 +399,7 @@ class _Connection(Transport):
 
     # Transport
     def detach(self) -> trio.abc.Stream:
-        request = self._current
+        request = self.current
         if self.detached or request is None or not request.upgrade:
             raise RuntimeError("only the current Upgrade or CONNECT request can take the stream")
         self.detached = True

@@ -108,7 +108,7 @@ async def test_if_modified_since(port: int) -> None:
 async def test_nothing_outside_the_folder_and_no_listings(port: int, target: str) -> None:
     client = await RawClient.connect(port)
     response = await client.request(f"GET {target} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
-    assert response.status == 404
+    assert response.status == (400 if "%00" in target else 404)  # a NUL is refused first
     assert b"top secret" not in response.body and b"root:" not in response.body
     await client.aclose()
 
