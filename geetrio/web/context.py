@@ -9,6 +9,8 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+import trio
+
 from ..http import Headers, Request, Response
 
 if TYPE_CHECKING:
@@ -19,6 +21,7 @@ __all__ = ["Context", "HandlerFunc"]
 HandlerFunc = Callable[["Context"], Awaitable[None]]
 
 _ABORTED = 1 << 30
+CLOSE_TIMEOUT = 2.0  # seconds closing replaced response streams may take
 
 
 def _not_serializable(obj: object) -> Any:
@@ -59,6 +62,7 @@ class Context:
     _query: dict[str, list[str]] | None = None
     _form: dict[str, list[str]] | None = None
     _stream: AsyncIterable[bytes] | None = None
+    _dropped: list[AsyncIterable[bytes]] | None = None  # replaced streams, to close
     detached = False
 
     def __init__(
@@ -152,7 +156,31 @@ class Context:
                 self.response_headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
             self.response_headers.append(("content-type", content_type))
         self.response_body = body
+        if self._stream is not None:
+            self._drop_stream()
+
+    def _drop_stream(self) -> None:
+        """A later answer replaces a streamed one: its stream (an open file) is closed
+        once the chain returns (``close_dropped``)."""
+        if self._dropped is None:
+            self._dropped = []
+        assert self._stream is not None
+        self._dropped.append(self._stream)
         self._stream = None
+
+    async def close_dropped(self, *, all_streams: bool = False) -> None:
+        """``aclose()`` the streams replaced by later answers (and with ``all_streams``
+        the current one too: the response will not be sent). Shielded and bounded."""
+        streams = self._dropped or []
+        if all_streams and self._stream is not None:
+            streams.append(self._stream)
+            self._stream = None
+        self._dropped = None
+        with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            for stream in streams:
+                aclose = getattr(stream, "aclose", None)
+                if aclose is not None:
+                    await aclose()
 
     def string(self, code: int, fmt: str, *values: object) -> None:
         """Answer ``text/plain``: ``fmt % values`` with values, else ``fmt`` as is."""
@@ -223,7 +251,8 @@ class Context:
         self.status_code = 200
         self.response_headers = []
         self.response_body = b""
-        self._stream = None
+        if self._stream is not None:
+            self._drop_stream()
 
 
 def _check_header(key: str, value: str) -> None:

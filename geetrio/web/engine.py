@@ -6,7 +6,7 @@ import glob
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -16,6 +16,7 @@ import trio
 from ..http import Request, Response, ServerConfig, run_until_signal, serve
 from .context import Context, HandlerFunc
 from .router import Router
+from .websocket import IDLE_TIMEOUT, PING_INTERVAL, websocket_endpoint
 
 __all__ = ["Engine", "RouterGroup"]
 
@@ -32,7 +33,6 @@ class _Route:
     group: RouterGroup
     chain: tuple[HandlerFunc, ...] = ()
     version: int = -1
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class RouterGroup:
@@ -124,12 +124,22 @@ class RouterGroup:
         pattern = relative_path.rstrip("/") + "/*filepath"
         self.add_route("GET", pattern, static_handler(root))
 
-    def websocket(self, pattern: str) -> Callable[[Any], Any]:
-        """Decorator for ``async def handler(c, ws)`` on ``GET pattern`` upgrades."""
-        from .websocket import websocket_endpoint
+    def websocket(
+        self,
+        pattern: str,
+        *,
+        ping_interval: float | None = PING_INTERVAL,
+        idle_timeout: float = IDLE_TIMEOUT,
+    ) -> Callable[[Any], Any]:
+        """Decorator for ``async def handler(c, ws)`` on ``GET pattern`` upgrades. The
+        server pings every ``ping_interval`` seconds and closes (1001) a peer whose
+        pong has not come within ``idle_timeout``."""
+        endpoint = partial(
+            websocket_endpoint, ping_interval=ping_interval, idle_timeout=idle_timeout
+        )
 
         def register(handler: Any) -> Any:
-            self.add_route("GET", pattern, websocket_endpoint(handler))
+            self.add_route("GET", pattern, endpoint(handler))
             return handler
 
         return register
@@ -150,16 +160,12 @@ class Engine(RouterGroup):
         self._engine = self
         self._router: Router[_Route] = Router()
         self._version = 0
-        self._not_found: tuple[HandlerFunc, ...] = ()
-        self._not_found_version = -1
         self._templates = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-        self._func_map: dict[str, Callable[..., Any]] = {}
 
     # ------------------------------------------------------------- templates
 
     def set_func_map(self, funcs: Mapping[str, Callable[..., Any]]) -> None:
         """Functions callable from every template: ``{{ shout(x) }}``."""
-        self._func_map.update(funcs)
         self._templates.globals.update(funcs)
 
     def load_html_glob(self, pattern: str) -> None:
@@ -201,9 +207,15 @@ class Engine(RouterGroup):
             chain = (*self.middlewares, self._no_route)
         c = Context(request, self, chain, params)
         c._index = 0
-        await chain[0](c)
-        if c._index == 0 and len(chain) > 1:  # a middleware returned without next()
-            await c.next()
+        try:
+            await chain[0](c)
+            if c._index == 0 and len(chain) > 1:  # a middleware returned without next()
+                await c.next()
+        except BaseException:
+            await c.close_dropped(all_streams=True)  # no response goes out: close files
+            raise
+        if c._dropped is not None:
+            await c.close_dropped()
         if c.detached:
             return None
         return c.to_response()

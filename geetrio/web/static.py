@@ -49,7 +49,8 @@ def _resolve(root: str, relative: str) -> tuple[str, os.stat_result, bytes | Non
     if "\x00" in relative:
         return None
     candidate = os.path.realpath(os.path.join(root, relative))
-    if not candidate.startswith(root + os.sep):
+    inside = root if root.endswith(os.sep) else root + os.sep  # root may be "/"
+    if not candidate.startswith(inside):
         return None  # "..", an absolute path, or a symlink that leads out
     try:
         info = os.stat(candidate)

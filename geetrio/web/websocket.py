@@ -17,21 +17,42 @@ import trio_websocket
 
 from .context import Context, HandlerFunc
 
-__all__ = ["HANDSHAKE_TIMEOUT", "WebSocketHandler", "websocket_endpoint"]
+__all__ = [
+    "HANDSHAKE_TIMEOUT",
+    "IDLE_TIMEOUT",
+    "PING_INTERVAL",
+    "WebSocketHandler",
+    "websocket_endpoint",
+]
 
 log = logging.getLogger("geetrio.web")
 
 WebSocketHandler = Callable[[Context, trio_websocket.WebSocketConnection], Awaitable[None]]
 HANDSHAKE_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 2.0
+PING_INTERVAL = 20.0  # seconds between the server's pings
+IDLE_TIMEOUT = 20.0  # seconds a ping may wait for its pong before the peer counts as gone
 
 
-def websocket_endpoint(handler: WebSocketHandler) -> HandlerFunc:
+def websocket_endpoint(
+    handler: WebSocketHandler,
+    *,
+    ping_interval: float | None = PING_INTERVAL,
+    idle_timeout: float = IDLE_TIMEOUT,
+) -> HandlerFunc:
     """Wrap ``async def handler(c, ws)`` as the final handler of a GET route.
 
     The handler returning closes with 1000; raising logs the traceback and closes
-    with 1011. A plain GET without an upgrade gets 426 Upgrade Required.
+    with 1011. A plain GET without an upgrade gets 426 Upgrade Required. Every
+    ``ping_interval`` seconds the server pings; a peer that has not answered within
+    ``idle_timeout`` is gone (a dead network, a suspended laptop): the handler is
+    cancelled and the connection closed with 1001. ``ping_interval=None`` turns
+    this off.
     """
+    if ping_interval is not None and ping_interval <= 0:
+        raise ValueError("ping_interval must be positive or None")
+    if idle_timeout <= 0:
+        raise ValueError("idle_timeout must be positive")
 
     async def endpoint(c: Context) -> None:
         request = c.request
@@ -52,8 +73,14 @@ def websocket_endpoint(handler: WebSocketHandler) -> HandlerFunc:
                 log.info("WebSocket handshake on %s failed: %r", c.path, exc)
                 nursery.cancel_scope.cancel()
                 return
+            handler_scope, watcher_scope = trio.CancelScope(), trio.CancelScope()
+            if ping_interval is not None:
+                nursery.start_soon(
+                    _watch_peer, ws, ping_interval, idle_timeout, handler_scope, watcher_scope
+                )
             try:
-                await handler(c, ws)
+                with handler_scope:
+                    await handler(c, ws)
             except trio_websocket.ConnectionClosed as exc:
                 log.debug("WebSocket %s closed by the peer: %s", c.path, exc.reason)
             except Exception:
@@ -61,7 +88,43 @@ def websocket_endpoint(handler: WebSocketHandler) -> HandlerFunc:
                 with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
                     await ws.aclose(code=1011, reason="Internal Error")
             finally:
+                watcher_scope.cancel()
                 with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
                     await ws.aclose(code=1000)
 
     return endpoint
+
+
+async def _watch_peer(
+    ws: trio_websocket.WebSocketConnection,
+    interval: float,
+    idle_timeout: float,
+    handler_scope: trio.CancelScope,
+    watcher_scope: trio.CancelScope,
+) -> None:
+    """Ping every ``interval``; no pong within ``idle_timeout``: close and cancel.
+    Runs until ``watcher_scope`` is cancelled (the handler is done)."""
+    with watcher_scope:
+        await _ping_until_silent(ws, interval, idle_timeout, handler_scope)
+
+
+async def _ping_until_silent(
+    ws: trio_websocket.WebSocketConnection,
+    interval: float,
+    idle_timeout: float,
+    handler_scope: trio.CancelScope,
+) -> None:
+    try:
+        while True:
+            await trio.sleep(interval)
+            with trio.move_on_after(idle_timeout) as waited:
+                await ws.ping()
+            if waited.cancelled_caught:
+                log.info("WebSocket peer gave no pong within %s s: closing", idle_timeout)
+                # The close frame first: the handler, woken by it, may cancel us.
+                with trio.move_on_after(CLOSE_TIMEOUT):
+                    await ws.aclose(code=1001, reason="ping timeout")
+                handler_scope.cancel()  # a handler not waiting on the socket
+                return
+    except trio_websocket.ConnectionClosed:
+        return  # the connection ended; the handler finds out for itself
