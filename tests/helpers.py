@@ -4,6 +4,9 @@ in-memory listener so the server runs on memory streams under ``autojump_clock``
 from __future__ import annotations
 
 import math
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import trio
@@ -121,3 +124,23 @@ def header(response, name: str) -> str | None:  # type: ignore[no-untyped-def]
         if key.lower() == name.lower():
             return value
     return None
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago. Racy by nature (another process may
+    take it before it is used): only for servers in other processes that must be
+    told their port in advance. Everything in-process uses port 0 and the reported
+    port instead."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the block: bound, never listening
+    (so nothing else can take it meanwhile)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]

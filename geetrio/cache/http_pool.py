@@ -6,20 +6,25 @@ error as plain text) and ``DELETE`` the same path to drop a key (an extension: G
 has no removal). Both serve from this node only, never forwarding.
 
 Fetching: ``pick_peer(key)`` consults the consistent-hash ring; the returned getter
-fetches over the pool's keep-alive client, each request bounded by ``timeout``. Any
-failure becomes ``PeerError``. ``set(*peers)`` swaps the ring at run time.
+fetches over the pool's pipelined keep-alive client (``geetrio.http.pipeline``: many
+requests in flight per connection, one send and one receive per batch), each request
+bounded by ``timeout``. Any failure — unreachable, garbage, a head over 64 KiB, a value
+over ``max_value_bytes`` — becomes ``PeerError``. ``set(*peers)`` swaps the ring at
+run time.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from types import TracebackType
 from urllib.parse import urlsplit
 
 import trio
 
-from ..http import ClientError, HTTPClient
+from ..http import ClientError
+from ..http.pipeline import PipelinedClient, open_pipelined_client
 from ..web import Context, Engine
 from .consistenthash import HashFn, HashRing
 from .group import Group, get_group
@@ -38,6 +43,7 @@ __all__ = ["DEFAULT_BASE_PATH", "HTTPPool"]
 log = logging.getLogger("geetrio.cache")
 
 DEFAULT_BASE_PATH = "/_geecache/"
+MAX_VALUE_BYTES = 64 * 1024 * 1024
 
 
 class HTTPPool:
@@ -58,6 +64,8 @@ class HTTPPool:
         timeout: float = 1.0,
         hash_fn: HashFn | None = None,
         groups: Callable[[str], Group | None] = get_group,
+        max_value_bytes: int = MAX_VALUE_BYTES,
+        connections_per_peer: int = 2,
     ) -> None:
         if not base_path.startswith("/") or not base_path.endswith("/"):
             raise ValueError(f"base_path must start and end with '/': {base_path!r}")
@@ -71,10 +79,21 @@ class HTTPPool:
         self._groups = groups  # the registry by default; tests run several nodes in one process
         self._ring = HashRing(replicas, hash_fn)
         self._getters: dict[str, _HTTPGetter] = {}
-        self._client: HTTPClient | None = None
+        self.max_value_bytes = max_value_bytes
+        self.connections_per_peer = connections_per_peer
+        self._client: PipelinedClient | None = None
+        self._exit_stack: AsyncExitStack | None = None
 
     async def __aenter__(self) -> HTTPPool:
-        self._client = HTTPClient(max_idle_per_host=256)
+        stack = AsyncExitStack()
+        # protobuf framing adds at most 11 bytes to a value
+        self._client = await stack.enter_async_context(
+            open_pipelined_client(
+                connections_per_host=self.connections_per_peer,
+                max_response_bytes=self.max_value_bytes + 16,
+            )
+        )
+        self._exit_stack = stack
         return self
 
     async def __aexit__(
@@ -83,11 +102,13 @@ class HTTPPool:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        stack, self._exit_stack, self._client = self._exit_stack, None, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
 
     @property
-    def client(self) -> HTTPClient:
+    def client(self) -> PipelinedClient:
+        """The pool's client; it exists inside ``async with`` only."""
         if self._client is None:
             raise RuntimeError("use the pool as `async with HTTPPool(...) as pool:`")
         return self._client

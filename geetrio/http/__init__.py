@@ -6,12 +6,12 @@
 >>> # port = await nursery.start(serve, hello, "127.0.0.1", 0)
 """
 
-from .client import ClientError, ClientResponse, HTTPClient, ResponseParser
+from .client import HTTPClient
 from .config import ServerConfig, default_max_connections
-from .errors import HTTPError, ProtocolError
+from .errors import ClientError, HTTPError, ProtocolError
 from .headers import Headers
 from .message import Request, Response, Transport, render_head
-from .parser import RequestParser, decode_path
+from .parser import ClientResponse, RequestParser, ResponseParser, decode_path
 from .server import Handler, serve, serve_listeners
 from .signals import run_until_signal
 from .streams import PrefixedStream

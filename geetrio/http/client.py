@@ -17,127 +17,16 @@ from __future__ import annotations
 import math
 import select
 from collections import deque
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import httptools
 import trio
 
-from .errors import HTTPError
-from .headers import Headers
+from .errors import ClientError
+from .parser import ClientResponse, ResponseParser
 
-__all__ = ["ClientError", "ClientResponse", "HTTPClient", "ResponseParser"]
+__all__ = ["ClientError", "ClientResponse", "HTTPClient"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-
-
-class ClientError(HTTPError):
-    """The server could not be reached, broke the protocol, or closed mid-response."""
-
-
-@dataclass
-class ClientResponse:
-    status: int
-    raw_headers: list[tuple[str, str]]
-    body: bytes
-    keep_alive: bool = True
-    _headers: Headers | None = field(default=None, repr=False)
-
-    @property
-    def headers(self) -> Headers:
-        if self._headers is None:
-            self._headers = Headers(self.raw_headers)
-        return self._headers
-
-
-class _HeadDone(Exception):
-    """Raised inside httptools to stop after the head of a HEAD response."""
-
-
-class ResponseParser:
-    """Sans-IO: feed the bytes of one response (after any 1xx), then ``eof()`` if the
-    connection ended; ``response`` is set once it is complete.
-
-    ``head=True`` for responses to HEAD, whose length headers announce no body.
-    Raises ``ClientError`` for malformed responses or bodies over ``max_body``.
-    """
-
-    def __init__(self, *, head: bool = False, max_body: int = 64 * 1024 * 1024) -> None:
-        self._parser = httptools.HttpResponseParser(self)
-        self._max_body = max_body
-        self._headers: list[tuple[str, str]] = []
-        self._body: list[bytes] = []
-        self._body_len = 0
-        self._framed = False  # Content-Length or chunked: the body's end is known
-        self._keep_alive = False
-        self.next_response(head=head)
-
-    def next_response(self, *, head: bool = False) -> None:
-        """Get ready for the next response on the same connection (keep-alive)."""
-        self._head = head
-        self._headers_done = False
-        self.response: ClientResponse | None = None
-
-    def feed(self, data: bytes | bytearray) -> None:
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserCallbackError as exc:
-            if isinstance(exc.__context__, _HeadDone):
-                return
-            if isinstance(exc.__context__, ClientError):
-                raise exc.__context__ from None
-            raise
-        except httptools.HttpParserError as exc:
-            raise ClientError(f"malformed HTTP response: {exc}") from None
-
-    def eof(self) -> None:
-        """The peer closed: completes a close-delimited body, else it is an error."""
-        if self.response is not None:
-            return
-        if self._headers_done and not self._framed:
-            self._finish(keep_alive=False)
-            return
-        raise ClientError("connection closed before the response was complete")
-
-    # httptools callbacks
-    def on_message_begin(self) -> None:
-        self._headers, self._body, self._body_len = [], [], 0
-        self._framed = False
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        lower = name.lower()
-        if lower == b"content-length" or (
-            lower == b"transfer-encoding" and value.lower() == b"chunked"
-        ):
-            self._framed = True
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
-
-    def on_headers_complete(self) -> None:
-        status = self._parser.get_status_code()
-        if status < 200:
-            return  # an interim response: the real one follows
-        self._headers_done = True
-        self._keep_alive = self._parser.should_keep_alive()
-        if status in (204, 304):
-            self._framed = True
-        if self._head:
-            self._finish(self._keep_alive)
-            raise _HeadDone
-
-    def on_body(self, body: bytes) -> None:
-        self._body_len += len(body)
-        if self._body_len > self._max_body:
-            raise ClientError(f"response body over {self._max_body} bytes")
-        self._body.append(body)
-
-    def on_message_complete(self) -> None:
-        if self._parser.get_status_code() >= 200 and self.response is None:
-            self._finish(self._keep_alive)
-
-    def _finish(self, keep_alive: bool) -> None:
-        self.response = ClientResponse(
-            self._parser.get_status_code(), self._headers, b"".join(self._body), keep_alive
-        )
 
 
 class _Connection:
@@ -237,7 +126,7 @@ class HTTPClient:
             raise ClientError("the client is closed")
         if not target.startswith("/") or any(c in target for c in " \r\n"):
             raise ValueError(f"request target must start with '/' and have no spaces: {target!r}")
-        head = _request_head(method, host, port, target, headers or [], len(body))
+        head = request_head(method, host, port, target, headers or [], len(body))
         payload = head + body if body else head
         connection = self._checkout(host, port)
         if connection is not None:
@@ -317,7 +206,7 @@ def _split_url(url: str) -> tuple[str, int, str]:
     return parts.hostname, parts.port or 80, target
 
 
-def _request_head(
+def request_head(
     method: str, host: str, port: int, target: str, headers: list[tuple[str, str]], length: int
 ) -> bytes:
     lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"]

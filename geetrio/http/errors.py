@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["HTTPError", "ProtocolError"]
+__all__ = ["ClientError", "HTTPError", "ProtocolError"]
 
 
 class HTTPError(Exception):
@@ -21,3 +21,8 @@ class ProtocolError(HTTPError):
         super().__init__(f"{status}: {reason}")
         self.status = status
         self.reason = reason
+
+
+class ClientError(HTTPError):
+    """The server could not be reached, broke the protocol or one of the client's
+    limits, or closed mid-response."""

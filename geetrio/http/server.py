@@ -3,7 +3,8 @@
 Design (see TRIO-NOTES §4 and §8): each connection is one task that parses with the
 sans-IO ``RequestParser`` and runs the handler inline, so pipelined requests are
 answered in order with no task or channel per request. Each response (head and body)
-goes out in one ``send_all``.
+goes out in one ``send_all``; the answers to pipelined requests that arrived together
+go out together, in one ``send_all`` per batch.
 
 Timeouts: before each wait on the socket a connection writes a plain deadline
 (``header_timeout`` while a request head arrives, ``keep_alive_timeout`` while idle,
@@ -50,6 +51,9 @@ RECEIVE_SIZE = 65536
 # for this long before closing, so the kernel does not answer it with a reset that
 # destroys our response in flight ("lingering close").
 LINGER_SECONDS = 1.0
+# Answers to pipelined requests already parsed are batched up to this many bytes
+# into one send; the batch goes out before any wait on the socket.
+OUT_BATCH_BYTES = 65536
 LINGER_BYTES = 1 << 20
 ACCEPT_CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -226,6 +230,8 @@ class _Connection(Transport):
         self.detached = False
         self.remote_addr = _remote_addr(stream)
         self.current: Request | None = None
+        self.out: list[bytes] = []  # answers to pipelined requests, not sent yet
+        self.out_bytes = 0
 
     async def run(self) -> None:
         config = self.server.config
@@ -291,6 +297,8 @@ class _Connection(Transport):
         request.remote_addr = self.remote_addr
         request.transport = self
         self.current = request
+        if request.upgrade and self.out:
+            await self.send(b"")  # answers before it go out before it may take the stream
         try:
             response = await self.handler(request)
             if response is None and not self.detached:
@@ -312,9 +320,21 @@ class _Connection(Transport):
             except ValueError:  # a header the handler set would split the response
                 log.exception("invalid response for %s %s", request.method, request.target)
                 return await self.send_response(request, _INTERNAL_ERROR, keep_alive)
+            data = head if request.method == "HEAD" else head + response.body
+            out = self.out
+            if keep_alive and self.parser.has_request() and self.out_bytes < OUT_BATCH_BYTES:
+                # Pipelined requests are waiting: answer them all in one send.
+                out.append(data)
+                self.out_bytes += len(data)
+                return True
+            if out:
+                out.append(data)
+                data = b"".join(out)
+                out.clear()
+                self.out_bytes = 0
             self.deadline = now() + self.send_timeout
             self.waiting = True
-            await self.stream.send_all(head if request.method == "HEAD" else head + response.body)
+            await self.stream.send_all(data)
             self.waiting = False
             return keep_alive
         return await self.send_response(request, response, keep_alive)
@@ -371,7 +391,12 @@ class _Connection(Transport):
         return keep_alive
 
     async def send(self, data: bytes) -> None:
-        """``send_all`` bounded by ``send_timeout`` (through the sweeper)."""
+        """``send_all`` bounded by ``send_timeout`` (through the sweeper), after the
+        answers batched for pipelined requests."""
+        if self.out:
+            data = b"".join((*self.out, data))
+            self.out.clear()
+            self.out_bytes = 0
         self.deadline = trio.current_time() + self.send_timeout
         self.waiting = True
         try:
@@ -385,9 +410,11 @@ class _Connection(Transport):
         head = render_head(
             status, [("content-type", "text/plain; charset=utf-8")], len(body), False
         )
+        batched = b"".join(self.out)
+        self.out.clear()
         with trio.move_on_after(LINGER_SECONDS) as scope:
             scope.shield = True  # also runs while a graceful shutdown cancels us
-            await self.stream.send_all(head + body)
+            await self.stream.send_all(batched + head + body)
             if isinstance(self.stream, trio.abc.HalfCloseableStream):
                 await self.stream.send_eof()
             discarded = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -11,9 +10,8 @@ import pytest
 import trio
 
 from geetrio.cache import Group, HTTPPool
-from geetrio.http import HTTPClient
 from geetrio.web import Engine
-from tests.helpers import RawClient, get
+from tests.helpers import RawClient, get, refusing_port
 
 DB = {f"key-{i}": f"value-{i}".encode() for i in range(40)}
 
@@ -26,17 +24,12 @@ class Node:
     loads: list[str] = field(default_factory=list)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 async def nodes(nursery: trio.Nursery) -> AsyncIterator[list[Node]]:
-    """Two nodes on real ports; each has its own 'scores' group."""
-    ports = [free_port(), free_port()]
+    """Two nodes on real ports (port 0, then the reported one); each has its own
+    'scores' group."""
+    apps = [Engine(), Engine()]
+    ports = [await nursery.start(partial(app.serve, "127.0.0.1", 0)) for app in apps]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     made: list[Node] = []
     async with (
@@ -47,7 +40,7 @@ async def nodes(nursery: trio.Nursery) -> AsyncIterator[list[Node]]:
             urls[1], timeout=0.5, groups=lambda n: made[1].group if n == "scores" else None
         ) as p1,
     ):
-        for url, pool, port in zip(urls, (p0, p1), ports, strict=True):
+        for url, pool, app in zip(urls, (p0, p1), apps, strict=True):
             loads: list[str] = []
 
             async def load(key: str, loads: list[str] = loads) -> bytes:
@@ -62,9 +55,7 @@ async def nodes(nursery: trio.Nursery) -> AsyncIterator[list[Node]]:
             pool.set(*urls)
             group.register_peers(pool)
             made.append(Node(url, pool, group, loads))
-            app = Engine()
             pool.mount(app)
-            await nursery.start(partial(app.serve, "127.0.0.1", port))
         yield made
 
 
@@ -168,7 +159,7 @@ async def test_faulty_peers_are_counted_and_keys_load_locally(
         loads.append(key)
         return DB[key]
 
-    me = f"http://127.0.0.1:{free_port()}"
+    me = "http://127.0.0.1:1"  # this node's own URL is never dialled
     async with HTTPPool(me, timeout=0.3) as pool:
         pool.set(me, bad)
         group = Group("scores", 1 << 20, load)
@@ -187,7 +178,12 @@ async def test_faulty_peers_are_counted_and_keys_load_locally(
 
 
 async def test_an_unreachable_peer_is_a_quick_peer_error() -> None:
-    me, gone = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    with refusing_port() as port:
+        await _unreachable(f"http://127.0.0.1:{port}")
+
+
+async def _unreachable(gone: str) -> None:
+    me = "http://127.0.0.1:1"
     async with HTTPPool(me, timeout=5.0) as pool:
         pool.set(me, gone)
         group = Group("scores", 1 << 20, lambda key: DB[key])
@@ -215,6 +211,14 @@ def test_pool_validation() -> None:
 async def test_the_pool_closes_its_connections(nodes: list[Node]) -> None:
     a, b = nodes
     key = next(k for k in DB if a.pool.owner(k) == b.url)
-    await a.group.get(key)
-    client = a.pool.client
-    assert isinstance(client, HTTPClient) and client._idle
+    streams = []
+    async with HTTPPool("http://127.0.0.1:1", timeout=1.0) as pool:
+        pool.set(b.url)
+        peer = pool.pick_peer(key)
+        assert peer is not None
+        assert await peer.get("scores", key) == DB[key]
+        streams = [pipe.stream for pipes in pool.client._pipes.values() for pipe in pipes]
+        assert streams and all(s is not None and s.socket.fileno() >= 0 for s in streams)
+    assert all(s is not None and s.socket.fileno() == -1 for s in streams)  # closed on exit
+    with pytest.raises(RuntimeError, match="async with"):
+        _ = pool.client
