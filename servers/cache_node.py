@@ -6,15 +6,16 @@
 With ``--api PORT``: ``GET /api?key=K`` answers the value (500 with the error text when
 the loader fails) and ``GET /api/stats`` the group's counters as JSON. The backing
 "slow DB" is a sqlite table ``scores(name, score)`` read through ``geetrio.orm`` when
-``--db PATH`` is given (created with the demo rows if missing), else a small in-memory
-table. Ctrl-C (SIGINT/SIGTERM)
-drains both servers gracefully.
+``--db PATH`` is given, else a small in-memory table. A database file the node creates
+gets the demo rows; an existing one is only read (it must have the ``scores`` table).
+Ctrl-C (SIGINT/SIGTERM) drains both servers gracefully.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
@@ -54,15 +55,25 @@ class Score:
     score: int = 0
 
 
-async def orm_loader(engine: orm.Engine) -> Getter:
+class NoScoresTable(RuntimeError):
+    """An existing database without the ``scores`` table."""
+
+
+async def orm_loader(engine: orm.Engine, *, created: bool) -> Getter:
+    """The loader over ``engine``'s ``scores`` table. A database this node ``created``
+    gets the table and the demo rows; an existing one is never written to."""
     session = engine.new_session()
-    # Several nodes may share one new file and start together: plain statements (each
-    # retried while another process holds the write lock), not a migration transaction.
-    await session.raw(
-        'CREATE TABLE IF NOT EXISTS "scores" ("name" text PRIMARY KEY, "score" integer)'
-    ).exec()
-    for name, score in DEMO_SCORES.items():
-        await session.raw('INSERT OR IGNORE INTO "scores" VALUES (?, ?)', name, score).exec()
+    if created:
+        # Several nodes may create one new file together: the transaction takes the
+        # write lock (waiting while another node holds it), so one of them seeds it.
+        async def seed(s: orm.Session) -> None:
+            if not await s.model(Score).has_table():
+                await s.model(Score).create_table()
+                await s.insert(*(Score(name, score) for name, score in DEMO_SCORES.items()))
+
+        await engine.transaction(seed)
+    elif not await session.model(Score).has_table():
+        raise NoScoresTable(f"{engine.path} has no scores table (name text, score integer)")
     scores = session.model(Score)
 
     async def load(key: str) -> bytes:
@@ -102,8 +113,9 @@ def api_app(group: Group, pool: HTTPPool) -> Engine:
 
 async def run_node(args: argparse.Namespace, shutdown: trio.Event) -> None:
     if args.db:
+        created = not os.path.exists(args.db)
         async with orm.open("sqlite3", args.db) as engine:
-            await serve_node(args, await orm_loader(engine), shutdown)
+            await serve_node(args, await orm_loader(engine, created=created), shutdown)
     else:
         await serve_node(args, memory_loader(), shutdown)
 

@@ -34,7 +34,7 @@ log = logging.getLogger("geetrio.cache")
 Getter = Callable[[str], Awaitable[bytes]] | Callable[[str], bytes]
 """``async def load(key) -> bytes``, or a plain function (run in a worker thread)."""
 
-HOT_CACHE_FRACTION = 8  # the hot cache gets cache_bytes // 8, as in groupcache
+HOT_CACHE_FRACTION = 8  # the hot cache may hold an eighth of the main cache, as groupcache
 HOT_CACHE_PROBABILITY = 0.1
 
 _groups: dict[str, Group] = {}
@@ -54,8 +54,11 @@ def get_group(name: str) -> Group | None:
 class Group:
     """A cache namespace. ``await group.get(key) -> bytes``.
 
-    ``cache_bytes`` bounds the main cache (the hot cache adds an eighth). ``ttl``, in
-    seconds of trio time, makes entries expire. ``stats`` counts, as groupcache does:
+    ``cache_bytes`` bounds both caches together, as in groupcache: when an insert goes
+    over it, the oldest entry of the hot cache is evicted while the hot cache holds more
+    than an eighth of what the main cache holds, else the oldest of the main cache.
+    ``cache_bytes=0`` caches nothing (every get loads). ``ttl``, in seconds of trio
+    time, makes entries expire. ``stats`` counts, as groupcache does:
     ``gets``; ``hits`` (either cache); ``loads`` (misses that went to a flight);
     ``loads_deduped`` (flights that really loaded, after single-flighting);
     ``peer_loads``/``peer_errors``; ``local_loads``/``local_errors``;
@@ -87,8 +90,10 @@ class Group:
         )
         self._ttl = ttl
         self._expires: dict[str, float] = {}
-        self._main = LRUCache(cache_bytes, on_evicted=self._evicted)
-        self._hot = LRUCache(cache_bytes // HOT_CACHE_FRACTION, on_evicted=self._evicted)
+        self._cache_bytes = cache_bytes
+        # Both unbounded on their own: _store evicts against the shared budget.
+        self._main = LRUCache(0, on_evicted=self._evicted)
+        self._hot = LRUCache(0, on_evicted=self._evicted)
         self._flights: SingleFlight[bytes] = SingleFlight()
         self._local_flights: SingleFlight[bytes] = SingleFlight()
         self._removed_in_flight: set[str] = set()
@@ -220,9 +225,16 @@ class Group:
         if key in self._removed_in_flight:  # removed while loading: do not resurrect
             self._removed_in_flight.discard(key)
             return
+        budget = self._cache_bytes
+        if budget <= 0:
+            return  # caching is off
         if self._ttl is not None:
             self._expires[key] = trio.current_time() + self._ttl
         cache.add(key, value)
+        main, hot = self._main, self._hot
+        while main.nbytes + hot.nbytes > budget:
+            victim = hot if hot.nbytes > main.nbytes // HOT_CACHE_FRACTION else main
+            victim.remove_oldest()
 
     def _evicted(self, key: str, value: bytes) -> None:
         self._stats["evictions"] += 1

@@ -274,3 +274,53 @@ def test_group_registry_and_validation() -> None:
     group.register_peers(FakePicker(FakePeer("p")))
     with pytest.raises(RuntimeError, match="more than once"):
         group.register_peers(FakePicker(FakePeer("p")))
+
+
+# ------------------------------------------------------------------ memory budget
+
+
+class Sized:
+    """A loader of ``size``-byte values."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.loads = 0
+
+    async def __call__(self, key: str) -> bytes:
+        self.loads += 1
+        return b"v" * self.size
+
+
+async def test_main_and_hot_cache_share_one_budget(autojump_clock: trio.testing.MockClock) -> None:
+    budget = 2000
+    peer = FakePeer("p", values={f"remote{i}": b"h" * 40 for i in range(200)})
+    group = Group("budget", budget, Sized(40), hot_probability=1.0)
+    group.register_peers(FakePicker(peer))
+    for i in range(200):
+        await group.get(f"local{i}")  # main cache
+        await group.get(f"remote{i}")  # hot cache
+        stats = group.stats
+        assert stats["bytes"] <= budget
+    main_bytes = stats["bytes"] - group._hot.nbytes
+    assert group._hot.nbytes <= main_bytes // 8 + 50  # an eighth, give or take an entry
+    assert stats["evictions"] > 0 and len(group._main) > 0
+
+
+async def test_a_budget_of_zero_caches_nothing() -> None:
+    loader = Sized(10)
+    group = Group("nothing", 0, loader)
+    for _ in range(3):
+        assert await group.get("k") == b"v" * 10
+    assert loader.loads == 3
+    assert group.stats["items"] == 0 and group.stats["bytes"] == 0
+
+
+async def test_a_tiny_budget_bounds_the_hot_cache_too(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    peer = FakePeer("p")
+    group = Group("tiny", 7, Sized(1), hot_probability=1.0)
+    group.register_peers(FakePicker(peer))
+    for i in range(50):
+        await group.get(f"remote{i}")  # each about 13 bytes: more than the whole budget
+    assert group.stats["bytes"] <= 7 and group.stats["hot_items"] == 0

@@ -209,11 +209,11 @@ def test_pool_validation() -> None:
 
 
 async def test_the_pool_closes_its_connections(nodes: list[Node]) -> None:
-    a, b = nodes
-    key = next(k for k in DB if a.pool.owner(k) == b.url)
+    _, b = nodes
     streams = []
     async with HTTPPool("http://127.0.0.1:1", timeout=1.0) as pool:
         pool.set(b.url)
+        key = next(k for k in DB if pool.owner(k) == b.url)
         peer = pool.pick_peer(key)
         assert peer is not None
         assert await peer.get("scores", key) == DB[key]
