@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
@@ -113,7 +112,7 @@ def api_app(group: Group, pool: HTTPPool) -> Engine:
 
 async def run_node(args: argparse.Namespace, shutdown: trio.Event) -> None:
     if args.db:
-        created = not os.path.exists(args.db)
+        created = not await trio.Path(args.db).exists()
         async with orm.open("sqlite3", args.db) as engine:
             await serve_node(args, await orm_loader(engine, created=created), shutdown)
     else:
