@@ -1,7 +1,8 @@
 """ORM benchmark: geetrio.orm vs raw sqlite3 vs peewee vs SQLAlchemy 2 ORM, side by side.
 
 Same sqlite settings for everyone (a new file in a temporary directory per run, WAL,
-synchronous=NORMAL), the process pinned to one CPU, median of 3 runs, seconds:
+synchronous=NORMAL), the process pinned to one CPU, median of 3 interleaved rounds
+(every contender once per round, in turn), seconds:
 
 1. insert 10,000 rows one by one, in one transaction
 2. bulk insert 10,000 rows
@@ -21,14 +22,19 @@ import argparse
 import os
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import trio
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchmarks.common import interleaved
 
 N_ROWS = 10_000
 N_LOOKUPS = 2_000
@@ -285,15 +291,21 @@ CONTENDERS: dict[str, Timer] = {
 }
 
 
-def measure(timer: Timer, workload: str, repeat: int) -> float:
-    results = []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "bench.db"
-            if _prepared(path, workload):
-                _seed(path)
-            results.append(timer(path, workload))
-    return statistics.median(results)
+def run_once(timer: Timer, workload: str) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.db"
+        if _prepared(path, workload):
+            _seed(path)
+        return timer(path, workload)
+
+
+def measure_all(workload: str, repeat: int) -> dict[str, float]:
+    """Every contender once per round, in turn (interleaved); the median of each."""
+    runs = interleaved(
+        [(name, partial(run_once, timer, workload)) for name, timer in CONTENDERS.items()],
+        repeat,
+    )
+    return {name: statistics.median(times) for name, times in runs.items()}
 
 
 def main() -> None:
@@ -308,9 +320,7 @@ def main() -> None:
     print(header)
     table: dict[str, dict[str, float]] = {}
     for workload in WORKLOADS:
-        table[workload] = {
-            name: measure(timer, workload, args.repeat) for name, timer in CONTENDERS.items()
-        }
+        table[workload] = measure_all(workload, args.repeat)
         cells = "".join(f"{'-':>16}" if t != t else f"{t:16.4f}" for t in table[workload].values())
         print(f"  {workload:20}{cells}", flush=True)
     print("\nratios (geetrio time / other time; below 1.0 = geetrio faster):")

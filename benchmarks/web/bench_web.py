@@ -2,10 +2,12 @@
 
 Each server runs alone, pinned to CPU 0; wrk runs pinned to CPU 1
 (``wrk -t1 -c50 -d{duration}s --latency``) on ``GET /`` (13-byte text) and
-``GET /user/:name`` (small JSON). Then the RSS of each server holding 1,000 idle
-keep-alive connections. Prints req/s, p99 and the ratios the issue's targets use.
+``GET /user/:name`` (small JSON). The servers take turns in interleaved rounds
+(a, b, c, a, b, c, ...) and the medians are compared, so machine drift cannot favour
+one. Then the RSS of each server holding 1,000 idle keep-alive connections. Prints
+req/s, p99 and the ratios the issue's targets use.
 
-    python benchmarks/web/bench_web.py [--duration 10] [--servers geetrio,uvicorn,...]
+    python benchmarks/web/bench_web.py [--duration 5] [--rounds 3] [--servers geetrio,...]
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from benchmarks.common import free_port, median, stop, taskset, wait_port  # noqa: E402
+
 SERVERS = ["geetrio", "geetrio-recovery", "uvicorn", "uvicorn-asyncio", "hypercorn-trio"]
 ROUTES = {"/": "/", "/user/:name": "/user/geektutu"}
 IDLE_CONNECTIONS = 1000
@@ -34,43 +40,31 @@ class Result:
     errors: int
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def start_server(name: str, port: int, keep_alive: float = 5.0) -> subprocess.Popen[bytes]:
     command = [sys.executable, str(HERE / "servers.py"), name, str(port), str(keep_alive)]
-    if shutil.which("taskset"):
-        command = ["taskset", "-c", "0", *command]
-    process = subprocess.Popen(command, cwd=HERE.parent.parent)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}") from None
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{name} did not start listening within 20 s")
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    process = subprocess.Popen(taskset(0, command), cwd=HERE.parent.parent)
+    wait_port(port, process)
+    return process
 
 
 def _latency_ms(text: str) -> float:
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def percentile(wrk_output: str, label: str) -> str:
+    """A value from wrk's "Latency Distribution" block only: the thread-stats table
+    above it has columns like ``98.99%`` that a bare search for ``99%`` would match."""
+    _, found, block = wrk_output.partition("Latency Distribution")
+    if not found:
+        raise RuntimeError(f"wrk printed no latency distribution:\n{wrk_output}")
+    for line in block.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) != 2 or not fields[0].endswith("%"):
+            break  # the end of the block
+        if fields[0] == label:
+            return fields[1]
+    raise RuntimeError(f"no {label} line in wrk's latency distribution:\n{block}")
 
 
 def run_wrk(port: int, path: str, duration: int) -> Result:
@@ -86,7 +80,7 @@ def run_wrk(port: int, path: str, duration: int) -> Result:
         command = ["taskset", "-c", "1", *command]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _latency_ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _latency_ms(percentile(out, "99%"))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return Result(rps, p99, errors + (int(non2xx.group(1)) if non2xx else 0))
@@ -124,12 +118,13 @@ def idle_rss(name: str) -> tuple[int, int]:
     finally:
         for s in sockets:
             s.close()
-        stop_server(process)
+        stop(process)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--servers", default=",".join(SERVERS))
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -137,23 +132,32 @@ def main() -> None:
     servers = args.servers.split(",")
     print(
         f"web benchmark: wrk -t1 -c50 -d{args.duration}s, server on CPU 0, wrk on CPU 1 "
-        f"({os.cpu_count()} CPUs)"
+        f"({os.cpu_count()} CPUs), {args.rounds} interleaved rounds, medians"
     )
+    runs: dict[tuple[str, str], list[Result]] = {}
+    for _ in range(args.rounds):
+        for name in servers:
+            port = free_port()
+            process = start_server(name, port)
+            try:
+                run_wrk(port, "/", 1)  # warm-up
+                for route, path in ROUTES.items():
+                    runs.setdefault((name, route), []).append(run_wrk(port, path, args.duration))
+            finally:
+                stop(process)
     results: dict[tuple[str, str], Result] = {}
-    for name in servers:
-        port = free_port()
-        process = start_server(name, port)
-        try:
-            run_wrk(port, "/", 2)  # warm-up
-            for route, path in ROUTES.items():
-                results[name, route] = result = run_wrk(port, path, args.duration)
-                print(
-                    f"  {name:18} {route:13} {result.requests_per_second:>9,.0f} req/s"
-                    f"   p99 {result.p99_ms:6.2f} ms   errors {result.errors}",
-                    flush=True,
-                )
-        finally:
-            stop_server(process)
+    for (name, route), values in runs.items():
+        results[name, route] = result = Result(
+            median([r.requests_per_second for r in values]),
+            median([r.p99_ms for r in values]),
+            sum(r.errors for r in values),
+        )
+        rounds = ", ".join(f"{r.requests_per_second:,.0f}" for r in values)
+        print(
+            f"  {name:18} {route:13} {result.requests_per_second:>9,.0f} req/s"
+            f"   p99 {result.p99_ms:6.2f} ms   errors {result.errors}   (rounds: {rounds})",
+            flush=True,
+        )
 
     print("\nratios (req/s, higher is better; p99, lower is better):")
     for ours in ("geetrio", "geetrio-recovery"):

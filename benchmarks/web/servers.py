@@ -3,7 +3,7 @@
 Every server answers the same two routes: ``GET /`` -> 13-byte text and
 ``GET /user/:name`` -> a small JSON object.
 
-    python benchmarks/web/servers.py geetrio PORT
+    python benchmarks/web/servers.py geetrio PORT [KEEP_ALIVE [HEADER_TIMEOUT]]
     python benchmarks/web/servers.py geetrio-recovery PORT
     python benchmarks/web/servers.py uvicorn PORT          (uvloop + httptools: uvicorn[standard])
     python benchmarks/web/servers.py uvicorn-asyncio PORT  (plain asyncio loop + httptools)
@@ -22,7 +22,7 @@ def raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def geetrio(port: int, with_recovery: bool, keep_alive: float) -> None:
+def geetrio(port: int, with_recovery: bool, keep_alive: float, header_timeout: float) -> None:
     import trio
 
     from geetrio.http import ServerConfig
@@ -40,7 +40,7 @@ def geetrio(port: int, with_recovery: bool, keep_alive: float) -> None:
     async def user(c: Context) -> None:
         c.json(200, {"name": c.param("name"), "id": 42})
 
-    config = ServerConfig(keep_alive_timeout=keep_alive)
+    config = ServerConfig(keep_alive_timeout=keep_alive, header_timeout=header_timeout)
     trio.run(lambda: app.serve("127.0.0.1", port, config=config))
 
 
@@ -89,11 +89,12 @@ def hypercorn_trio(port: int, keep_alive: float) -> None:
 def main() -> None:
     name, port = sys.argv[1], int(sys.argv[2])
     keep_alive = float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
+    header_timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 10.0
     raise_fd_limit()
     if name == "geetrio":
-        geetrio(port, False, keep_alive)
+        geetrio(port, False, keep_alive, header_timeout)
     elif name == "geetrio-recovery":
-        geetrio(port, True, keep_alive)
+        geetrio(port, True, keep_alive, header_timeout)
     elif name == "uvicorn":
         uvicorn_server(port, "uvloop", keep_alive)
     elif name == "uvicorn-asyncio":
