@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import trio
+import trio.lowlevel
 
 from .config import ServerConfig
 from .errors import ProtocolError
@@ -184,7 +185,9 @@ class _Server:
             due = [c for c in self.connections if c.waiting and c.deadline <= now]
             for done, connection in enumerate(due):
                 if done and done % SWEEP_BATCH == 0:
-                    await trio.sleep(0)  # the batch runs; other connections' I/O is polled
+                    await (
+                        trio.lowlevel.checkpoint()
+                    )  # the batch runs; other connections' I/O is polled
                 if connection.waiting and connection.deadline <= now:
                     connection.timed_out = connection.cancelled = True
                     connection.timeout.cancel(reason="connection timeout")
