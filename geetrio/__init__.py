@@ -1,7 +1,17 @@
 """geetrio: a structured-concurrency network stack on trio.
 
-Subpackages: ``geetrio.http`` (HTTP/1.1 core), ``geetrio.web`` (Gee, a gin-like web
-framework). More layers (cache, ORM, RPC, browser bridge) build on these.
+Subpackages, each layer standing on the ones before it:
+
+- ``geetrio.http``: HTTP/1.1 core — sans-IO request and response parsers, the server
+  loop with its limits and graceful shutdown, a pooled client and a pipelining one;
+- ``geetrio.web``: Gee, a gin-like web framework (trie router, groups, middleware,
+  templates, static files, WebSocket routes);
+- ``geetrio.cache``: GeeCache, a groupcache-like distributed cache (LRU, singleflight,
+  consistent hashing, groups, the HTTP peer pool);
+- ``geetrio.orm``: GeeORM, an ORM over sqlite (dataclass models, immutable queries,
+  hooks, transactions that roll back on cancellation, migrations).
+
+GeeRPC (``geetrio.rpc``) and the browser bridge (``geetrio.bridge``) come next.
 """
 
 __version__ = "0.1.0"

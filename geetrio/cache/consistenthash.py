@@ -22,11 +22,11 @@ from __future__ import annotations
 import bisect
 import hashlib
 import zlib
-from collections.abc import Callable
+
+from .types import HashFn
 
 __all__ = ["HashFn", "HashRing", "blake2b_32"]
 
-HashFn = Callable[[bytes], int]
 """bytes -> unsigned 32-bit int, like Go's ``func(data []byte) uint32``."""
 
 

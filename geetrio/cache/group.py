@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -26,13 +26,12 @@ import trio
 from .lru import LRUCache
 from .peers import PeerError, PeerPicker
 from .singleflight import SingleFlight
+from .types import Getter
 
 __all__ = ["Getter", "Group", "get_group", "new_group"]
 
 log = logging.getLogger("geetrio.cache")
 
-Getter = Callable[[str], Awaitable[bytes]] | Callable[[str], bytes]
-"""``async def load(key) -> bytes``, or a plain function (run in a worker thread)."""
 
 HOT_CACHE_FRACTION = 8  # the hot cache may hold an eighth of the main cache, as groupcache
 HOT_CACHE_PROBABILITY = 0.1

@@ -9,11 +9,10 @@ what a single-threaded trio program gives for free.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+
+from .types import EvictionCallback
 
 __all__ = ["LRUCache"]
-
-EvictionCallback = Callable[[str, bytes], object]
 
 
 class LRUCache:

@@ -1,4 +1,4 @@
-"""The two tiny interfaces between a ``Group`` and its peers, and their errors.
+"""The two tiny interfaces between a ``Group`` and its peers (errors: ``errors.py``).
 
 ``Group`` depends only on these; ``HTTPPool`` implements them over HTTP, and tests
 inject fakes (a peer that fails, answers garbage, or counts calls).
@@ -8,15 +8,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .errors import CacheError, PeerError
+
 __all__ = ["CacheError", "PeerError", "PeerGetter", "PeerPicker"]
-
-
-class CacheError(Exception):
-    """Base class of the errors ``geetrio.cache`` raises itself."""
-
-
-class PeerError(CacheError):
-    """A peer failed: unreachable, too slow, a non-200 answer, or a corrupt body."""
 
 
 class PeerGetter(Protocol):

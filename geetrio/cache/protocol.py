@@ -14,6 +14,8 @@ from urllib.parse import quote, unquote_plus
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from .errors import BadPeerPath, CorruptResponse
+
 __all__ = [
     "BadPeerPath",
     "CorruptResponse",
@@ -26,14 +28,6 @@ __all__ = [
 ]
 
 MAX_KEY_BYTES = 4096
-
-
-class BadPeerPath(ValueError):
-    """A peer request path that does not name a group and a key (-> 400)."""
-
-
-class CorruptResponse(ValueError):
-    """A peer's 200 body that is not a ``geecachepb.Response``."""
 
 
 def _build_messages() -> tuple[Any, Any]:

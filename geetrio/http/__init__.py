@@ -12,9 +12,11 @@ from .errors import ClientError, HTTPError, ProtocolError
 from .headers import Headers
 from .message import Request, Response, Transport, render_head
 from .parser import ClientResponse, RequestParser, ResponseParser, decode_path
-from .server import Handler, serve, serve_listeners
+from .pipeline import PipelinedClient, open_pipelined_client
+from .server import serve, serve_listeners
 from .signals import run_until_signal
 from .streams import PrefixedStream
+from .types import Handler
 
 __all__ = [
     "ClientError",
@@ -23,6 +25,7 @@ __all__ = [
     "HTTPError",
     "Handler",
     "Headers",
+    "PipelinedClient",
     "PrefixedStream",
     "ProtocolError",
     "Request",
@@ -33,6 +36,7 @@ __all__ = [
     "Transport",
     "decode_path",
     "default_max_connections",
+    "open_pipelined_client",
     "render_head",
     "run_until_signal",
     "serve",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import errno
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
@@ -39,13 +39,12 @@ from .errors import ProtocolError
 from .message import Request, Response, Transport, render_head
 from .parser import RequestParser
 from .streams import PrefixedStream
+from .types import Handler
 
 __all__ = ["Handler", "serve", "serve_listeners"]
 
 log = logging.getLogger("geetrio.http")
 
-Handler = Callable[[Request], Awaitable[Response | None]]
-"""``async def handler(request) -> Response``; ``None`` only after ``transport.detach()``."""
 
 RECEIVE_SIZE = 65536
 # After an error response, keep reading (and dropping) what the client still sends

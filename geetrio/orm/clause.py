@@ -9,6 +9,7 @@ from typing import Any
 
 from .dialect import quote_identifier
 from .schema import Field, Schema
+from .types import Condition, Statement
 
 __all__ = [
     "Statement",
@@ -24,10 +25,8 @@ __all__ = [
     "where_sql",
 ]
 
-Statement = tuple[str, tuple[Any, ...]]
 
-
-def where_sql(conditions: Sequence[tuple[str, tuple[Any, ...]]]) -> Statement:
+def where_sql(conditions: Sequence[Condition]) -> Statement:
     if not conditions:
         return "", ()
     if len(conditions) == 1:
@@ -46,7 +45,7 @@ def _tail(order_by: str | None, limit: int | None) -> str:
 
 def select(
     schema: Schema,
-    conditions: Sequence[tuple[str, tuple[Any, ...]]] = (),
+    conditions: Sequence[Condition] = (),
     order_by: str | None = None,
     limit: int | None = None,
 ) -> Statement:
@@ -55,7 +54,7 @@ def select(
     return f"SELECT {columns} FROM {schema.quoted_table}{where}{_tail(order_by, limit)}", params
 
 
-def count(schema: Schema, conditions: Sequence[tuple[str, tuple[Any, ...]]] = ()) -> Statement:
+def count(schema: Schema, conditions: Sequence[Condition] = ()) -> Statement:
     where, params = where_sql(conditions)
     return f"SELECT count(*) FROM {schema.quoted_table}{where}", params
 
@@ -70,7 +69,7 @@ def insert(schema: Schema) -> str:
 def update(
     schema: Schema,
     values: dict[str, Any],
-    conditions: Sequence[tuple[str, tuple[Any, ...]]] = (),
+    conditions: Sequence[Condition] = (),
 ) -> Statement:
     if not values:
         raise ValueError("update() needs at least one column to set")
@@ -79,7 +78,7 @@ def update(
     return f"UPDATE {schema.quoted_table} SET {sets}{where}", (*values.values(), *params)
 
 
-def delete(schema: Schema, conditions: Sequence[tuple[str, tuple[Any, ...]]] = ()) -> Statement:
+def delete(schema: Schema, conditions: Sequence[Condition] = ()) -> Statement:
     where, params = where_sql(conditions)
     return f"DELETE FROM {schema.quoted_table}{where}", params
 

@@ -33,13 +33,13 @@ import outcome
 import trio
 
 from .errors import ORMError
+from .types import Job
 
 __all__ = ["Database", "Job", "TransactionWorker", "retry_locked"]
 
 log = logging.getLogger("geetrio.orm")
 
 T = TypeVar("T")
-Job = Callable[[sqlite3.Connection], T]
 
 PROGRESS_STEPS = 1000
 BUSY_TIMEOUT = 0.05  # seconds sqlite itself waits on a lock held by another process

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from . import clause
 from .errors import NotFound
 from .hooks import call_hook
+from .types import Condition
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -28,7 +29,6 @@ __all__ = ["Query", "Raw", "Session"]
 log = logging.getLogger("geetrio.orm")
 
 M = TypeVar("M")
-Condition = tuple[str, tuple[Any, ...]]
 
 
 class Session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import json.encoder
 import re
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -15,10 +15,10 @@ from ..http import Headers, Request, Response
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .types import HandlerFunc
 
-__all__ = ["Context", "HandlerFunc"]
+__all__ = ["Context"]
 
-HandlerFunc = Callable[["Context"], Awaitable[None]]
 
 _ABORTED = 1 << 30
 CLOSE_TIMEOUT = 2.0  # seconds closing replaced response streams may take

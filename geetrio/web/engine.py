@@ -14,15 +14,14 @@ import jinja2
 import trio
 
 from ..http import Request, Response, ServerConfig, run_until_signal, serve
-from .context import Context, HandlerFunc
+from .context import Context
 from .router import Router
+from .types import Decorator, HandlerFunc
 from .websocket import IDLE_TIMEOUT, PING_INTERVAL, websocket_endpoint
 
 __all__ = ["Engine", "RouterGroup"]
 
 log = logging.getLogger("geetrio.web")
-
-Decorator = Callable[[HandlerFunc], HandlerFunc]
 
 
 @dataclass(eq=False)

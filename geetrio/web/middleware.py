@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from .context import Context, HandlerFunc
+from .context import Context
+from .types import HandlerFunc
 
 __all__ = ["logger", "recovery"]
 

@@ -9,7 +9,8 @@ from email.utils import formatdate, parsedate_to_datetime
 
 import trio
 
-from .context import Context, HandlerFunc
+from .context import Context
+from .types import HandlerFunc
 
 __all__ = ["static_handler"]
 

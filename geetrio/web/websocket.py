@@ -10,12 +10,12 @@ middleware runs first, like for any route; a middleware that fails the request
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 import trio
 import trio_websocket
 
-from .context import Context, HandlerFunc
+from .context import Context
+from .types import HandlerFunc, WebSocketHandler
 
 __all__ = [
     "HANDSHAKE_TIMEOUT",
@@ -27,7 +27,6 @@ __all__ = [
 
 log = logging.getLogger("geetrio.web")
 
-WebSocketHandler = Callable[[Context, trio_websocket.WebSocketConnection], Awaitable[None]]
 HANDSHAKE_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 2.0
 PING_INTERVAL = 20.0  # seconds between the server's pings

@@ -1,0 +1,21 @@
+"""The cache's errors: one base class. A leaf: imports nothing of ours."""
+
+from __future__ import annotations
+
+__all__ = ["BadPeerPath", "CacheError", "CorruptResponse", "PeerError"]
+
+
+class CacheError(Exception):
+    """Base class of the errors ``geetrio.cache`` raises itself."""
+
+
+class PeerError(CacheError):
+    """A peer failed: unreachable, too slow, a non-200 answer, or a corrupt body."""
+
+
+class CorruptResponse(PeerError, ValueError):
+    """A peer's 200 body that is not a ``geecachepb.Response``."""
+
+
+class BadPeerPath(CacheError, ValueError):
+    """A peer request path that does not name a group and a key (-> 400)."""

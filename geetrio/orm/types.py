@@ -1,0 +1,20 @@
+"""Type aliases shared across ``geetrio.orm``. A leaf: imports nothing of ours."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["Condition", "Job", "Statement"]
+
+T = TypeVar("T")
+
+Job = Callable[[sqlite3.Connection], T]
+"""What runs in the worker thread: a function of the connection."""
+
+Condition = tuple[str, tuple[Any, ...]]
+"""A ``where()`` fragment and its ``?`` values."""
+
+Statement = tuple[str, tuple[Any, ...]]
+"""SQL text and its parameters."""
