@@ -89,8 +89,12 @@ def test_distribution_within_20_percent_with_a_well_mixed_hash() -> None:
 
 
 @pytest.mark.parametrize("bad", ["", 3, None])
-def test_bad_nodes_and_replicas(bad: object) -> None:
+def test_bad_nodes(bad: object) -> None:
     with pytest.raises(ValueError):
         HashRing().add(bad)  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
-        HashRing(0)
+
+
+@pytest.mark.parametrize("replicas", [0, -1])
+def test_bad_replicas(replicas: int) -> None:
+    with pytest.raises(ValueError, match="replicas"):
+        HashRing(replicas)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import re
 import signal
 import subprocess
@@ -45,7 +46,7 @@ async def test_day1_base_handler(days: dict) -> None:  # type: ignore[type-arg]
     assert response.body == b'URL.Path = "/"\n'
 
 
-async def test_day2_to_day7(days: dict) -> None:  # type: ignore[type-arg]
+async def test_day2_to_day7(days: dict, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[type-arg]
     d2 = days["day2_context"].app
     assert (
         await call(d2, "GET", "/hello?name=geektutu")
@@ -67,7 +68,14 @@ async def test_day2_to_day7(days: dict) -> None:  # type: ignore[type-arg]
     assert (await call(d4, "GET", "/v2/hello/tom")).body == b"hello tom, you're at /v2/hello/tom\n"
     assert (await call(d4, "GET", "/v2/admin")).body == b"admin at /v2/admin\n"
     d5 = days["day5_middleware"].app
-    assert (await call(d5, "GET", "/v2/hello/tom")).status == 200
+    with caplog.at_level(logging.INFO, logger="day5"):
+        response = await call(d5, "GET", "/v2/hello/tom")
+        outside = await call(d5, "GET", "/")
+    assert (response.status, response.body) == (200, b"hello tom, you're at /v2/hello/tom\n")
+    assert outside.body == b"<h1>Hello Gee</h1>"
+    group_lines = [r.getMessage() for r in caplog.records if r.name == "day5"]
+    assert len(group_lines) == 1  # the v2 middleware ran for /v2/hello/tom only...
+    assert group_lines[0].startswith("[200] /v2/hello/tom in ")  # ...after the handler
     d6 = days["day6_template"].app
     assert b"0: Geektutu is 20 years old" in (await call(d6, "GET", "/students")).body
     assert b"Date: 2019-08-17" in (await call(d6, "GET", "/date")).body
