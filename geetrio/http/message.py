@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable
+from collections import deque
+from collections.abc import AsyncIterable, Awaitable, Callable
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from .headers import Headers
 if TYPE_CHECKING:
     import trio
 
-__all__ = ["Request", "Response", "render_head"]
+__all__ = ["BodyStream", "Request", "Response", "render_head"]
 
 
 class Request:
@@ -28,6 +29,7 @@ class Request:
     __slots__ = (
         "_headers",
         "body",
+        "body_stream",
         "http_version",
         "keep_alive",
         "method",
@@ -62,6 +64,8 @@ class Request:
         self.keep_alive = keep_alive
         self.upgrade = upgrade
         self.remote_addr = ""
+        # Set when the handler streams the body instead (``body`` is then empty).
+        self.body_stream: BodyStream | None = None
         self._headers: Headers | None = None
         # Set by the server: lets a handler take the connection over (WebSocket).
         self.transport: Transport | None = None
@@ -74,6 +78,41 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target} HTTP/{self.http_version}>"
+
+
+class BodyStream:
+    """A request body read as it arrives: ``async for chunk in request.body_stream``.
+
+    Only for handlers that asked for it (``serve(..., stream_body=...)``; Gee routes
+    registered with ``stream_body=True``): their request is handed over as soon as
+    its head is complete, the body is neither buffered nor held to
+    ``max_body_bytes``, and each read waits on the socket under the server's
+    ``header_timeout`` (per pause) and ``body_timeout`` (in all). A body the handler
+    does not read to its end closes the connection after the response.
+    """
+
+    __slots__ = ("_receive", "chunks", "complete")
+
+    def __init__(self) -> None:
+        self.chunks: deque[bytes] = deque()
+        self.complete = False
+        self._receive: Callable[[], Awaitable[None]] | None = None
+
+    def __aiter__(self) -> BodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while not self.chunks:
+            if self.complete:
+                raise StopAsyncIteration
+            if self._receive is None:
+                raise RuntimeError("this body stream is not attached to a connection")
+            await self._receive()
+        return self.chunks.popleft()
+
+    async def read(self) -> bytes:
+        """The rest of the body at once (for small bodies)."""
+        return b"".join([chunk async for chunk in self])
 
 
 class Transport:

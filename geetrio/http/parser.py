@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -21,7 +22,7 @@ import httptools
 from .config import ServerConfig
 from .errors import ClientError, ProtocolError
 from .headers import Headers
-from .message import Request
+from .message import BodyStream, Request
 
 __all__ = ["ClientResponse", "RequestParser", "ResponseParser", "decode_path"]
 
@@ -78,8 +79,18 @@ class RequestParser:
     reference counting instead of waiting for the cyclic garbage collector.
     """
 
-    def __init__(self, config: ServerConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        *,
+        stream_body: Callable[[Request], bool] | None = None,
+    ) -> None:
         config = config or ServerConfig()
+        # Asked, for each request with a body once its head is complete, whether its
+        # handler streams the body (``Request.body_stream``) instead of getting it whole.
+        self._stream_body = stream_body
+        self._streaming: BodyStream | None = None
+        self._content_length = 0
         self._max_header = config.max_header_bytes
         self._max_uri = config.max_uri_bytes
         self._max_body = config.max_body_bytes
@@ -206,8 +217,8 @@ class RequestParser:
         elif lower == b"content-length":
             if not value.isdigit():  # llhttp checks this too; be sure before int()
                 raise ProtocolError(400, "malformed Content-Length")
-            length = int(value)
-            if length > self._max_body:
+            length = self._content_length = int(value)
+            if length > self._max_body and self._stream_body is None:
                 raise ProtocolError(413, "request body too large")
             self._declared_body = length > 0
         elif lower == b"transfer-encoding":
@@ -233,14 +244,48 @@ class RequestParser:
             self.expects_continue = self._expect_continue
         elif version != "1.0":
             raise ProtocolError(505, "only HTTP/1.0 and HTTP/1.1 are supported")
+        if self._stream_body is not None and self._declared_body:
+            self._decide_streaming()
+
+    def _decide_streaming(self) -> None:
+        """The head of a request with a body is complete: hand it out now if its
+        handler streams the body; else hold it to the body limit."""
+        assert self._parser is not None
+        if not self._parser.should_upgrade():
+            request = self._build_request(b"")
+            if self._stream_body is not None and self._stream_body(request):
+                request.body_stream = self._streaming = BodyStream()
+                self._ready.append(request)
+                return
+        if self._content_length > self._max_body:
+            raise ProtocolError(413, "request body too large")
 
     def on_body(self, body: bytes) -> None:
+        streaming = self._streaming
+        if streaming is not None:  # the handler reads it as it comes: no limit, no buffer
+            streaming.chunks.append(body)
+            return
         self._body_len += len(body)
         if self._body_len > self._max_body:
             raise ProtocolError(413, "request body too large")
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._streaming is not None:
+            self._streaming.complete = True
+            self._streaming = None
+        else:
+            body = self._body
+            self._body = []  # the Request owns it now: gone when the request is
+            self._ready.append(
+                self._build_request(
+                    (body[0] if len(body) == 1 else b"".join(body)) if body else b""
+                )
+            )
+        self.in_progress = False
+        self.expects_continue = False
+
+    def _build_request(self, body: bytes) -> Request:
         parser = self._parser
         assert parser is not None
         raw_method = parser.get_method()
@@ -253,25 +298,19 @@ class RequestParser:
             raw_path, _, query = target.partition("?")
         else:
             raw_path, query = split_target(target)
-        body = self._body
-        self._body = []  # the Request owns it now: gone when the request is
         upgrade = parser.should_upgrade()
         self._connect = connect = raw_method == b"CONNECT"
-        self._ready.append(
-            Request(
-                method,
-                target,
-                raw_path if raw_path.isascii() and "%" not in raw_path else decode_path(raw_path),
-                query,
-                self._headers,
-                (body[0] if len(body) == 1 else b"".join(body)) if body else b"",
-                self._version,
-                parser.should_keep_alive() and not (upgrade and (connect or self._declared_body)),
-                upgrade,
-            )
+        return Request(
+            method,
+            target,
+            raw_path if raw_path.isascii() and "%" not in raw_path else decode_path(raw_path),
+            query,
+            self._headers,
+            body,
+            self._version,
+            parser.should_keep_alive() and not (upgrade and (connect or self._declared_body)),
+            upgrade,
         )
-        self.in_progress = False
-        self.expects_continue = False
 
 
 # ---------------------------------------------------------------------- responses

@@ -70,17 +70,25 @@ async def serve(
     *,
     config: ServerConfig | None = None,
     shutdown: trio.Event | None = None,
+    stream_body: Callable[[Request], bool] | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve HTTP on ``host:port`` until cancelled or ``shutdown`` is set.
 
     Use with ``port = await nursery.start(serve, handler, "127.0.0.1", 0)``: the
     bound port is reported once the server accepts connections. ``host`` None or ""
-    listens on every interface.
+    listens on every interface. ``stream_body(request)``, asked once the head of a
+    request with a body is complete, says whether the handler reads that body as a
+    stream (``request.body_stream``) instead of getting it whole.
     """
     listeners = await trio.open_tcp_listeners(port, host=host or None)
     await serve_listeners(
-        handler, listeners, config=config, shutdown=shutdown, task_status=task_status
+        handler,
+        listeners,
+        config=config,
+        shutdown=shutdown,
+        stream_body=stream_body,
+        task_status=task_status,
     )
 
 
@@ -90,11 +98,12 @@ async def serve_listeners(
     *,
     config: ServerConfig | None = None,
     shutdown: trio.Event | None = None,
+    stream_body: Callable[[Request], bool] | None = None,
     task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """``serve`` on listeners you made (memory listeners in tests, unix sockets).
     Reports the first listener's port when it is a TCP socket, else None."""
-    server = _Server(handler, config or ServerConfig())
+    server = _Server(handler, config or ServerConfig(), stream_body)
     async with trio.open_nursery() as connections:
         async with trio.open_nursery() as acceptors:
             acceptors.start_soon(server.sweep_timeouts)
@@ -119,8 +128,14 @@ def _port_of(listener: trio.abc.Listener[Any]) -> int | None:
 
 
 class _Server:
-    def __init__(self, handler: Handler, config: ServerConfig) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        config: ServerConfig,
+        stream_body: Callable[[Request], bool] | None = None,
+    ) -> None:
         self.handler = handler
+        self.stream_body = stream_body
         self.config = config
         self.draining = False
         self.connections: set[_Connection] = set()
@@ -228,7 +243,7 @@ class _Connection(Transport):
     def __init__(self, server: _Server, stream: trio.abc.Stream) -> None:
         self.server = server
         self.stream = stream
-        self.parser = RequestParser(server.config)
+        self.parser = RequestParser(server.config, stream_body=server.stream_body)
         self.timeout = trio.CancelScope()
         self.handler = server.handler
         self.send_timeout = server.config.send_timeout
@@ -242,6 +257,8 @@ class _Connection(Transport):
         self.current: Request | None = None
         self.out: list[bytes] = []  # answers to pipelined requests, not sent yet
         self.out_bytes = 0
+        self.body_continue_sent = False  # of the streamed body being read
+        self.body_deadline = math.inf
 
     async def run(self) -> None:
         config = self.server.config
@@ -309,10 +326,19 @@ class _Connection(Transport):
         self.current = request
         if request.upgrade and self.out:
             await self.send(b"")  # answers before it go out before it may take the stream
+        body_stream = request.body_stream
+        if body_stream is not None:
+            body_stream._receive = self.receive_body
+            self.body_continue_sent = False
+            self.body_deadline = math.inf
         try:
             response = await self.handler(request)
             if response is None and not self.detached:
                 raise RuntimeError("handler returned None without taking the connection")
+        except ProtocolError as exc:  # a streamed body that was malformed or cut off
+            log.info("bad request body from %s: %s", self.remote_addr, exc)
+            await self.send_error(exc.status, exc.reason)
+            return False
         except Exception:
             log.exception("unhandled error in handler for %s %s", request.method, request.target)
             response = _INTERNAL_ERROR
@@ -322,6 +348,8 @@ class _Connection(Transport):
             return False
         assert response is not None
         keep_alive = request.keep_alive and not self.server.draining
+        if body_stream is not None and not body_stream.complete:
+            keep_alive = False  # the rest of the body is unread: no next request to find
         status = response.status
         if response.stream is None and status not in _NO_BODY_STATUSES:
             # The common case, kept flat: head and body in one send.
@@ -399,6 +427,28 @@ class _Connection(Transport):
                 with trio.move_on_after(LINGER_SECONDS, shield=True):
                     await aclose()
         return keep_alive
+
+    async def receive_body(self) -> None:
+        """More of a streamed request body (``BodyStream`` calls this): one receive,
+        fed to the parser, under ``header_timeout`` per pause and ``body_timeout`` in
+        all (the sweeper cancels the connection, which answers 408)."""
+        parser = self.parser
+        config = self.server.config
+        if parser.expects_continue and not self.body_continue_sent:
+            self.body_continue_sent = True
+            await self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        now = trio.current_time()
+        if self.body_deadline == math.inf:
+            self.body_deadline = now + config.body_timeout
+        self.deadline = min(now + config.header_timeout, self.body_deadline)
+        self.waiting = True
+        try:
+            data = await self.stream.receive_some(RECEIVE_SIZE)
+        finally:
+            self.waiting = False
+        if not data:
+            raise ProtocolError(400, "the client closed the connection inside the body")
+        parser.feed(data)
 
     async def send(self, data: bytes) -> None:
         """``send_all`` bounded by ``send_timeout`` (through the sweeper), after the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import json.encoder
 import re
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -99,7 +99,20 @@ class Context:
 
     @property
     def body(self) -> bytes:
+        """The whole request body. Routes registered with ``stream_body=True`` read it
+        with ``c.stream_body()`` instead (this raises ``RuntimeError`` there)."""
+        if self.request.body_stream is not None:
+            raise RuntimeError(
+                "this route streams its body: use `async for chunk in c.stream_body()`"
+            )
         return self.request.body
+
+    def stream_body(self) -> AsyncIterator[bytes]:
+        """The request body chunk by chunk as it arrives (``stream_body=True`` routes);
+        on other routes, the buffered body as one chunk."""
+        if self.request.body_stream is not None:
+            return self.request.body_stream
+        return _one_chunk(self.request.body)
 
     @property
     def remote_addr(self) -> str:
@@ -253,6 +266,11 @@ class Context:
         self.response_body = b""
         if self._stream is not None:
             self._drop_stream()
+
+
+async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
+    if body:
+        yield body
 
 
 def _check_header(key: str, value: str) -> None:

@@ -32,6 +32,7 @@ class _Route:
     group: RouterGroup
     chain: tuple[HandlerFunc, ...] = ()
     version: int = -1
+    stream_body: bool = False
 
 
 class RouterGroup:
@@ -67,46 +68,67 @@ class RouterGroup:
         self.middlewares.extend(middlewares)
         self.engine._version += 1
 
-    def add_route(self, method: str, pattern: str, handler: HandlerFunc | None = None) -> Any:
+    def add_route(
+        self,
+        method: str,
+        pattern: str,
+        handler: HandlerFunc | None = None,
+        *,
+        stream_body: bool = False,
+    ) -> Any:
         """Register ``handler`` for ``method`` on prefix + ``pattern``; without a
-        handler, return a decorator. Returns the handler, so decorators stack."""
-        return self._register(method, pattern, handler)
+        handler, return a decorator. Returns the handler, so decorators stack.
+
+        ``stream_body=True``: the handler reads the request body as it arrives
+        (``async for chunk in c.stream_body()``), unbuffered and not held to
+        ``max_body_bytes`` — for uploads. Register such routes before serving."""
+        return self._register(method, pattern, handler, stream_body)
 
     def _register(
-        self, method: str, pattern: str, handler: HandlerFunc | None
+        self, method: str, pattern: str, handler: HandlerFunc | None, stream_body: bool = False
     ) -> HandlerFunc | Decorator:
         if handler is None:
-            return partial(self._add, method, pattern)
-        return self._add(method, pattern, handler)
+            return partial(self._add, method, pattern, stream_body=stream_body)
+        return self._add(method, pattern, handler, stream_body=stream_body)
 
-    def _add(self, method: str, pattern: str, handler: HandlerFunc) -> HandlerFunc:
+    def _add(
+        self, method: str, pattern: str, handler: HandlerFunc, *, stream_body: bool = False
+    ) -> HandlerFunc:
         if not callable(handler):
             raise TypeError(f"handler must be an async function, not {handler!r}")
         method = method.upper()
         full = self.prefix + pattern
-        self.engine._router.add(method, full, _Route(method, full, handler, self))
-        log.debug("route %4s - %s", method, full)
+        route = _Route(method, full, handler, self, stream_body=stream_body)
+        self.engine._router.add(method, full, route)
+        self.engine._streaming_routes += stream_body
+        log.debug("route %4s - %s%s", method, full, " (streamed body)" if stream_body else "")
         return handler
 
     def get(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
         """Register a GET route; without a handler, return a decorator."""
         return self._register("GET", pattern, handler)
 
-    def post(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+    def post(
+        self, pattern: str, handler: HandlerFunc | None = None, *, stream_body: bool = False
+    ) -> Any:
         """Register a POST route; without a handler, return a decorator."""
-        return self._register("POST", pattern, handler)
+        return self._register("POST", pattern, handler, stream_body)
 
-    def put(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+    def put(
+        self, pattern: str, handler: HandlerFunc | None = None, *, stream_body: bool = False
+    ) -> Any:
         """Register a PUT route; without a handler, return a decorator."""
-        return self._register("PUT", pattern, handler)
+        return self._register("PUT", pattern, handler, stream_body)
 
     def delete(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
         """Register a DELETE route; without a handler, return a decorator."""
         return self._register("DELETE", pattern, handler)
 
-    def patch(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
+    def patch(
+        self, pattern: str, handler: HandlerFunc | None = None, *, stream_body: bool = False
+    ) -> Any:
         """Register a PATCH route; without a handler, return a decorator."""
-        return self._register("PATCH", pattern, handler)
+        return self._register("PATCH", pattern, handler, stream_body)
 
     def head(self, pattern: str, handler: HandlerFunc | None = None) -> Any:
         """Register a HEAD route; without a handler, return a decorator."""
@@ -159,6 +181,7 @@ class Engine(RouterGroup):
         self._engine = self
         self._router: Router[_Route] = Router()
         self._version = 0
+        self._streaming_routes = 0
         self._templates = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
     # ------------------------------------------------------------- templates
@@ -241,8 +264,19 @@ class Engine(RouterGroup):
         """Serve until cancelled or ``shutdown`` is set (then drain gracefully).
         ``port = await nursery.start(app.serve, "127.0.0.1", 0)``."""
         await serve(
-            self.handle, host, port, config=config, shutdown=shutdown, task_status=task_status
+            self.handle,
+            host,
+            port,
+            config=config,
+            shutdown=shutdown,
+            stream_body=self.streams_body if self._streaming_routes else None,
+            task_status=task_status,
         )
+
+    def streams_body(self, request: Request) -> bool:
+        """Whether the route ``request`` goes to reads its body as a stream."""
+        found = self._router.lookup(request.method, request.path)
+        return found is not None and found[0].stream_body
 
     def run(self, addr: str = ":9999", *, config: ServerConfig | None = None) -> None:
         """Blocking helper: serve on ``"host:port"`` (``":9999"`` = every interface)

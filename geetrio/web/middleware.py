@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from ..http import ProtocolError
 from .context import Context
 from .types import HandlerFunc
 
@@ -29,11 +30,15 @@ def logger() -> HandlerFunc:
 def recovery() -> HandlerFunc:
     """Turn any exception from the rest of the chain into a logged traceback and a
     500 ``{"message": "Internal Server Error"}``; the server keeps serving.
-    Cancellation is not an exception here: it passes through untouched."""
+    Cancellation is not an exception here: it passes through untouched, and so does a
+    ``ProtocolError`` from a streamed request body (the client's fault: the server
+    answers it with its own status, 400 or 413, and closes)."""
 
     async def recover(c: Context) -> None:
         try:
             await c.next()
+        except ProtocolError:
+            raise
         except Exception as exc:
             log.exception("recovered from %s in %s %s", type(exc).__name__, c.method, c.path)
             c.reset_response()
