@@ -144,7 +144,7 @@ def bench_geetrio_remote(seconds: float) -> float:
         wait_port(port, node_b)
 
         async def run() -> float:
-            me = f"http://127.0.0.1:{free_port()}"
+            me = "http://127.0.0.1:1"  # node A's own URL: never dialled
             async with HTTPPool(me, timeout=5.0) as pool:
                 pool.set(f"http://127.0.0.1:{port}")  # B owns every key: A is not in its own ring
                 pool.set(me, f"http://127.0.0.1:{port}")

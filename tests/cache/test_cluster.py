@@ -9,7 +9,6 @@ served (local fallback).
 from __future__ import annotations
 
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,16 +22,10 @@ import trio
 
 from geetrio.cache import HashRing
 from geetrio.http import HTTPClient
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {f"player-{i}": 100 + i for i in range(60)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 @dataclass
