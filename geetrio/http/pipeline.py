@@ -13,6 +13,12 @@ Cancellation: a cancelled caller stops waiting at once. If its request was not w
 yet it is never sent; if it was, its answer is read and dropped when it comes, so the
 connection stays in step for everyone else. Timeouts are the caller's cancel scopes.
 
+Head-of-line blocking: a server answers a connection's requests in order, so one slow
+answer (a cold key its owner loads from a database) holds up every request queued
+behind it. A connection whose oldest unanswered request is older than ``stall_after``
+takes no new requests while another connection can (one is opened, up to
+``max_connections_per_host``); so a slow request costs one connection, not the traffic.
+
 Failure: a connection that breaks, closes, or answers garbage fails every request still
 waiting on it with ``ClientError`` (the request may or may not have reached the server)
 and leaves the pool; the next request opens a fresh one. Idle connections are retired
@@ -47,6 +53,8 @@ RECEIVE_SIZE = 65536
 async def open_pipelined_client(
     *,
     connections_per_host: int = 2,
+    max_connections_per_host: int = 16,
+    stall_after: float = 0.02,
     idle_timeout: float = 4.0,
     max_response_bytes: int = MAX_RESPONSE_BODY,
 ) -> AsyncIterator[PipelinedClient]:
@@ -56,6 +64,8 @@ async def open_pipelined_client(
         client = PipelinedClient(
             nursery,
             connections_per_host=connections_per_host,
+            max_connections_per_host=max_connections_per_host,
+            stall_after=stall_after,
             idle_timeout=idle_timeout,
             max_response_bytes=max_response_bytes,
         )
@@ -66,22 +76,26 @@ async def open_pipelined_client(
 
 
 class PipelinedClient:
-    """Pipelined keep-alive connections, up to ``connections_per_host`` per host;
-    requests go to the connection with the fewest waiting. Create it with
-    ``open_pipelined_client()``."""
+    """Pipelined keep-alive connections: ``connections_per_host`` per host under load,
+    more (up to ``max_connections_per_host``) while some are stalled; requests go to
+    the connection with the fewest waiting. Create it with ``open_pipelined_client()``."""
 
     def __init__(
         self,
         nursery: trio.Nursery,
         *,
         connections_per_host: int = 2,
+        max_connections_per_host: int = 16,
+        stall_after: float = 0.02,
         idle_timeout: float = 4.0,
         max_response_bytes: int = MAX_RESPONSE_BODY,
     ) -> None:
-        if connections_per_host < 1:
-            raise ValueError("connections_per_host must be at least 1")
+        if not 1 <= connections_per_host <= max_connections_per_host:
+            raise ValueError("need 1 <= connections_per_host <= max_connections_per_host")
         self._nursery = nursery
         self.connections_per_host = connections_per_host
+        self.max_connections_per_host = max_connections_per_host
+        self.stall_after = stall_after
         self.idle_timeout = idle_timeout
         self.max_response_bytes = max_response_bytes
         self._pipes: dict[tuple[str, int], list[_Pipe]] = {}
@@ -114,15 +128,28 @@ class PipelinedClient:
         if pipes is None:
             pipes = self._pipes[host, port] = []
         now = trio.current_time()
-        best: _Pipe | None = None
+        best: _Pipe | None = None  # the least loaded connection that is not stalled
+        stalled: _Pipe | None = None  # the least loaded of the stalled ones
+        stall_before = now - self.stall_after
         for pipe in pipes:
-            if pipe.usable(now) and (best is None or pipe.load() < best.load()):
+            if not pipe.usable(now):
+                continue
+            if pipe.in_flight and pipe.in_flight[0].queued_at < stall_before:
+                if stalled is None or pipe.load() < stalled.load():
+                    stalled = pipe
+            elif best is None or pipe.load() < best.load():
                 best = pipe
-        if best is None or (best.load() and len(pipes) < self.connections_per_host):
-            best = _Pipe(self, host, port)
-            pipes.append(best)
-            self._nursery.start_soon(best.run)
-        return best
+        live = len(pipes)
+        if best is not None and not (best.load() and live < self.connections_per_host):
+            return best
+        if live < self.max_connections_per_host and (best is None or best.load()):
+            pipe = _Pipe(self, host, port)
+            pipes.append(pipe)
+            self._nursery.start_soon(pipe.run)
+            return pipe
+        chosen = best or stalled
+        assert chosen is not None
+        return chosen
 
     def forget(self, pipe: _Pipe) -> None:
         pipes = self._pipes.get((pipe.host, pipe.port), [])
@@ -139,11 +166,12 @@ class PipelinedClient:
 
 
 class _Call:
-    __slots__ = ("abandoned", "payload", "task")
+    __slots__ = ("abandoned", "payload", "queued_at", "task")
 
-    def __init__(self, payload: bytes, task: trio.lowlevel.Task) -> None:
+    def __init__(self, payload: bytes, task: trio.lowlevel.Task, queued_at: float) -> None:
         self.payload = payload
         self.task = task
+        self.queued_at = queued_at
         self.abandoned = False  # the caller stopped waiting (cancelled)
 
 
@@ -180,7 +208,7 @@ class _Pipe:
         return True
 
     async def call(self, payload: bytes) -> ClientResponse:
-        call = _Call(payload, trio.lowlevel.current_task())
+        call = _Call(payload, trio.lowlevel.current_task(), trio.current_time())
         self.unsent.append(call)
         self._writer_idle.unpark()
 

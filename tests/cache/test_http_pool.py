@@ -10,10 +10,12 @@ import pytest
 import trio
 
 from geetrio.cache import Group, HTTPPool
+from geetrio.cache.protocol import encode_response
 from geetrio.web import Engine
 from tests.helpers import RawClient, get, refusing_port
 
 DB = {f"key-{i}": f"value-{i}".encode() for i in range(40)}
+BIG_VALUE = encode_response(b"v" * 9000)  # a well-formed answer over max_value_bytes
 
 
 @dataclass
@@ -131,10 +133,14 @@ async def scripted_peer(nursery: trio.Nursery, answer: bytes | None) -> str:
     """A fake peer: answers every request with ``answer``, or never (None)."""
 
     async def handler(stream: trio.SocketStream) -> None:
-        while await stream.receive_some():
-            if answer is None:
-                await trio.sleep_forever()
-            await stream.send_all(answer)
+        try:
+            while data := await stream.receive_some():
+                if answer is None:
+                    await trio.sleep_forever()
+                # one answer per request (GETs without bodies: one blank line each)
+                await stream.send_all(answer * max(data.count(b"\r\n\r\n"), 1))
+        except trio.BrokenResourceError:
+            pass  # the client gave up on us: that is the point
 
     listeners = await nursery.start(trio.serve_tcp, handler, 0)
     return f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
@@ -146,8 +152,11 @@ async def scripted_peer(nursery: trio.Nursery, answer: bytes | None) -> str:
         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\xff\xff\xff",  # corrupt protobuf
         b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy",
         b"this is not http\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Endless: " + b"a" * 300_000,  # a head that never ends
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(BIG_VALUE), BIG_VALUE),
         None,  # never answers: the pool's timeout
     ],
+    ids=["corrupt-protobuf", "503", "not-http", "endless-head", "too-big", "silent"],
 )
 async def test_faulty_peers_are_counted_and_keys_load_locally(
     nursery: trio.Nursery, answer: bytes | None
@@ -160,7 +169,10 @@ async def test_faulty_peers_are_counted_and_keys_load_locally(
         return DB[key]
 
     me = "http://127.0.0.1:1"  # this node's own URL is never dialled
-    async with HTTPPool(me, timeout=0.3) as pool:
+    # Only the silent peer may take the pool's timeout; the others must fail on what
+    # they sent (with a 10 s timeout, a missing limit would run into the watchdog).
+    timeout = 0.3 if answer is None else 10.0
+    async with HTTPPool(me, timeout=timeout, max_value_bytes=4096) as pool:
         pool.set(me, bad)
         group = Group("scores", 1 << 20, load)
         group.register_peers(pool)
