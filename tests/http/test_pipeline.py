@@ -212,13 +212,15 @@ async def test_a_slow_answer_does_not_hold_up_the_requests_behind_it(
     server: tuple[Server, int], autojump_clock: trio.testing.MockClock
 ) -> None:
     s, port = server
-    async with open_pipelined_client(connections_per_host=1, stall_after=0.02) as client:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(client.fetch, "GET", "127.0.0.1", port, "/slow")
-            await s.slow_entered.wait()
-            await trio.sleep(0.05)  # /slow has been waiting longer than stall_after
-            with trio.fail_after(5):  # queued behind /slow it would wait for ever
-                fast = await client.fetch("GET", "127.0.0.1", port, "/fast")
-            assert fast.body == b"/fast"
-            s.slow_release.set()
+    async with (
+        open_pipelined_client(connections_per_host=1, stall_after=0.02) as client,
+        trio.open_nursery() as nursery,
+    ):
+        nursery.start_soon(client.fetch, "GET", "127.0.0.1", port, "/slow")
+        await s.slow_entered.wait()
+        await trio.sleep(0.05)  # /slow has been waiting longer than stall_after
+        with trio.fail_after(5):  # queued behind /slow it would wait for ever
+            fast = await client.fetch("GET", "127.0.0.1", port, "/fast")
+        assert fast.body == b"/fast"
+        s.slow_release.set()
     assert len(s.peers) == 2  # the fast request went around, on a second connection
