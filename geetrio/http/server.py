@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
-import trio.lowlevel
 
 from .config import ServerConfig
 from .errors import ProtocolError
@@ -51,11 +50,11 @@ RECEIVE_SIZE = 65536
 # for this long before closing, so the kernel does not answer it with a reset that
 # destroys our response in flight ("lingering close").
 LINGER_SECONDS = 1.0
+LINGER_BYTES = 1 << 20
 # Answers to pipelined requests already parsed are batched up to this many bytes
 # into one send; the batch goes out before any wait on the socket.
 OUT_BATCH_BYTES = 65536
 SWEEP_BATCH = 32  # timed-out connections cancelled per scheduler batch
-LINGER_BYTES = 1 << 20
 ACCEPT_CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _NO_BODY_STATUSES = frozenset({204, 304})
 _INTERNAL_ERROR = Response(
@@ -189,8 +188,8 @@ class _Server:
     async def sweep_timeouts(self) -> None:
         """Cancel the connections whose wait passed its deadline, ``SWEEP_BATCH`` at a
         time with a checkpoint between batches: a wave of thousands of slowloris
-        timeouts (each answered 408) then never stalls the other connections for
-        longer than one batch takes."""
+        timeouts (each answered 408) then goes out a batch at a time, between the
+        other connections' I/O, instead of in one long scheduler batch."""
         config = self.config
         interval = _sweep_interval(config)
         while True:
@@ -199,9 +198,8 @@ class _Server:
             due = [c for c in self.connections if c.waiting and c.deadline <= now]
             for done, connection in enumerate(due):
                 if done and done % SWEEP_BATCH == 0:
-                    await (
-                        trio.lowlevel.checkpoint()
-                    )  # the batch runs; other connections' I/O is polled
+                    # let this batch run and the other connections' I/O be polled
+                    await trio.lowlevel.checkpoint()
                 if connection.waiting and connection.deadline <= now:
                     connection.timed_out = connection.cancelled = True
                     connection.timeout.cancel(reason="connection timeout")
