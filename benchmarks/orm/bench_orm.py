@@ -19,6 +19,7 @@ synchronous=NORMAL), the process pinned to one CPU, median of 3 interleaved roun
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sqlite3
 import statistics
@@ -292,6 +293,7 @@ CONTENDERS: dict[str, Timer] = {
 
 
 def run_once(timer: Timer, workload: str) -> float:
+    gc.collect()  # every contender starts from a clean heap: no collection left pending
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
         if _prepared(path, workload):

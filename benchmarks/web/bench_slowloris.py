@@ -6,9 +6,9 @@ The server runs pinned to CPU 0 (geetrio with ``header_timeout=3``; uvicorn has 
 header timeout, so its slow clients just stay). This process, on CPU 1, opens the slow
 connections, then sends normal GETs one after another on one keep-alive connection
 for 6 s and reports their latency around the wave (2-5 s after the slow clients
-connected). Target: p99 of a normal GET during the wave under 20 ms. A single client sees a stall
-of the server as one slow request, so the slowest GET of the wave (``max``) and p99.9
-are printed too.
+connected). Target: p99 of a normal GET during the wave under 20 ms. A single client
+sees a stall of the server as one slow request, so the slowest GET of the wave
+(``max``) and p99.9 are printed too, and so is whether the slowest stays under 20 ms.
 
     python benchmarks/web/bench_slowloris.py [--slow 2000] [--rounds 3]
 """
@@ -127,11 +127,12 @@ def main() -> None:
             f"requests; {p['408s']:.0f} slow clients answered 408)   max per round: "
             + ", ".join(f"{r['max']:.2f}" for r in results)
         )
-    ours = median([r["max"] for r in runs["geetrio"]])
-    verdict = "meets" if ours < 20.0 else "MISSES"
-    print(
-        f"  geetrio slowest normal GET during the wave {ours:.2f} ms ({verdict} the 20 ms target)"
-    )
+    p99 = median([r["p99"] for r in runs["geetrio"]])
+    slowest = median([r["max"] for r in runs["geetrio"]])
+    verdict = "meets" if p99 < 20.0 else "MISSES"
+    print(f"  geetrio p99 during the wave {p99:.2f} ms ({verdict} the 20 ms target)")
+    under = "under" if slowest < 20.0 else "OVER"
+    print(f"  geetrio slowest GET during the wave {slowest:.2f} ms ({under} 20 ms)")
 
 
 if __name__ == "__main__":
