@@ -81,6 +81,25 @@ def get(path: str = "/", *, extra: str = "", version: str = "1.1") -> bytes:
     return f"GET {path} HTTP/{version}\r\nHost: test\r\n{extra}\r\n".encode()
 
 
+async def answer_while_trickling(client: RawClient, every: float = 1.0) -> RawResponse:
+    """Send one byte every ``every`` seconds (each pause shorter than a header timeout)
+    until the server answers; that answer."""
+
+    async def trickle() -> None:
+        try:
+            while True:
+                await client.send(b"x")
+                await trio.sleep(every)
+        except trio.BrokenResourceError:
+            pass  # closed after its answer
+
+    async with trio.open_nursery() as senders:
+        senders.start_soon(trickle)
+        response = await client.read_response()
+        senders.cancel_scope.cancel()
+    return response
+
+
 class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
     """A listener whose connections are in-memory stream pairs."""
 

@@ -124,8 +124,7 @@ class HTTPClient:
         ``target`` is sent as given: percent-encode it yourself."""
         if self._closed:
             raise ClientError("the client is closed")
-        if not target.startswith("/") or any(c in target for c in " \r\n"):
-            raise ValueError(f"request target must start with '/' and have no spaces: {target!r}")
+        check_target(target)
         head = request_head(method, host, port, target, headers or [], len(body))
         payload = head + body if body else head
         connection = self._checkout(host, port)
@@ -204,6 +203,12 @@ def _split_url(url: str) -> tuple[str, int, str]:
     if parts.query:
         target += "?" + parts.query
     return parts.hostname, parts.port or 80, target
+
+
+def check_target(target: str) -> None:
+    """A request target we send as given: it must start with ``/``, no spaces."""
+    if not target.startswith("/") or any(c in target for c in " \r\n"):
+        raise ValueError(f"request target must start with '/' and have no spaces: {target!r}")
 
 
 def request_head(

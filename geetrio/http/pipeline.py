@@ -38,7 +38,7 @@ from contextlib import asynccontextmanager
 import outcome
 import trio
 
-from .client import request_head
+from .client import check_target, request_head
 from .errors import ClientError
 from .parser import MAX_RESPONSE_BODY, ClientResponse, ResponseParser
 
@@ -118,8 +118,7 @@ class PipelinedClient:
             raise ClientError("the client is closed")
         if method == "HEAD":
             raise ValueError("HEAD cannot be pipelined here: use HTTPClient")
-        if not target.startswith("/") or any(c in target for c in " \r\n"):
-            raise ValueError(f"request target must start with '/' and have no spaces: {target!r}")
+        check_target(target)
         head = request_head(method, host, port, target, headers or [], len(body))
         return await self._pick(host, port).call(head + body if body else head)
 

@@ -27,7 +27,7 @@ from geetrio.http import (
     serve,
     serve_listeners,
 )
-from tests.helpers import MemoryListener, RawClient, get
+from tests.helpers import MemoryListener, RawClient, answer_while_trickling, get
 
 TEXT = [("content-type", "text/plain")]
 CHILD_SERVER = Path(__file__).with_name("child_server.py")
@@ -50,18 +50,7 @@ async def test_a_body_that_trickles_in_past_body_timeout_gets_408(
     await client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
     started = trio.current_time()
 
-    async def trickle() -> None:
-        try:
-            while True:  # one byte a second: every pause is shorter than header_timeout
-                await client.send(b"x")
-                await trio.sleep(1.0)
-        except trio.BrokenResourceError:
-            pass  # closed after its answer
-
-    async with trio.open_nursery() as senders:
-        senders.start_soon(trickle)
-        response = await client.read_response()
-        senders.cancel_scope.cancel()
+    response = await answer_while_trickling(client)  # a byte a second
     assert response.status == 408
     assert trio.current_time() - started == pytest.approx(5.0, abs=1.1)
 

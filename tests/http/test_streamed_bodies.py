@@ -12,7 +12,7 @@ import trio.testing
 
 from geetrio.http import Request, Response, ServerConfig, serve, serve_listeners
 from geetrio.web import Context, Engine, default
-from tests.helpers import MemoryListener, RawClient, get
+from tests.helpers import MemoryListener, RawClient, answer_while_trickling, get
 
 TEXT = [("content-type", "text/plain")]
 MB = 1024 * 1024
@@ -149,18 +149,7 @@ async def test_a_trickling_streamed_body_gets_408(
     await client.send(post("/upload", 100))
     started = trio.current_time()
 
-    async def trickle() -> None:
-        try:
-            while True:
-                await client.send(b"x")
-                await trio.sleep(1.0)
-        except trio.BrokenResourceError:
-            pass
-
-    async with trio.open_nursery() as senders:
-        senders.start_soon(trickle)
-        response = await client.read_response()
-        senders.cancel_scope.cancel()
+    response = await answer_while_trickling(client)  # a byte a second
     assert response.status == 408
     assert trio.current_time() - started == pytest.approx(5.0, abs=1.1)
 
