@@ -9,9 +9,12 @@ Subpackages, each layer standing on the ones before it:
 - ``geetrio.cache``: GeeCache, a groupcache-like distributed cache (LRU, singleflight,
   consistent hashing, groups, the HTTP peer pool);
 - ``geetrio.orm``: GeeORM, an ORM over sqlite (dataclass models, immutable queries,
-  hooks, transactions that roll back on cancellation, migrations).
+  hooks, transactions that roll back on cancellation, migrations);
+- ``geetrio.rpc``: GeeRPC, a net/rpc-like RPC framework (sans-IO framing, services by
+  reflection, a concurrent client with per-call timeouts, HTTP CONNECT, load
+  balancing, a heartbeat registry).
 
-GeeRPC (``geetrio.rpc``) and the browser bridge (``geetrio.bridge``) come next.
+The browser bridge (``geetrio.bridge``) comes next.
 """
 
 __version__ = "0.1.0"

@@ -8,11 +8,12 @@ import inspect
 from types import ModuleType
 
 import pytest
+import trio
 
 import geetrio.cache
 import geetrio.http
 import geetrio.web
-from geetrio import orm
+from geetrio import orm, rpc
 
 SURFACE: dict[ModuleType, set[str]] = {
     geetrio.http: {
@@ -87,6 +88,38 @@ SURFACE: dict[ModuleType, set[str]] = {
         "open",
         "quote_identifier",
     },
+    rpc: {
+        "DEFAULT_REGISTRY_PATH",
+        "MAGIC_NUMBER",
+        "Client",
+        "Codec",
+        "Discovery",
+        "FrameDecoder",
+        "FrameError",
+        "Header",
+        "JSONCodec",
+        "Method",
+        "MultiServersDiscovery",
+        "Option",
+        "OptionReader",
+        "RPCError",
+        "RPCTimeout",
+        "Registry",
+        "RegistryDiscovery",
+        "RemoteError",
+        "SelectMode",
+        "Server",
+        "Service",
+        "ShutdownError",
+        "XClient",
+        "dial",
+        "dial_http",
+        "get_codec",
+        "heartbeat",
+        "open_client",
+        "register_codec",
+        "xdial",
+    },
 }
 
 
@@ -156,6 +189,20 @@ def test_error_hierarchies() -> None:
     assert issubclass(cache.BadPeerPath, ValueError)
     for error in (http.ProtocolError, http.ClientError):
         assert issubclass(error, http.HTTPError)
+    for error in (rpc.RemoteError, rpc.ShutdownError, rpc.RPCTimeout, rpc.FrameError):
+        assert issubclass(error, rpc.RPCError)
+    assert issubclass(rpc.RPCTimeout, trio.TooSlowError)
+
+
+def test_rpc_signatures_and_defaults() -> None:
+    option = rpc.Option()
+    assert (option.magic_number, option.codec_type) == (0x3BEF5C, "application/json")
+    assert (option.connect_timeout, option.handle_timeout) == (10.0, 0.0)
+    assert inspect.signature(rpc.Server).parameters["max_frame_bytes"].default == 16 * 1024 * 1024
+    assert inspect.signature(rpc.Registry).parameters["timeout"].default == 300.0
+    assert inspect.signature(rpc.heartbeat).parameters["interval"].default is None
+    assert inspect.signature(rpc.RegistryDiscovery).parameters["refresh_interval"].default == 10.0
+    assert {m.name for m in rpc.SelectMode} == {"RANDOM", "ROUND_ROBIN"}
 
 
 def test_server_config_rejects_nonsense() -> None:

@@ -188,6 +188,9 @@ class HTTPClient:
         return response
 
     def _checkin(self, host: str, port: int, connection: _Connection) -> None:
+        if self.max_idle_per_host <= 0:  # no pooling: every request on its own connection
+            connection.stream.socket.close()
+            return
         connections = self._idle.setdefault((host, port), deque())
         if len(connections) >= self.max_idle_per_host:
             connections.popleft().stream.socket.close()

@@ -118,10 +118,11 @@ class BodyStream:
 class Transport:
     """What a handler may do with the connection a request arrived on."""
 
-    def detach(self) -> trio.abc.Stream:  # pragma: no cover - interface
-        """Take the connection over (after an ``Upgrade``): the returned stream first
-        replays the request head and any bytes read after it; the server neither
-        answers nor reads again, and closes the stream when the handler returns."""
+    def detach(self, *, replay_head: bool = True) -> trio.abc.Stream:  # pragma: no cover
+        """Take the connection over (after an ``Upgrade`` or a ``CONNECT``): the returned
+        stream first replays the request head (unless ``replay_head=False``) and any
+        bytes read after it; the server neither answers nor reads again, and closes
+        the stream when the handler returns."""
         raise NotImplementedError
 
 

@@ -38,6 +38,7 @@ from contextlib import asynccontextmanager
 import outcome
 import trio
 
+from .._nursery import background_nursery
 from .client import check_target, request_head
 from .errors import ClientError
 from .parser import MAX_RESPONSE_BODY, ClientResponse, ResponseParser
@@ -60,7 +61,7 @@ async def open_pipelined_client(
 ) -> AsyncIterator[PipelinedClient]:
     """``async with open_pipelined_client() as client:`` — its connections' tasks live
     in a nursery of its own and end with the block."""
-    async with trio.open_nursery() as nursery:
+    async with background_nursery() as nursery:
         client = PipelinedClient(
             nursery,
             connections_per_host=connections_per_host,

@@ -483,13 +483,16 @@ class _Connection(Transport):
                 discarded += len(data)
 
     # Transport
-    def detach(self) -> trio.abc.Stream:
+    def detach(self, *, replay_head: bool = True) -> trio.abc.Stream:
         request = self.current
         if self.detached or request is None or not request.upgrade:
             raise RuntimeError("only the current Upgrade or CONNECT request can take the stream")
         self.detached = True
+        trailing = self.parser.trailing_data
+        if not replay_head:
+            return PrefixedStream(self.stream, trailing) if trailing else self.stream
         lines = [f"{request.method} {request.target} HTTP/{request.http_version}\r\n"]
         lines.extend(f"{name}: {value}\r\n" for name, value in request.raw_headers)
         lines.append("\r\n")
         head = "".join(lines).encode("latin-1")
-        return PrefixedStream(self.stream, head + self.parser.trailing_data)
+        return PrefixedStream(self.stream, head + trailing)

@@ -234,3 +234,9 @@ async def test_the_pool_closes_its_connections(nodes: list[Node]) -> None:
     assert all(s is not None and s.socket.fileno() == -1 for s in streams)  # closed on exit
     with pytest.raises(RuntimeError, match="async with"):
         _ = pool.client
+
+
+async def test_an_error_in_the_pool_block_comes_out_as_itself() -> None:
+    with pytest.raises(KeyError):  # not an ExceptionGroup around it
+        async with HTTPPool("http://127.0.0.1:1"):
+            raise KeyError("mine")

@@ -236,3 +236,20 @@ async def test_header_injection_and_closed_client(port: int) -> None:
     await client.aclose()
     with pytest.raises(ClientError, match="closed"):
         await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_no_pooling_closes_each_connection(nursery: trio.Nursery) -> None:
+    from geetrio.http import Response, serve
+
+    peers: list[str] = []
+
+    async def handler(request: Request) -> Response:
+        peers.append(request.remote_addr)
+        return Response(200, [], b"ok")
+
+    port = await nursery.start(serve, handler, "127.0.0.1", 0)
+    async with HTTPClient(max_idle_per_host=0) as client:
+        for _ in range(3):
+            assert (await client.get(f"http://127.0.0.1:{port}/")).body == b"ok"
+        assert client._idle == {}
+    assert len(set(peers)) == 3  # a new connection each time

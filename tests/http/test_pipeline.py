@@ -224,3 +224,9 @@ async def test_a_slow_answer_does_not_hold_up_the_requests_behind_it(
         assert fast.body == b"/fast"
         s.slow_release.set()
     assert len(s.peers) == 2  # the fast request went around, on a second connection
+
+
+async def test_an_error_in_the_block_comes_out_as_itself() -> None:
+    with pytest.raises(KeyError):  # not an ExceptionGroup around it
+        async with open_pipelined_client():
+            raise KeyError("mine")

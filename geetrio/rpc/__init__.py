@@ -1,0 +1,52 @@
+"""GeeRPC: a net/rpc-like RPC framework on trio — services by reflection, a
+concurrent client with per-call timeouts, HTTP CONNECT transport, load balancing and
+a heartbeat registry.
+
+>>> from geetrio import rpc
+>>> # server = rpc.Server(); server.register(Foo())
+>>> # port = await nursery.start(server.serve, "127.0.0.1", 0)
+>>> # async with rpc.dial("tcp", f"127.0.0.1:{port}") as client:
+>>> #     await client.call("Foo.Sum", Args(1, 2), timeout=1.0)
+"""
+
+from .client import Client, dial, dial_http, open_client, xdial
+from .codec import Codec, JSONCodec, get_codec, register_codec
+from .errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
+from .protocol import MAGIC_NUMBER, FrameDecoder, Header, Option, OptionReader
+from .registry import DEFAULT_REGISTRY_PATH, Registry, RegistryDiscovery, heartbeat
+from .server import Server
+from .service import Method, Service
+from .xclient import Discovery, MultiServersDiscovery, SelectMode, XClient
+
+__all__ = [
+    "DEFAULT_REGISTRY_PATH",
+    "MAGIC_NUMBER",
+    "Client",
+    "Codec",
+    "Discovery",
+    "FrameDecoder",
+    "FrameError",
+    "Header",
+    "JSONCodec",
+    "Method",
+    "MultiServersDiscovery",
+    "Option",
+    "OptionReader",
+    "RPCError",
+    "RPCTimeout",
+    "Registry",
+    "RegistryDiscovery",
+    "RemoteError",
+    "SelectMode",
+    "Server",
+    "Service",
+    "ShutdownError",
+    "XClient",
+    "dial",
+    "dial_http",
+    "get_codec",
+    "heartbeat",
+    "open_client",
+    "register_codec",
+    "xdial",
+]

@@ -1,0 +1,57 @@
+"""GeeRPC over HTTP (day 5): ``CONNECT /_geeprc_`` hands the connection to the RPC
+server; ``GET /debug/geerpc`` shows the services (an HTML page)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server import Server
+
+__all__ = ["CONNECTED", "mount"]
+
+CONNECTED = b"HTTP/1.0 200 Connected to Gee RPC\r\n\r\n"
+
+
+def mount(server: Server, app: Any, path: str, debug_path: str) -> None:
+    """Routes on a ``geetrio.web`` Engine: ``CONNECT path`` (other methods on it get
+    405 from the router) and ``GET debug_path``."""
+    from ..web import Context
+
+    async def connect(c: Context) -> None:
+        transport = c.request.transport
+        assert transport is not None
+        stream = transport.detach(replay_head=False)
+        c.detached = True
+        await stream.send_all(CONNECTED)
+        await server.serve_stream(stream)
+
+    async def debug(c: Context) -> None:
+        c.set_header("content-type", "text/html; charset=utf-8")
+        c.data(200, debug_page(server).encode())
+
+    app.add_route("CONNECT", path, connect)
+    app.get(debug_path, debug)
+
+
+def debug_page(server: Server) -> str:
+    rows = []
+    for name in sorted(server.services):
+        service = server.services[name]
+        rows.append(f"<h2>Service {html.escape(name)}</h2>")
+        rows.append("<table><tr><th>Method</th><th>Argument</th><th>Reply</th><th>Calls</th></tr>")
+        for method_name in sorted(service.methods):
+            method = service.methods[method_name]
+            arg, reply = method.describe()
+            rows.append(
+                f"<tr><td>{html.escape(method_name)}</td><td>{html.escape(arg)}</td>"
+                f"<td>{html.escape(reply)}</td><td>{method.calls}</td></tr>"
+            )
+        rows.append("</table>")
+    body = "\n".join(rows) or "<p>No services registered.</p>"
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>GeeRPC services</title>"
+        "<style>table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}"
+        f"</style></head><body><h1>GeeRPC services</h1>\n{body}\n</body></html>"
+    )

@@ -1,0 +1,291 @@
+"""The GeeRPC server: services, connections, handlers under the client's deadline.
+
+One task per connection reads the Option, then frames; each request runs as a task
+in the connection's nursery (``async def`` methods directly, plain ``def`` through
+``trio.to_thread.run_sync``), so replies come back in any order; the requests still
+running when the client closes the connection are cancelled. Replies are written
+whole under one lock (a write once begun is shielded, and bounded): they never
+interleave. A request naming an unknown service or method, arguments that do not
+decode, or a method that raises is answered with an error header; the connection
+goes on. Only a broken wire format (bad Option, a frame over ``max_frame_bytes``, a
+header that is not one) ends it. When the client's ``HandleTimeout`` passes, the
+handler is cancelled and the reply says so: nothing outlives its connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import trio
+
+from .codec import Codec, get_codec
+from .errors import FrameError
+from .protocol import (
+    DEFAULT_MAX_FRAME_BYTES,
+    MAGIC_NUMBER,
+    FrameDecoder,
+    Header,
+    OptionReader,
+    encode_message,
+)
+from .service import Method, Service
+
+__all__ = ["Server"]
+
+log = logging.getLogger("geetrio.rpc")
+
+RECEIVE_SIZE = 65536
+MAX_IN_FLIGHT = 1024  # requests one connection may have running; then it is not read
+OPTION_TIMEOUT = 10.0  # seconds a new connection has to send its Option line
+WRITE_TIMEOUT = 10.0  # seconds one reply may take to be written before the peer is dropped
+
+
+class Server:
+    """``server = rpc.Server(); server.register(Foo())``, then
+    ``port = await nursery.start(server.serve, "127.0.0.1", 0)``."""
+
+    def __init__(self, *, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+        if max_frame_bytes <= 0:
+            raise ValueError("max_frame_bytes must be positive")
+        self.max_frame_bytes = max_frame_bytes
+        self.services: dict[str, Service] = {}
+
+    def register(self, obj: object, name: str | None = None) -> Service:
+        """Offer ``obj``'s public one-argument methods as ``Name.Method``. Raises
+        ``ValueError`` for a name already registered or an object without such methods."""
+        service = Service(obj, name)
+        if service.name in self.services:
+            raise ValueError(f"rpc: service already defined: {service.name}")
+        self.services[service.name] = service
+        log.info("rpc server: registered %s (%s)", service.name, ", ".join(service.methods))
+        return service
+
+    # ------------------------------------------------------------------ serving
+
+    async def serve(
+        self,
+        host: str | None,
+        port: int,
+        *,
+        task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve TCP until cancelled; reports the bound port (``port=0`` picks one)."""
+        listeners = await trio.open_tcp_listeners(port, host=host or None)
+        task_status.started(listeners[0].socket.getsockname()[1])
+        await self._serve_listeners(listeners)
+
+    async def serve_unix(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve on a unix socket at ``path`` (replacing a stale one) until cancelled."""
+        path = os.fspath(path)
+        sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+        try:
+            if await trio.Path(path).exists():
+                await trio.Path(path).unlink()
+            await sock.bind(path)
+            sock.listen()
+        except BaseException:
+            sock.close()
+            raise
+        listener = trio.SocketListener(sock)
+        task_status.started(path)
+        try:
+            await self._serve_listeners([listener])
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.Path(path).unlink(missing_ok=True)
+
+    async def _serve_listeners(self, listeners: Sequence[trio.SocketListener]) -> None:
+        async with trio.open_nursery() as nursery:
+            for listener in listeners:
+                nursery.start_soon(self._accept, listener, nursery)
+
+    async def _accept(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
+        async with listener:
+            while True:
+                try:
+                    stream = await listener.accept()
+                except OSError as exc:
+                    log.error("rpc server: accept failed: %s", exc)
+                    await trio.sleep(0.1)
+                    continue
+                nursery.start_soon(self.serve_stream, stream)
+
+    async def serve_stream(self, stream: trio.abc.Stream) -> None:
+        """Serve one connection on any trio stream until it ends; closes the stream."""
+        try:
+            await _Connection(self, stream).run()
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            log.debug("rpc server: connection lost: %s", exc)
+        except FrameError as exc:
+            log.warning("rpc server: %s; closing the connection", exc)
+        except Exception:  # a bug of ours: this connection ends, the server goes on
+            log.exception("rpc server: internal error on a connection")
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    def mount(self, app: Any, path: str = "/_geeprc_", debug_path: str = "/debug/geerpc") -> None:
+        """Serve RPC over HTTP CONNECT at ``path`` and the debug page at ``debug_path``
+        on a ``geetrio.web`` Engine."""
+        from .http import mount
+
+        mount(self, app, path, debug_path)
+
+    def find(self, service_method: str) -> Method | str:
+        """The method ``Service.Method`` names, or the error text saying why not."""
+        service_name, dot, method_name = service_method.rpartition(".")
+        if not dot or not service_name or not method_name:
+            return f"rpc server: service/method request ill-formed: {service_method}"
+        service = self.services.get(service_name)
+        if service is None:
+            return f"rpc server: can't find service {service_name}"
+        method = service.methods.get(method_name)
+        if method is None:
+            return f"rpc server: can't find method {method_name}"
+        return method
+
+
+class _Connection:
+    def __init__(self, server: Server, stream: trio.abc.Stream) -> None:
+        self.server = server
+        self.stream = stream
+        self.write_lock = trio.Lock()
+        self.handle_timeout = 0.0
+        self.codec: Codec | None = None
+        self.scope = trio.CancelScope()  # cancelled when a reply cannot be written
+        self.slots = trio.Semaphore(MAX_IN_FLIGHT)
+
+    async def run(self) -> None:
+        with self.scope:
+            rest = await self._read_option()
+            if rest is None:
+                return
+            codec = self.codec
+            assert codec is not None
+            decoder = FrameDecoder(self.server.max_frame_bytes)
+            header: Header | None = None
+            async with trio.open_nursery() as handlers:
+                data: bytes | bytearray = rest
+                try:
+                    while True:
+                        for frame in decoder.feed(data) if data else ():
+                            if header is None:
+                                header = codec.decode_header(frame)
+                                continue
+                            await self.slots.acquire()  # backpressure: stop reading when full
+                            self._dispatch(handlers, header, frame)
+                            header = None
+                        data = await self.stream.receive_some(RECEIVE_SIZE)
+                        if not data:
+                            break
+                except FrameError as exc:  # the stream cannot be trusted: drop it all
+                    log.warning("rpc server: %s; closing the connection", exc)
+                    handlers.cancel_scope.cancel()
+                    return
+                if decoder.pending or header is not None:
+                    log.info("rpc server: connection closed inside a frame")
+                # The client closed: nobody will read the replies of the requests still
+                # running (a net/rpc client never half-closes), so they are cancelled.
+                handlers.cancel_scope.cancel()
+
+    async def _read_option(self) -> bytes | None:
+        reader = OptionReader()
+        with trio.move_on_after(OPTION_TIMEOUT):
+            while True:
+                data = await self.stream.receive_some(RECEIVE_SIZE)
+                if not data:
+                    return None
+                got = reader.feed(data)
+                if got is not None:
+                    break
+        if got is None:
+            log.info("rpc server: no Option line within %s s", OPTION_TIMEOUT)
+            return None
+        option, rest = got
+        if option.magic_number != MAGIC_NUMBER:
+            log.warning("rpc server: invalid magic number %#x", option.magic_number)
+            return None
+        codec = get_codec(option.codec_type)
+        if codec is None:
+            log.warning("rpc server: invalid codec type %r", option.codec_type)
+            return None
+        self.codec = codec
+        self.handle_timeout = option.handle_timeout
+        return rest
+
+    def _dispatch(self, handlers: trio.Nursery, header: Header, body: bytes) -> None:
+        found = self.server.find(header.service_method)
+        if isinstance(found, str):  # the body was read whole already: the stream stays in step
+            handlers.start_soon(self._reply, header, None, found)
+            return
+        handlers.start_soon(self._handle, header, found, body)
+
+    async def _handle(self, header: Header, method: Method, body: bytes) -> None:
+        codec = self.codec
+        assert codec is not None
+        try:
+            arg = codec.decode_body(body, method.arg_type, "argument")
+        except ValueError as exc:
+            await self._reply(
+                header, None, f"rpc server: bad argument for {header.service_method}: {exc}"
+            )
+            return
+        method.calls += 1
+        timeout = self.handle_timeout or math.inf
+        reply: Any = None
+        error = ""
+        with trio.move_on_after(timeout) as scope:
+            try:
+                if method.is_async:
+                    reply = await method.function(arg)
+                else:  # a thread cannot be interrupted: at the deadline it is left to finish
+                    reply = await trio.to_thread.run_sync(
+                        method.function, arg, abandon_on_cancel=True
+                    )
+            except Exception as exc:
+                error = str(exc) or type(exc).__name__
+                log.info("rpc server: %s raised %r", header.service_method, exc)
+        if scope.cancelled_caught:
+            error = f"rpc server: request handle timeout: expect within {self.handle_timeout:g}s"
+            reply = None
+        await self._reply(header, reply, error)
+
+    async def _reply(self, header: Header, reply: Any, error: str) -> None:
+        """Write one reply, then free the request's slot. Never raises: a connection
+        that cannot take a reply is cancelled, handlers and reader alike."""
+        try:
+            await self._write_reply(header, reply, error)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            log.debug("rpc server: reply to %s not written: %s", header.service_method, exc)
+            self.scope.cancel(reason="the client is gone")
+        finally:
+            self.slots.release()
+
+    async def _write_reply(self, header: Header, reply: Any, error: str) -> None:
+        codec = self.codec
+        assert codec is not None
+        if not error:
+            try:
+                body = codec.encode_body(reply)
+            except ValueError as exc:
+                error, body = f"rpc server: cannot encode the reply: {exc}", b"null"
+        else:
+            body = b"null"
+        message = encode_message(
+            codec.encode_header(Header(header.service_method, header.seq, error)), body
+        )
+        async with self.write_lock:
+            # A reply begun is finished (shielded): a half-written frame would break the
+            # stream for every other call. Bounded, so a client that never reads is dropped.
+            with trio.move_on_after(WRITE_TIMEOUT, shield=True) as scope:
+                await self.stream.send_all(message)
+            if scope.cancelled_caught:
+                raise trio.BrokenResourceError("the client did not read a reply in time")
