@@ -1,0 +1,43 @@
+"""A GeeRPC registry (day 7): servers post heartbeats, clients ask for the live ones.
+
+    python servers/rpc_registry.py --port 9999 [--timeout 300]
+
+Prints ``registry URL`` once it listens; ``GET URL`` answers the alive servers in the
+``X-Geerpc-Servers`` header. SIGINT/SIGTERM stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from functools import partial
+
+import trio
+
+from geetrio import rpc
+from geetrio.http import run_until_signal
+from geetrio.web import Engine
+
+
+async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
+    app = Engine()
+    rpc.Registry(timeout=args.timeout).mount(app, args.path)
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(partial(app.serve, args.host, args.port, shutdown=shutdown))
+        sys.stdout.write(f"registry http://{args.host}:{port}{args.path}\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9999, help="0 picks a free port")
+    parser.add_argument("--path", default=rpc.DEFAULT_REGISTRY_PATH)
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds a server stays without a heartbeat"
+    )
+    parser.add_argument("--log-level", default="INFO")
+    arguments = parser.parse_args()
+    logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
+    trio.run(run_until_signal, partial(main, arguments))

@@ -1,0 +1,76 @@
+"""A GeeRPC server offering ``Arith`` (``Add``, ``Mul``, ``Sleep``), optionally
+registered with a registry through heartbeats.
+
+    python servers/rpc_server.py --port 9001 --registry http://127.0.0.1:9999/_geerpc_/registry
+
+Prints ``rpc tcp@HOST:PORT`` once it listens (the address it registers). With
+``--http-port`` it also serves RPC over HTTP CONNECT and ``/debug/geerpc`` there.
+SIGINT/SIGTERM stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+from functools import partial
+
+import trio
+
+from geetrio import rpc
+from geetrio.http import run_until_signal
+from geetrio.web import Engine
+
+
+@dataclass
+class Args:
+    num1: int
+    num2: int
+
+
+class Arith:
+    """``Arith.Add({"num1": 1, "num2": 2})`` -> 3, ``Arith.Mul`` likewise,
+    ``Arith.Sleep(seconds)`` -> the seconds slept."""
+
+    async def Add(self, args: Args) -> int:
+        return args.num1 + args.num2
+
+    async def Mul(self, args: Args) -> int:
+        return args.num1 * args.num2
+
+    async def Sleep(self, seconds: float) -> float:
+        await trio.sleep(seconds)
+        return seconds
+
+
+async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
+    server = rpc.Server()
+    server.register(Arith())
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.serve, args.host, args.port)
+        address = f"tcp@{args.host}:{port}"
+        if args.http_port is not None:
+            app = Engine()
+            server.mount(app)
+            http = await nursery.start(partial(app.serve, args.host, args.http_port))
+            sys.stdout.write(f"http http@{args.host}:{http}\n")
+        if args.registry:
+            await nursery.start(rpc.heartbeat, args.registry, address, args.interval)
+        sys.stdout.write(f"rpc {address}\n")
+        sys.stdout.flush()
+        await shutdown.wait()
+        nursery.cancel_scope.cancel(reason="shutdown")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--http-port", type=int, default=None, help="also serve over HTTP")
+    parser.add_argument("--registry", default="", help="registry URL to send heartbeats to")
+    parser.add_argument("--interval", type=float, default=None, help="heartbeat interval, s")
+    parser.add_argument("--log-level", default="INFO")
+    arguments = parser.parse_args()
+    logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
+    trio.run(run_until_signal, partial(main, arguments))
