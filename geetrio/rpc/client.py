@@ -1,12 +1,13 @@
 """The GeeRPC client: many calls in flight on one connection, timeouts as scopes.
 
 ``async with rpc.dial("tcp", "127.0.0.1:9001") as client:`` connects, sends the
-Option and starts the connection's reader task in a nursery the client owns. A call
-takes a sequence number, registers in the pending table, writes its request (header
-and body frames in one ``send_all`` under one lock; a write once begun is shielded,
-so a cancelled caller never leaves half a frame), and waits for the reader to hand it
-the reply with its ``Seq``. The table entry goes in ``finally`` — on a reply, a
-timeout, a cancellation — so a late reply finds nobody and is dropped. When the
+Option and starts the connection's reader and writer tasks in a nursery the client owns. A call
+takes a sequence number, registers in the pending table, queues its request for the
+writer (which sends every request queued meanwhile in one ``send_all``, each whole: a
+cancelled caller's request is withdrawn if not taken yet, else written whole, never
+half), and waits for the reader to hand it the reply with its ``Seq``. The table
+entry goes in ``finally`` — on a reply, a timeout, a cancellation — so a late reply
+finds nobody and is dropped. When the
 connection drops, every pending call fails at once with ``ShutdownError``, and so does
 every later call.
 """
@@ -26,6 +27,7 @@ from ..http.streams import PrefixedStream
 from .codec import Codec, get_codec
 from .errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
 from .protocol import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, Header, Option, encode_message
+from .writer import FrameWriter, Queued
 
 __all__ = ["Client", "dial", "dial_http", "open_client", "xdial"]
 
@@ -64,9 +66,9 @@ class Client:
         self._max_frame_bytes = max_frame_bytes
         self._pending: dict[int, _Pending] = {}
         self._seq = 0
-        self._write_lock = trio.Lock()
         self._error: ShutdownError | None = None
         self._reader_scope = trio.CancelScope()
+        self.writer = FrameWriter(stream, write_timeout=WRITE_TIMEOUT, on_broken=self._shutdown)
 
     @property
     def is_available(self) -> bool:
@@ -105,35 +107,26 @@ class Client:
         if len(message) - 8 > self._max_frame_bytes:
             raise RPCError(f"rpc client: the request is over {self._max_frame_bytes} bytes")
         pending = self._pending[seq] = _Pending()
+        queued: Queued | None = None
         try:
             with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
-                await self._write(message)
+                queued = await self.writer.queue_when_room(message)
                 await pending.done.wait()
         finally:
             self._pending.pop(seq, None)
+            if queued is not None and not pending.done.is_set():
+                FrameWriter.cancel(queued)  # not written yet: it never will be
         if scope.cancelled_caught:
             raise RPCTimeout(f"rpc client: call {service_method} timed out after {timeout:g}s")
         if pending.error is not None:
+            if isinstance(pending.error, ShutdownError) and not (queued and queued.taken):
+                raise ShutdownError(str(pending.error), sent=False)  # safe to try elsewhere
             raise pending.error
         assert pending.body is not None
         try:
             return codec.decode_body(pending.body, reply_type, f"the reply of {service_method}")
         except ValueError as exc:
             raise RPCError(f"rpc client: {exc}") from None
-
-    async def _write(self, message: bytes) -> None:
-        async with self._write_lock:  # cancellable while waiting for the lock: nothing sent
-            if self._error is not None:
-                raise ShutdownError(str(self._error), sent=False)
-            with trio.move_on_after(WRITE_TIMEOUT, shield=True) as scope:
-                try:
-                    await self._stream.send_all(message)
-                except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                    self._shutdown(f"the connection broke: {exc}")
-                    raise self._error from exc  # type: ignore[misc]
-            if scope.cancelled_caught:  # half a frame may be out: nobody can go on
-                self._shutdown(f"a request could not be written within {WRITE_TIMEOUT} s")
-                raise self._error  # type: ignore[misc]
 
     async def read_replies(self) -> None:
         """The reader task: replies to their callers by ``Seq`` until the connection
@@ -210,10 +203,12 @@ async def _client(
     client = Client(stream, option, codec, max_frame_bytes=max_frame_bytes)
     async with background_nursery() as nursery:
         nursery.start_soon(client.read_replies)
+        nursery.start_soon(client.writer.run)
         try:
             yield client
         finally:
             await client.aclose()
+            nursery.cancel_scope.cancel()  # the writer, and the reader if still there
 
 
 def _codec_of(option: Option) -> Codec:

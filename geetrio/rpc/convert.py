@@ -10,6 +10,7 @@ dataclasses, ``list[...]``, ``dict[str, ...]``, ``int``, ``float``, ``str``, ``b
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from typing import Any
@@ -90,20 +91,40 @@ def from_plain(value: Any, annotation: Any, path: str = "argument") -> Any:
     raise ConversionError(f"{path}: expected {_name(annotation)}, got {_describe(value)}")
 
 
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, annotation, required) of a dataclass's init fields, resolved once: the
+    annotations may be strings, and ``get_type_hints`` costs more than the decoding."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (
+            f.name,
+            hints.get(f.name, Any),
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+        if f.init
+    )
+
+
 def _dataclass(value: Any, cls: type, path: str) -> Any:
     if not isinstance(value, dict):
         raise ConversionError(
             f"{path}: expected an object for {cls.__name__}, got {_describe(value)}"
         )
-    hints = typing.get_type_hints(cls)
     kwargs = {}
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        if f.name in value:
-            kwargs[f.name] = from_plain(value[f.name], hints.get(f.name, Any), f"{path}.{f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConversionError(f"{path}.{f.name}: missing (a {_name(hints.get(f.name))})")
+    for name, annotation, required in _fields(cls):
+        if name in value:
+            item = value[name]
+            # the common scalar cases inline; the rest through from_plain
+            if (annotation is int and type(item) is int) or (
+                annotation is str and type(item) is str
+            ):
+                kwargs[name] = item
+            else:
+                kwargs[name] = from_plain(item, annotation, f"{path}.{name}")
+        elif required:
+            raise ConversionError(f"{path}.{name}: missing (a {_name(annotation)})")
     return cls(**kwargs)  # unknown keys are ignored, as Go's encoding/json does
 
 

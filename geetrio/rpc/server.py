@@ -3,9 +3,9 @@
 One task per connection reads the Option, then frames; each request runs as a task
 in the connection's nursery (``async def`` methods directly, plain ``def`` through
 ``trio.to_thread.run_sync``), so replies come back in any order; the requests still
-running when the client closes the connection are cancelled. Replies are written
-whole under one lock (a write once begun is shielded, and bounded): they never
-interleave. A request naming an unknown service or method, arguments that do not
+running when the client closes the connection are cancelled. Replies go to the
+connection's writer task, which sends all replies ready in one ``send_all``, each
+whole: they never interleave. A request naming an unknown service or method, arguments that do not
 decode, or a method that raises is answered with an error header; the connection
 goes on. Only a broken wire format (bad Option, a frame over ``max_frame_bytes``, a
 header that is not one) ends it. When the client's ``HandleTimeout`` passes, the
@@ -33,6 +33,7 @@ from .protocol import (
     encode_message,
 )
 from .service import Method, Service
+from .writer import FrameWriter
 
 __all__ = ["Server"]
 
@@ -157,44 +158,54 @@ class _Connection:
     def __init__(self, server: Server, stream: trio.abc.Stream) -> None:
         self.server = server
         self.stream = stream
-        self.write_lock = trio.Lock()
         self.handle_timeout = 0.0
         self.codec: Codec | None = None
         self.scope = trio.CancelScope()  # cancelled when a reply cannot be written
         self.slots = trio.Semaphore(MAX_IN_FLIGHT)
+        self.writer = FrameWriter(stream, write_timeout=WRITE_TIMEOUT, on_broken=self._broken)
+
+    def _broken(self, reason: str) -> None:
+        log.debug("rpc server: %s", reason)
+        self.scope.cancel(reason=reason)
 
     async def run(self) -> None:
         with self.scope:
             rest = await self._read_option()
             if rest is None:
                 return
-            codec = self.codec
-            assert codec is not None
-            decoder = FrameDecoder(self.server.max_frame_bytes)
-            header: Header | None = None
-            async with trio.open_nursery() as handlers:
-                data: bytes | bytearray = rest
-                try:
-                    while True:
-                        for frame in decoder.feed(data) if data else ():
-                            if header is None:
-                                header = codec.decode_header(frame)
-                                continue
-                            await self.slots.acquire()  # backpressure: stop reading when full
-                            self._dispatch(handlers, header, frame)
-                            header = None
-                        data = await self.stream.receive_some(RECEIVE_SIZE)
-                        if not data:
-                            break
-                except FrameError as exc:  # the stream cannot be trusted: drop it all
-                    log.warning("rpc server: %s; closing the connection", exc)
-                    handlers.cancel_scope.cancel()
-                    return
+            async with trio.open_nursery() as connection:
+                connection.start_soon(self.writer.run)
+                await self._serve_requests(rest)
+                connection.cancel_scope.cancel()  # the writer's work is moot now
+
+    async def _serve_requests(self, rest: bytes) -> None:
+        """Read requests and run each as a task, until the client closes or breaks
+        the wire format; then the requests still running are cancelled (nobody will
+        read their replies: a net/rpc client never half-closes)."""
+        codec = self.codec
+        assert codec is not None
+        decoder = FrameDecoder(self.server.max_frame_bytes)
+        header: Header | None = None
+        data: bytes | bytearray = rest
+        async with trio.open_nursery() as handlers:
+            try:
+                while True:
+                    for frame in decoder.feed(data) if data else ():
+                        if header is None:
+                            header = codec.decode_header(frame)
+                            continue
+                        await self.slots.acquire()  # backpressure: stop reading when full
+                        self._dispatch(handlers, header, frame)
+                        header = None
+                    data = await self.stream.receive_some(RECEIVE_SIZE)
+                    if not data:
+                        break
+            except FrameError as exc:  # the stream cannot be trusted: drop it all
+                log.warning("rpc server: %s; closing the connection", exc)
+            else:
                 if decoder.pending or header is not None:
                     log.info("rpc server: connection closed inside a frame")
-                # The client closed: nobody will read the replies of the requests still
-                # running (a net/rpc client never half-closes), so they are cancelled.
-                handlers.cancel_scope.cancel()
+            handlers.cancel_scope.cancel()
 
     async def _read_option(self) -> bytes | None:
         reader = OptionReader()
@@ -259,13 +270,9 @@ class _Connection:
         await self._reply(header, reply, error)
 
     async def _reply(self, header: Header, reply: Any, error: str) -> None:
-        """Write one reply, then free the request's slot. Never raises: a connection
-        that cannot take a reply is cancelled, handlers and reader alike."""
+        """Queue one reply for the writer, then free the request's slot."""
         try:
             await self._write_reply(header, reply, error)
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            log.debug("rpc server: reply to %s not written: %s", header.service_method, exc)
-            self.scope.cancel(reason="the client is gone")
         finally:
             self.slots.release()
 
@@ -282,10 +289,4 @@ class _Connection:
         message = encode_message(
             codec.encode_header(Header(header.service_method, header.seq, error)), body
         )
-        async with self.write_lock:
-            # A reply begun is finished (shielded): a half-written frame would break the
-            # stream for every other call. Bounded, so a client that never reads is dropped.
-            with trio.move_on_after(WRITE_TIMEOUT, shield=True) as scope:
-                await self.stream.send_all(message)
-            if scope.cancelled_caught:
-                raise trio.BrokenResourceError("the client did not read a reply in time")
+        await self.writer.queue_when_room(message)  # waits while the client reads slowly

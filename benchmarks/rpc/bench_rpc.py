@@ -1,0 +1,183 @@
+"""RPC benchmark: geetrio.rpc vs grpc.aio (and purerpc when installed), side by side.
+
+Server in its own process pinned to CPU 0, this client process on CPU 1, loopback, one
+connection: ``Arith.Add`` calls/s and latency (p50/p99), sequentially and with 100
+calls in flight, in interleaved rounds (geetrio, grpc, geetrio, grpc, ...), medians.
+Targets: >= 2.5x grpc.aio sequentially, >= 5x with 100 in flight.
+
+    python benchmarks/rpc/bench_rpc.py [--seconds 3] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from benchmarks.common import free_port, interleaved, median, pin, stop, taskset, wait_port  # noqa: E402
+from benchmarks.rpc.servers import Args, messages  # noqa: E402
+
+IN_FLIGHT = 100
+Result = dict[str, float]  # calls_per_second, p50_ms, p99_ms
+
+
+def summarize(latencies: list[float], elapsed: float) -> Result:
+    latencies.sort()
+    return {
+        "calls": len(latencies) / elapsed,
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
+
+
+def server(name: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    process = subprocess.Popen(
+        taskset(0, [sys.executable, str(HERE / "servers.py"), name, str(port)])
+    )
+    wait_port(port, process)
+    return process, port
+
+
+# ------------------------------------------------------------------ geetrio
+
+
+async def _trio_load(call: Callable[[int], Awaitable[None]], seconds: float, tasks: int) -> Result:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker(i: int) -> None:
+        n = 0
+        while (started := time.perf_counter()) < deadline:
+            await call(i + n)
+            latencies.append(time.perf_counter() - started)
+            n += 1
+
+    began = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for i in range(tasks):
+            nursery.start_soon(worker, i)
+    return summarize(latencies, time.perf_counter() - began)
+
+
+def bench_geetrio(seconds: float) -> tuple[Result, Result]:
+    from geetrio import rpc
+
+    process, port = server("geetrio")
+    try:
+
+        async def run() -> tuple[Result, Result]:
+            async with rpc.dial("tcp", f"127.0.0.1:{port}") as client:
+
+                async def call(i: int) -> None:
+                    assert await client.call("Arith.Add", Args(i, 1)) == i + 1
+
+                await _trio_load(call, 0.3, 1)  # warm up
+                sequential = await _trio_load(call, seconds, 1)
+                concurrent = await _trio_load(call, seconds, IN_FLIGHT)
+            return sequential, concurrent
+
+        return trio.run(run)
+    finally:
+        stop(process)
+
+
+# ------------------------------------------------------------------ grpc.aio
+
+
+async def _asyncio_load(
+    call: Callable[[int], Awaitable[None]], seconds: float, tasks: int
+) -> Result:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker(i: int) -> None:
+        n = 0
+        while (started := time.perf_counter()) < deadline:
+            await call(i + n)
+            latencies.append(time.perf_counter() - started)
+            n += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(tasks)))
+    return summarize(latencies, time.perf_counter() - began)
+
+
+def bench_grpc(seconds: float) -> tuple[Result, Result]:
+    import grpc
+
+    args_type, reply_type = messages()
+    process, port = server("grpc")
+    try:
+
+        async def run() -> tuple[Result, Result]:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                add = channel.unary_unary(
+                    "/Arith/Add",
+                    request_serializer=args_type.SerializeToString,
+                    response_deserializer=reply_type.FromString,
+                )
+
+                async def call(i: int) -> None:
+                    reply: Any = await add(args_type(num1=i, num2=1))
+                    assert reply.value == i + 1
+
+                await _asyncio_load(call, 0.3, 1)
+                sequential = await _asyncio_load(call, seconds, 1)
+                concurrent = await _asyncio_load(call, seconds, IN_FLIGHT)
+            return sequential, concurrent
+
+        return asyncio.run(run())
+    finally:
+        stop(process)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    args = parser.parse_args()
+    pin(1)
+    try:
+        import purerpc  # noqa: F401
+    except ImportError:
+        print("purerpc: skipped — not installed (it needs h2 < 4, which conflicts with this venv)")
+    runs = interleaved(
+        [
+            ("geetrio", lambda: bench_geetrio(args.seconds)),
+            ("grpc.aio", lambda: bench_grpc(args.seconds)),
+        ],
+        args.rounds,
+    )
+    print(
+        f"RPC benchmark: Arith.Add over one loopback connection, server on CPU 0, client on "
+        f"CPU 1, {args.seconds:.0f} s per measurement, {args.rounds} interleaved rounds, medians:"
+    )
+    table: dict[tuple[str, str], Result] = {}
+    for name, results in runs.items():
+        for index, load in enumerate(("sequential", f"{IN_FLIGHT} in flight")):
+            values = [r[index] for r in results]
+            table[name, load] = r = {k: median([v[k] for v in values]) for k in values[0]}
+            rounds = ", ".join(f"{v['calls']:,.0f}" for v in values)
+            print(
+                f"  {name:9} {load:13} {r['calls']:>9,.0f} calls/s   p50 {r['p50']:6.3f} ms   "
+                f"p99 {r['p99']:6.3f} ms   (rounds: {rounds})"
+            )
+    for load, target in (("sequential", 2.5), (f"{IN_FLIGHT} in flight", 5.0)):
+        ratio = table["geetrio", load]["calls"] / table["grpc.aio", load]["calls"]
+        verdict = "meets" if ratio >= target else "MISSES"
+        print(f"  geetrio / grpc.aio {load:13} {ratio:5.2f}x ({verdict} {target}x target)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""One writer per connection: messages from many tasks go out whole, in batches.
+
+Tasks ``queue()`` encoded messages (a header frame and a body frame each) and carry on;
+the connection's writer task sends everything queued since its last send in one
+``send_all``. A message is never split and never interleaved with another, and the
+task that queued it can be cancelled at any moment without touching the stream: a
+queued message can be withdrawn (``cancel``) until the writer takes it, and once taken
+it is written whole. Under load this is one system call per batch instead of one per
+message. A send that fails or takes longer than ``write_timeout`` (a peer that does not
+read) breaks the writer: ``error`` is set and ``on_broken`` is called once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+import trio
+
+__all__ = ["FrameWriter", "Queued"]
+
+MAX_BUFFERED = 1 << 20  # bytes queued before queue_when_room() waits
+
+
+class Queued:
+    __slots__ = ("cancelled", "message", "taken")
+
+    def __init__(self, message: bytes) -> None:
+        self.message = message
+        self.cancelled = False
+        self.taken = False  # the writer took it: it goes out whole
+
+
+class FrameWriter:
+    def __init__(
+        self,
+        stream: trio.abc.SendStream,
+        *,
+        write_timeout: float,
+        on_broken: Callable[[str], None],
+        max_buffered: int = MAX_BUFFERED,
+    ) -> None:
+        self._stream = stream
+        self._write_timeout = write_timeout
+        self._on_broken = on_broken
+        self._max_buffered = max_buffered
+        self._queue: deque[Queued] = deque()
+        self._buffered = 0
+        self._has_work = trio.lowlevel.ParkingLot()
+        self._has_room = trio.lowlevel.ParkingLot()
+        self.error: str | None = None
+
+    def queue(self, message: bytes) -> Queued:
+        """Queue a message (no wait); ``cancel(item)`` withdraws it until it is taken."""
+        item = Queued(message)
+        self._queue.append(item)
+        self._buffered += len(message)
+        self._has_work.unpark()
+        return item
+
+    async def queue_when_room(self, message: bytes) -> Queued:
+        """``queue``, after waiting while more than ``max_buffered`` bytes wait to go out
+        (a peer that reads slowly slows its writers down)."""
+        while self._buffered > self._max_buffered and self.error is None:
+            await self._has_room.park()
+        return self.queue(message)
+
+    @staticmethod
+    def cancel(item: Queued) -> bool:
+        """Withdraw ``item``; False when the writer already took it."""
+        if item.taken:
+            return False
+        item.cancelled = True
+        return True
+
+    async def run(self) -> None:
+        """The writer task, until cancelled or broken."""
+        queue, stream = self._queue, self._stream
+        while self.error is None:
+            while not queue:
+                await self._has_work.park()
+            batch = []
+            while queue:
+                item = queue.popleft()
+                item.taken = True
+                if not item.cancelled:
+                    batch.append(item.message)
+            self._buffered = 0
+            self._has_room.unpark_all()
+            if not batch:
+                continue
+            data = batch[0] if len(batch) == 1 else b"".join(batch)
+            try:
+                with trio.move_on_after(self._write_timeout) as scope:
+                    await stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                self._break(f"the connection broke: {exc}")
+                return
+            if scope.cancelled_caught:
+                self._break(f"the peer did not read for {self._write_timeout} s")
+                return
+
+    def _break(self, reason: str) -> None:
+        self.error = reason
+        self._has_room.unpark_all()
+        self._on_broken(reason)
