@@ -40,6 +40,10 @@ DEFAULT_RPC_PATH = "/_geeprc_"
 MAX_CONNECT_RESPONSE = 4096
 
 
+_WRITTEN = Queued(b"")
+_WRITTEN.taken = True  # what a call holds when its request went out at once
+
+
 class _Pending:
     __slots__ = ("body", "done", "error")
 
@@ -110,7 +114,10 @@ class Client:
         queued: Queued | None = None
         try:
             with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
-                queued = await self.writer.queue_when_room(message)
+                if self.writer.write_now(message):
+                    queued = _WRITTEN
+                else:
+                    queued = await self.writer.queue_when_room(message)
                 await pending.done.wait()
         finally:
             self._pending.pop(seq, None)

@@ -194,7 +194,10 @@ class _Connection:
                         if header is None:
                             header = codec.decode_header(frame)
                             continue
-                        await self.slots.acquire()  # backpressure: stop reading when full
+                        try:
+                            self.slots.acquire_nowait()
+                        except trio.WouldBlock:  # backpressure: stop reading when full
+                            await self.slots.acquire()
                         self._dispatch(handlers, header, frame)
                         header = None
                     data = await self.stream.receive_some(RECEIVE_SIZE)
@@ -289,4 +292,5 @@ class _Connection:
         message = encode_message(
             codec.encode_header(Header(header.service_method, header.seq, error)), body
         )
-        await self.writer.queue_when_room(message)  # waits while the client reads slowly
+        if not self.writer.write_now(message):
+            await self.writer.queue_when_room(message)  # waits while the client reads slowly

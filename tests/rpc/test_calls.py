@@ -305,3 +305,23 @@ async def test_an_error_in_the_block_comes_out_as_itself(
     with pytest.raises(KeyError):  # not an ExceptionGroup around it
         async with rpc.open_client(client_stream):
             raise KeyError("mine")
+
+
+async def test_big_messages_written_in_part_stay_whole(server: rpc.Server) -> None:
+    """The writer's fast path: what the socket does not take at once goes first in the
+    queue, so a 4 MB request and reply stay whole among small calls."""
+    big = "y" * (4 * 1024 * 1024)
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.serve, "127.0.0.1", 0)
+        async with rpc.dial("tcp", f"127.0.0.1:{port}") as client:
+            small: list[int] = []
+
+            async def small_calls() -> None:
+                for i in range(50):
+                    small.append(await client.call("Foo.Sum", Args(i, 1)))
+
+            async with trio.open_nursery() as calls:
+                calls.start_soon(small_calls)
+                assert await client.call("Foo.Echo", big) == big
+            assert small == [i + 1 for i in range(50)]
+        nursery.cancel_scope.cancel()
