@@ -33,9 +33,15 @@ lint: $(STAMP)
 test: $(STAMP) tools lint
 	$(BIN)/pytest
 
-bench: $(STAMP) tools
+# purerpc (gRPC on trio) needs h2 < 4: it gets a venv of its own for the RPC benchmark.
+PURERPC := .venv-purerpc
+$(PURERPC)/.installed:
+	@{ $(PY) -m venv $(PURERPC) && $(PURERPC)/bin/pip install --quiet "purerpc==0.8.0" "h2>=3.2,<4" \
+	  "protobuf>=5" "trio>=0.30" && touch $@; } || echo "warning: purerpc could not be installed; its benchmark is skipped"
+
+bench: $(STAMP) tools $(PURERPC)/.installed
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PURERPC) .pytest_cache .mypy_cache .ruff_cache

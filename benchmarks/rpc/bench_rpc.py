@@ -1,9 +1,11 @@
-"""RPC benchmark: geetrio.rpc vs grpc.aio (and purerpc when installed), side by side.
+"""RPC benchmark: geetrio.rpc vs grpc.aio vs purerpc (gRPC on trio), side by side.
 
 Server in its own process pinned to CPU 0, this client process on CPU 1, loopback, one
 connection: ``Arith.Add`` calls/s and latency (p50/p99), sequentially and with 100
-calls in flight, in interleaved rounds (geetrio, grpc, geetrio, grpc, ...), medians.
-Targets: >= 2.5x grpc.aio sequentially, >= 5x with 100 in flight.
+calls in flight, in interleaved rounds (geetrio, grpc, purerpc, geetrio, ...), medians.
+Targets: >= 2.5x grpc.aio sequentially, >= 5x with 100 in flight. purerpc needs h2 < 4,
+so it runs from its own venv (``.venv-purerpc``, made by ``make bench``); without it,
+it is skipped with the reason printed.
 
     python benchmarks/rpc/bench_rpc.py [--seconds 3] [--rounds 3]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -28,6 +31,7 @@ from benchmarks.common import free_port, interleaved, median, pin, stop, taskset
 from benchmarks.rpc.servers import Args, messages  # noqa: E402
 
 IN_FLIGHT = 100
+PURERPC_PYTHON = HERE.parent.parent / ".venv-purerpc" / "bin" / "python"
 Result = dict[str, float]  # calls_per_second, p50_ms, p99_ms
 
 
@@ -142,23 +146,47 @@ def bench_grpc(seconds: float) -> tuple[Result, Result]:
         stop(process)
 
 
+def bench_purerpc(seconds: float) -> tuple[Result, Result]:
+    port = free_port()
+    side = str(HERE / "purerpc_side.py")
+    process = subprocess.Popen(taskset(0, [str(PURERPC_PYTHON), side, "server", str(port)]))
+    try:
+        wait_port(port, process)
+        out = subprocess.run(
+            taskset(1, [str(PURERPC_PYTHON), side, "client", str(port), str(seconds)]),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        results = json.loads(out.strip().splitlines()[-1])
+        return results["sequential"], results["concurrent"]
+    finally:
+        stop(process)
+
+
+def purerpc_missing() -> str | None:
+    if not PURERPC_PYTHON.exists():
+        return f"{PURERPC_PYTHON.parent.parent.name} does not exist (`make bench` makes it)"
+    check = subprocess.run([str(PURERPC_PYTHON), "-c", "import purerpc, trio"], capture_output=True)
+    return None if check.returncode == 0 else "purerpc does not import in its venv"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     args = parser.parse_args()
     pin(1)
-    try:
-        import purerpc  # noqa: F401
-    except ImportError:
-        print("purerpc: skipped — not installed (it needs h2 < 4, which conflicts with this venv)")
-    runs = interleaved(
-        [
-            ("geetrio", lambda: bench_geetrio(args.seconds)),
-            ("grpc.aio", lambda: bench_grpc(args.seconds)),
-        ],
-        args.rounds,
-    )
+    contenders = [
+        ("geetrio", lambda: bench_geetrio(args.seconds)),
+        ("grpc.aio", lambda: bench_grpc(args.seconds)),
+    ]
+    missing = purerpc_missing()
+    if missing is None:
+        contenders.append(("purerpc", lambda: bench_purerpc(args.seconds)))
+    else:
+        print(f"purerpc: skipped — {missing}")
+    runs = interleaved(contenders, args.rounds)
     print(
         f"RPC benchmark: Arith.Add over one loopback connection, server on CPU 0, client on "
         f"CPU 1, {args.seconds:.0f} s per measurement, {args.rounds} interleaved rounds, medians:"
@@ -177,6 +205,9 @@ def main() -> None:
         ratio = table["geetrio", load]["calls"] / table["grpc.aio", load]["calls"]
         verdict = "meets" if ratio >= target else "MISSES"
         print(f"  geetrio / grpc.aio {load:13} {ratio:5.2f}x ({verdict} {target}x target)")
+        if ("purerpc", load) in table:
+            ratio = table["geetrio", load]["calls"] / table["purerpc", load]["calls"]
+            print(f"  geetrio / purerpc  {load:13} {ratio:5.2f}x")
 
 
 if __name__ == "__main__":
