@@ -45,12 +45,23 @@ _WRITTEN.taken = True  # what a call holds when its request went out at once
 
 
 class _Pending:
-    __slots__ = ("body", "done", "error")
+    """A call waiting for its reply; the reader (or a shutdown) wakes its task."""
 
-    def __init__(self) -> None:
-        self.done = trio.Event()
+    __slots__ = ("body", "done", "error", "queued", "task", "waiting")
+
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task = task
+        self.waiting = False  # parked in wait_task_rescheduled: only then may it be woken
+        self.done = False
         self.body: bytes | None = None
         self.error: RPCError | None = None
+        self.queued: Queued | None = None
+
+    def finish(self) -> None:
+        self.done = True
+        if self.waiting:
+            self.waiting = False
+            trio.lowlevel.reschedule(self.task)
 
 
 class Client:
@@ -110,22 +121,23 @@ class Client:
         message = encode_message(codec.encode_header(Header(service_method, seq, "")), body)
         if len(message) - 8 > self._max_frame_bytes:
             raise RPCError(f"rpc client: the request is over {self._max_frame_bytes} bytes")
-        pending = self._pending[seq] = _Pending()
-        queued: Queued | None = None
+        pending = self._pending[seq] = _Pending(trio.lowlevel.current_task())
         try:
-            with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
-                if self.writer.write_now(message):
-                    queued = _WRITTEN
-                else:
-                    queued = await self.writer.queue_when_room(message)
-                await pending.done.wait()
+            if timeout is None:
+                await self._exchange(message, pending)
+            else:
+                with trio.move_on_after(timeout) as scope:
+                    await self._exchange(message, pending)
+                if scope.cancelled_caught:
+                    raise RPCTimeout(
+                        f"rpc client: call {service_method} timed out after {timeout:g}s"
+                    )
         finally:
             self._pending.pop(seq, None)
-            if queued is not None and not pending.done.is_set():
-                FrameWriter.cancel(queued)  # not written yet: it never will be
-        if scope.cancelled_caught:
-            raise RPCTimeout(f"rpc client: call {service_method} timed out after {timeout:g}s")
+            if pending.queued is not None and not pending.done:
+                FrameWriter.cancel(pending.queued)  # not written yet: it never will be
         if pending.error is not None:
+            queued = pending.queued
             if isinstance(pending.error, ShutdownError) and not (queued and queued.taken):
                 raise ShutdownError(str(pending.error), sent=False)  # safe to try elsewhere
             raise pending.error
@@ -134,6 +146,23 @@ class Client:
             return codec.decode_body(pending.body, reply_type, f"the reply of {service_method}")
         except ValueError as exc:
             raise RPCError(f"rpc client: {exc}") from None
+
+    async def _exchange(self, message: bytes, pending: _Pending) -> None:
+        """Send the request (straight to the socket when it can, else queued for the
+        writer) and wait for ``pending`` to be finished by the reader or a shutdown."""
+        if self.writer.write_now(message):
+            pending.queued = _WRITTEN
+        else:
+            pending.queued = await self.writer.queue_when_room(message)
+            if pending.done:  # shut down while it waited for room
+                return
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            pending.waiting = False  # cancelled: its reply, if it comes, is dropped
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        pending.waiting = True
+        await trio.lowlevel.wait_task_rescheduled(abort)
 
     async def read_replies(self) -> None:
         """The reader task: replies to their callers by ``Seq`` until the connection
@@ -153,12 +182,12 @@ class Client:
                             header = codec.decode_header(frame)
                             continue
                         pending = self._pending.get(header.seq)
-                        if pending is not None:  # else: a late reply, its caller gone
+                        if pending is not None and pending.waiting:  # else: a late reply
                             if header.error:
                                 pending.error = RemoteError(header.error)
                             else:
                                 pending.body = frame
-                            pending.done.set()
+                            pending.finish()
                         header = None
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 reason = f"the connection broke: {exc}"
@@ -173,9 +202,9 @@ class Client:
             self._error = ShutdownError(f"rpc client: {reason}")
             log.debug("rpc client: %s", reason)
         for pending in self._pending.values():
-            if not pending.done.is_set():
+            if not pending.done:
                 pending.error = self._error
-                pending.done.set()
+                pending.finish()
 
     async def aclose(self) -> None:
         """Close: pending and later calls fail with ``ShutdownError``."""

@@ -15,7 +15,6 @@ handler is cancelled and the reply says so: nothing outlives its connection.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -253,23 +252,17 @@ class _Connection:
             )
             return
         method.calls += 1
-        timeout = self.handle_timeout or math.inf
-        reply: Any = None
-        error = ""
-        with trio.move_on_after(timeout) as scope:
-            try:
-                if method.is_async:
-                    reply = await method.function(arg)
-                else:  # a thread cannot be interrupted: at the deadline it is left to finish
-                    reply = await trio.to_thread.run_sync(
-                        method.function, arg, abandon_on_cancel=True
-                    )
-            except Exception as exc:
-                error = str(exc) or type(exc).__name__
-                log.info("rpc server: %s raised %r", header.service_method, exc)
-        if scope.cancelled_caught:
-            error = f"rpc server: request handle timeout: expect within {self.handle_timeout:g}s"
-            reply = None
+        if not self.handle_timeout:
+            reply, error = await _run(method, arg, header)
+        else:
+            with trio.move_on_after(self.handle_timeout) as scope:
+                reply, error = await _run(method, arg, header)
+            if scope.cancelled_caught:
+                timeout = self.handle_timeout
+                reply, error = (
+                    None,
+                    f"rpc server: request handle timeout: expect within {timeout:g}s",
+                )
         await self._reply(header, reply, error)
 
     async def _reply(self, header: Header, reply: Any, error: str) -> None:
@@ -294,3 +287,15 @@ class _Connection:
         )
         if not self.writer.write_now(message):
             await self.writer.queue_when_room(message)  # waits while the client reads slowly
+
+
+async def _run(method: Method, arg: Any, header: Header) -> tuple[Any, str]:
+    """(reply, "") or (None, the error text)."""
+    try:
+        if method.is_async:
+            return await method.function(arg), ""
+        # a thread cannot be interrupted: at a deadline it is left to finish alone
+        return await trio.to_thread.run_sync(method.function, arg, abandon_on_cancel=True), ""
+    except Exception as exc:
+        log.info("rpc server: %s raised %r", header.service_method, exc)
+        return None, str(exc) or type(exc).__name__
