@@ -84,11 +84,12 @@ class Server:
         *,
         task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Serve on a unix socket at ``path`` (replacing a stale one) until cancelled."""
+        """Serve on a unix socket at ``path`` until cancelled. A stale socket there is
+        replaced; any other file makes the bind fail (it is never deleted)."""
         path = os.fspath(path)
         sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
         try:
-            if await trio.Path(path).exists():
+            if await trio.Path(path).is_socket():  # a stale socket of an earlier run
                 await trio.Path(path).unlink()
             await sock.bind(path)
             sock.listen()

@@ -325,3 +325,13 @@ async def test_big_messages_written_in_part_stay_whole(server: rpc.Server) -> No
                 assert await client.call("Foo.Echo", big) == big
             assert small == [i + 1 for i in range(50)]
         nursery.cancel_scope.cancel()
+
+
+async def test_serve_unix_never_deletes_a_file_that_is_not_a_socket(
+    server: rpc.Server, tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    with pytest.raises(OSError, match="in use"):
+        await nursery.start(server.serve_unix, str(precious))
+    assert precious.read_text() == "keep me"
