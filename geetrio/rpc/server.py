@@ -182,33 +182,49 @@ class _Connection:
         """Read requests and run each as a task, until the client closes or breaks
         the wire format; then the requests still running are cancelled (nobody will
         read their replies: a net/rpc client never half-closes)."""
+        self._decoder = FrameDecoder(self.server.max_frame_bytes)
+        self._header: Header | None = None
+        async with trio.open_nursery() as handlers:
+            self._handlers = handlers
+            await self._read(rest)
+
+    async def _read(self, data: bytes | bytearray) -> None:
+        """The reader. Each request read becomes a task — except the last one of a
+        read: for it this task hands the reading over to a new task and runs the request
+        itself, at once. Same concurrency, but the reply to a lone request goes out in
+        the scheduler batch that read it, not one later (a third of a round trip)."""
         codec = self.codec
         assert codec is not None
-        decoder = FrameDecoder(self.server.max_frame_bytes)
-        header: Header | None = None
-        data: bytes | bytearray = rest
-        async with trio.open_nursery() as handlers:
-            try:
-                while True:
-                    for frame in decoder.feed(data) if data else ():
-                        if header is None:
-                            header = codec.decode_header(frame)
-                            continue
-                        try:
-                            self.slots.acquire_nowait()
-                        except trio.WouldBlock:  # backpressure: stop reading when full
-                            await self.slots.acquire()
-                        self._dispatch(handlers, header, frame)
-                        header = None
-                    data = await self.stream.receive_some(RECEIVE_SIZE)
-                    if not data:
-                        break
-            except FrameError as exc:  # the stream cannot be trusted: drop it all
-                log.warning("rpc server: %s; closing the connection", exc)
-            else:
-                if decoder.pending or header is not None:
-                    log.info("rpc server: connection closed inside a frame")
-            handlers.cancel_scope.cancel()
+        decoder, handlers = self._decoder, self._handlers
+        try:
+            while True:
+                inline: tuple[Header, bytes] | None = None
+                for frame in decoder.feed(data) if data else ():
+                    header = self._header
+                    if header is None:
+                        self._header = codec.decode_header(frame)
+                        continue
+                    self._header = None
+                    try:
+                        self.slots.acquire_nowait()
+                    except trio.WouldBlock:  # backpressure: stop reading when full
+                        await self.slots.acquire()
+                    if inline is not None:
+                        self._dispatch(handlers, *inline)
+                    inline = (header, frame)
+                if inline is not None:
+                    handlers.start_soon(self._read, b"")  # the next reader
+                    await self._run(*inline)
+                    return
+                data = await self.stream.receive_some(RECEIVE_SIZE)
+                if not data:
+                    break
+        except FrameError as exc:  # the stream cannot be trusted: drop it all
+            log.warning("rpc server: %s; closing the connection", exc)
+        else:
+            if decoder.pending or self._header is not None:
+                log.info("rpc server: connection closed inside a frame")
+        handlers.cancel_scope.cancel()
 
     async def _read_option(self) -> bytes | None:
         reader = OptionReader()
@@ -236,11 +252,14 @@ class _Connection:
         return rest
 
     def _dispatch(self, handlers: trio.Nursery, header: Header, body: bytes) -> None:
+        handlers.start_soon(self._run, header, body)
+
+    async def _run(self, header: Header, body: bytes) -> None:
         found = self.server.find(header.service_method)
         if isinstance(found, str):  # the body was read whole already: the stream stays in step
-            handlers.start_soon(self._reply, header, None, found)
-            return
-        handlers.start_soon(self._handle, header, found, body)
+            await self._reply(header, None, found)
+        else:
+            await self._handle(header, found, body)
 
     async def _handle(self, header: Header, method: Method, body: bytes) -> None:
         codec = self.codec
