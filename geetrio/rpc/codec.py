@@ -41,8 +41,16 @@ class JSONCodec:
     def __init__(self) -> None:
         self._encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         self._decoder = json.JSONDecoder()
+        self._methods: dict[str, bytes] = {}  # "Foo.Sum" -> b'"Foo.Sum"', JSON-escaped
 
     def encode_header(self, header: Header) -> bytes:
+        if not header.error:  # the common case, without the general encoder
+            method = self._methods.get(header.service_method)
+            if method is None:
+                method = self._encoder.encode(header.service_method).encode()
+                if len(self._methods) < 4096:
+                    self._methods[header.service_method] = method
+            return b'{"ServiceMethod":%s,"Seq":%d,"Error":""}' % (method, header.seq)
         return self._encoder.encode(
             {"ServiceMethod": header.service_method, "Seq": header.seq, "Error": header.error}
         ).encode()

@@ -29,7 +29,7 @@ def to_plain(obj: Any) -> Any:
     if obj is None or isinstance(obj, str | int | float | bool):
         return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {name: to_plain(getattr(obj, name)) for name in _names(type(obj))}
     if isinstance(obj, list | tuple):
         return [to_plain(item) for item in obj]
     if isinstance(obj, dict):
@@ -89,6 +89,11 @@ def from_plain(value: Any, annotation: Any, path: str = "argument") -> Any:
     else:
         raise ConversionError(f"{path}: cannot decode into {_name(annotation)}")
     raise ConversionError(f"{path}: expected {_name(annotation)}, got {_describe(value)}")
+
+
+@functools.cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 @functools.cache
