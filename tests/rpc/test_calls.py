@@ -265,17 +265,19 @@ async def test_over_http_connect_and_the_debug_page(server: rpc.Server) -> None:
         nursery.cancel_scope.cancel()
 
 
-async def test_connect_timeout_bounds_the_http_handshake(nursery: trio.Nursery) -> None:
+async def test_connect_timeout_bounds_the_http_handshake(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     async def silent(stream: trio.SocketStream) -> None:
         await trio.sleep_forever()  # accepts, never answers the CONNECT
 
     listeners = await nursery.start(trio.serve_tcp, silent, 0)
     port = listeners[0].socket.getsockname()[1]
-    with pytest.raises(rpc.RPCTimeout, match="connect timeout"):
-        async with rpc.dial_http(
-            "tcp", f"127.0.0.1:{port}", option=rpc.Option(connect_timeout=0.2)
-        ):
+    started = trio.current_time()
+    with pytest.raises(rpc.RPCTimeout, match="connect timeout: expect within 10s"):
+        async with rpc.dial_http("tcp", f"127.0.0.1:{port}"):  # the default: 10 s
             pass
+    assert trio.current_time() - started == pytest.approx(10.0)
 
 
 async def test_an_unreachable_server_is_an_rpc_error() -> None:
