@@ -1,15 +1,15 @@
 """The GeeRPC client: many calls in flight on one connection, timeouts as scopes.
 
-``async with rpc.dial("tcp", "127.0.0.1:9001") as client:`` connects, sends the
-Option and starts the connection's reader and writer tasks in a nursery the client owns. A call
-takes a sequence number, registers in the pending table, queues its request for the
-writer (which sends every request queued meanwhile in one ``send_all``, each whole: a
-cancelled caller's request is withdrawn if not taken yet, else written whole, never
-half), and waits for the reader to hand it the reply with its ``Seq``. The table
-entry goes in ``finally`` — on a reply, a timeout, a cancellation — so a late reply
-finds nobody and is dropped. When the
-connection drops, every pending call fails at once with ``ShutdownError``, and so does
-every later call.
+``async with rpc.dial("tcp", "127.0.0.1:9001") as client:`` connects, sends the Option
+and starts the connection's reader and writer tasks in a nursery the client owns. A
+call takes a sequence number, registers in the pending table and sends its request:
+straight to the socket when it takes it at once (a non-blocking write), else through
+the writer task, which sends every request queued meanwhile in one ``send_all``, each
+whole — a cancelled caller's request is withdrawn if not taken yet, never cut. Then it
+waits for the reader to hand it the reply with its ``Seq``. The table entry goes in
+``finally`` — on a reply, a timeout, a cancellation — so a late reply finds nobody and
+is dropped. When the connection drops, every pending call fails at once with
+``ShutdownError``, and so does every later call.
 """
 
 from __future__ import annotations
@@ -119,8 +119,8 @@ class Client:
         self._seq += 1
         seq = self._seq
         message = encode_message(codec.encode_header(Header(service_method, seq, "")), body)
-        if len(message) - 8 > self._max_frame_bytes:
-            raise RPCError(f"rpc client: the request is over {self._max_frame_bytes} bytes")
+        if len(body) > self._max_frame_bytes:
+            raise RPCError(f"rpc client: the argument is over {self._max_frame_bytes} bytes")
         pending = self._pending[seq] = _Pending(trio.lowlevel.current_task())
         try:
             if timeout is None:
@@ -201,6 +201,7 @@ class Client:
         if self._error is None:
             self._error = ShutdownError(f"rpc client: {reason}")
             log.debug("rpc client: %s", reason)
+            self.writer.close(reason)  # callers waiting for room in its queue wake up
         for pending in self._pending.values():
             if not pending.done:
                 pending.error = self._error

@@ -103,8 +103,10 @@ class FrameWriter:
         """The writer task, until cancelled or broken."""
         queue, stream = self._queue, self._stream
         while self.error is None:
-            while not queue:
+            while not queue and self.error is None:
                 await self._has_work.park()
+            if self.error is not None:
+                return
             batch = []
             while queue:
                 item = queue.popleft()
@@ -129,7 +131,13 @@ class FrameWriter:
                 self._break(f"the peer did not read for {self._write_timeout} s")
                 return
 
-    def _break(self, reason: str) -> None:
-        self.error = reason
+    def close(self, reason: str) -> None:
+        """Take no more work: what is queued is never sent; waiters wake up."""
+        if self.error is None:
+            self.error = reason
         self._has_room.unpark_all()
+        self._has_work.unpark_all()
+
+    def _break(self, reason: str) -> None:
+        self.close(reason)
         self._on_broken(reason)

@@ -337,3 +337,34 @@ async def test_serve_unix_never_deletes_a_file_that_is_not_a_socket(
     with pytest.raises(OSError, match="in use"):
         await nursery.start(server.serve_unix, str(precious))
     assert precious.read_text() == "keep me"
+
+
+async def test_a_drop_wakes_callers_waiting_for_room_in_the_writer(nursery: trio.Nursery) -> None:
+    """A server that stops reading: requests pile up in the writer's queue, later callers
+    wait for room; when the connection drops, each fails at once, and says whether its
+    request went out (``sent``)."""
+    client_stream, server_stream = trio.testing.lockstep_stream_pair()
+    option = rpc.Option().encode()
+
+    async def read_only_the_option() -> None:
+        got = b""
+        while len(got) < len(option):
+            got += await server_stream.receive_some(len(option) - len(got))
+
+    nursery.start_soon(read_only_the_option)
+    big = "z" * (2 * 1024 * 1024)
+    errors: dict[int, rpc.ShutdownError] = {}
+    async with rpc.open_client(client_stream) as client:
+
+        async def call(i: int) -> None:
+            with pytest.raises(rpc.ShutdownError) as info:
+                await client.call("Foo.Echo", big)
+            errors[i] = info.value
+
+        async with trio.open_nursery() as calls:
+            for i in range(3):
+                calls.start_soon(call, i)
+                await trio.testing.wait_all_tasks_blocked()
+            await server_stream.aclose()  # the connection drops
+    assert sorted(errors) == [0, 1, 2]
+    assert [errors[i].sent for i in range(3)] == [True, False, False]  # only the first went out
