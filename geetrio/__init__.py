@@ -12,9 +12,10 @@ Subpackages, each layer standing on the ones before it:
   hooks, transactions that roll back on cancellation, migrations);
 - ``geetrio.rpc``: GeeRPC, a net/rpc-like RPC framework (sans-IO framing, services by
   reflection, a concurrent client with per-call timeouts, HTTP CONNECT, load
-  balancing, a heartbeat registry).
-
-The browser bridge (``geetrio.bridge``) comes next.
+  balancing, a heartbeat registry);
+- ``geetrio.bridge``: Python on the server drives a browser page over a WebSocket on
+  the same server (a sans-IO message protocol, a small JS client, ``Page`` and
+  ``Bridge``).
 """
 
 __version__ = "0.1.0"

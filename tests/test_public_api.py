@@ -10,12 +10,14 @@ from types import ModuleType
 import pytest
 import trio
 
+import geetrio.bridge
 import geetrio.cache
 import geetrio.http
 import geetrio.web
 from geetrio import orm, rpc
 
 SURFACE: dict[ModuleType, set[str]] = {
+    geetrio.bridge: {"BadMessage", "Bridge", "BridgeError", "Callback", "Page", "PageClosed"},
     geetrio.http: {
         "ClientError",
         "ClientResponse",

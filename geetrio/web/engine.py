@@ -17,7 +17,7 @@ from ..http import Request, Response, ServerConfig, run_until_signal, serve
 from .context import Context
 from .router import Router
 from .types import Decorator, HandlerFunc
-from .websocket import IDLE_TIMEOUT, PING_INTERVAL, websocket_endpoint
+from .websocket import IDLE_TIMEOUT, MAX_MESSAGE_BYTES, PING_INTERVAL, websocket_endpoint
 
 __all__ = ["Engine", "RouterGroup"]
 
@@ -151,12 +151,16 @@ class RouterGroup:
         *,
         ping_interval: float | None = PING_INTERVAL,
         idle_timeout: float = IDLE_TIMEOUT,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> Callable[[Any], Any]:
         """Decorator for ``async def handler(c, ws)`` on ``GET pattern`` upgrades. The
         server pings every ``ping_interval`` seconds and closes (1001) a peer whose
         pong has not come within ``idle_timeout``."""
         endpoint = partial(
-            websocket_endpoint, ping_interval=ping_interval, idle_timeout=idle_timeout
+            websocket_endpoint,
+            ping_interval=ping_interval,
+            idle_timeout=idle_timeout,
+            max_message_bytes=max_message_bytes,
         )
 
         def register(handler: Any) -> Any:

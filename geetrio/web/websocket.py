@@ -31,6 +31,7 @@ HANDSHAKE_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 2.0
 PING_INTERVAL = 20.0  # seconds between the server's pings
 IDLE_TIMEOUT = 20.0  # seconds a ping may wait for its pong before the peer counts as gone
+MAX_MESSAGE_BYTES = 1 << 20  # a bigger message closes the connection with 1009
 
 
 def websocket_endpoint(
@@ -38,6 +39,7 @@ def websocket_endpoint(
     *,
     ping_interval: float | None = PING_INTERVAL,
     idle_timeout: float = IDLE_TIMEOUT,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> HandlerFunc:
     """Wrap ``async def handler(c, ws)`` as the final handler of a GET route.
 
@@ -46,7 +48,7 @@ def websocket_endpoint(
     ``ping_interval`` seconds the server pings; a peer that has not answered within
     ``idle_timeout`` is gone (a dead network, a suspended laptop): the handler is
     cancelled and the connection closed with 1001. ``ping_interval=None`` turns
-    this off.
+    this off. A message over ``max_message_bytes`` closes the connection with 1009.
     """
     if ping_interval is not None and ping_interval <= 0:
         raise ValueError("ping_interval must be positive or None")
@@ -66,7 +68,9 @@ def websocket_endpoint(
         async with trio.open_nursery() as nursery:
             try:
                 with trio.fail_after(HANDSHAKE_TIMEOUT):
-                    ws_request = await trio_websocket.wrap_server_stream(nursery, stream)
+                    ws_request = await trio_websocket.wrap_server_stream(
+                        nursery, stream, max_message_size=max_message_bytes
+                    )
                     ws = await ws_request.accept()
             except (trio.TooSlowError, trio_websocket.ConnectionClosed) as exc:
                 log.info("WebSocket handshake on %s failed: %r", c.path, exc)

@@ -1,0 +1,309 @@
+"""Python on the server drives the page: ``Bridge`` (functions the page may call, the
+WebSocket route, the JS client) and ``Page`` (one connected tab).
+
+    bridge = Bridge()
+
+    @bridge.function
+    def fib(n: int) -> int: ...               # the page: await geetrio.call("fib", 10)
+
+    @bridge.page("hello-world")
+    async def hello(page: Page) -> None:      # runs for each tab of that page
+        await page.alert("Hello World!")
+
+    bridge.mount(app)                          # /_bridge/ws and /_bridge/client.js
+
+Safety: the WebSocket handshake checks ``Origin`` against the page's own origin (403
+otherwise: cross-site WebSocket hijacking); a message over ``max_message_bytes``
+closes that connection with 1009, one that is not protocol JSON with 1003; the page
+can call only registered functions, and nothing it sends is ever evaluated.
+
+Each tab is one connection and one nursery: its page script, its function calls and
+its event handlers run there; a closed tab cancels them all and fails the server's
+pending requests to it with ``PageClosed``. A Python exception in a function the page
+called is logged and reaches the page as a rejected promise.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+import trio
+import trio_websocket
+
+from ..web import Context, Engine, RouterGroup
+from .protocol import BadMessage, Call, Event, Reply, decode, encode
+
+__all__ = ["Bridge", "BridgeError", "Callback", "Page", "PageClosed"]
+
+log = logging.getLogger("geetrio.bridge")
+
+DEFAULT_PATH = "/_bridge"
+MAX_MESSAGE_BYTES = 1 << 20
+PageScript = Callable[["Page"], Awaitable[None]]
+EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+class BridgeError(Exception):
+    """The page could not do what was asked (no such element, a JS exception)."""
+
+
+class PageClosed(BridgeError):
+    """The tab went away before it answered."""
+
+
+class Callback:
+    """A JS function the page passed as an argument: ``await callback(value)``."""
+
+    def __init__(self, page: Page, number: int) -> None:
+        self._page = page
+        self.number = number
+
+    async def __call__(self, *args: Any) -> Any:
+        return await self._page.request(
+            {"op": "callback", "callback": self.number, "args": list(args)}
+        )
+
+
+class Page:
+    """One connected tab. Its methods are round trips to the page; each raises
+    ``BridgeError`` when the page fails and ``PageClosed`` when the tab goes away.
+    Cancelled: the request may have reached the page; its answer is dropped."""
+
+    def __init__(
+        self, ws: trio_websocket.WebSocketConnection, name: str, nursery: trio.Nursery
+    ) -> None:
+        self.name = name
+        self._ws = ws
+        self._nursery = nursery
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[trio.Event, list[Reply]]] = {}
+        self._handlers: dict[int, EventHandler] = {}
+        self._subscribing: list[trio.Event] = []
+        self._ready_sent = False
+        self.closed = False
+
+    async def request(self, message: dict[str, Any]) -> Any:
+        if self.closed:
+            raise PageClosed(f"page {self.name!r} is closed")
+        number = next(self._ids)
+        done, box = self._pending[number] = (trio.Event(), [])
+        try:
+            await self._ws.send_message(encode({"id": number, **message}))
+            await done.wait()
+        except trio_websocket.ConnectionClosed:
+            raise PageClosed(f"page {self.name!r} closed") from None
+        finally:
+            self._pending.pop(number, None)
+        if not box:
+            raise PageClosed(f"page {self.name!r} closed before it answered")
+        reply = box[0]
+        if reply.error is not None:
+            raise BridgeError(reply.error)
+        return reply.value
+
+    async def alert(self, text: str) -> None:
+        """``alert(text)`` in the page; returns when the user dismissed it."""
+        await self.request({"op": "alert", "text": str(text)})
+
+    async def get(self, selector: str, prop: str) -> Any:
+        """``document.querySelector(selector)[prop]``."""
+        return await self.request({"op": "get", "selector": selector, "prop": prop})
+
+    async def set(self, selector: str, prop: str, value: Any) -> None:
+        """``document.querySelector(selector)[prop] = value``."""
+        await self.request({"op": "set", "selector": selector, "prop": prop, "value": value})
+
+    def on(self, selector: str, event: str, handler: EventHandler) -> None:
+        """Call ``handler(details)`` (sync or async, in the tab's nursery) on each
+        ``event`` of ``selector``; the subscription is sent in the background."""
+        number = next(self._ids)
+        self._handlers[number] = handler
+        done = trio.Event()
+        self._subscribing.append(done)
+        message = {"op": "on", "selector": selector, "event": event, "handler": number}
+        self._nursery.start_soon(self._subscribe, message, done)
+
+    async def _subscribe(self, message: dict[str, Any], done: trio.Event) -> None:
+        try:
+            await self.request(message)
+        except PageClosed:
+            pass
+        except BridgeError as exc:  # no such element: the handler never fires
+            log.warning(
+                "bridge: page %r: cannot listen to %s: %s", self.name, message["selector"], exc
+            )
+        finally:
+            done.set()
+
+    async def ready(self) -> None:
+        """Tell the page its Python side is set up (it sets ``data-ready``). Sent
+        automatically when the page script returns."""
+        if not self._ready_sent:
+            self._ready_sent = True
+            for subscribed in self._subscribing:  # listening before it says it is ready
+                await subscribed.wait()
+            await self.request({"op": "ready"})
+
+    def _deliver(self, reply: Reply) -> None:
+        waiter = self._pending.get(reply.id)
+        if waiter is not None:  # else: a late answer to a cancelled request
+            done, box = waiter
+            box.append(reply)
+            done.set()
+
+    def _close(self) -> None:
+        self.closed = True
+        for done, _ in self._pending.values():
+            done.set()  # an empty box: PageClosed
+
+
+class Bridge:
+    """Functions the page may call, page scripts, and the route that serves them."""
+
+    def __init__(self, *, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.max_message_bytes = max_message_bytes
+        self.functions: dict[str, Callable[..., Any]] = {}
+        self.pages: dict[str, PageScript] = {}
+        self.connected = 0  # tabs open now
+
+    def function(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+        """Register ``fn`` for ``geetrio.call(name, ...)``; as ``@bridge.function`` or
+        ``@bridge.function(name="other")``. Plain functions run in a worker thread."""
+
+        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+            self.functions[name or f.__name__] = f
+            return f
+
+        return register(fn) if fn is not None else register
+
+    def page(self, name: str) -> Callable[[PageScript], PageScript]:
+        """``@bridge.page("hello-world")``: run for each tab that opens that page."""
+
+        def register(script: PageScript) -> PageScript:
+            self.pages[name] = script
+            return script
+
+        return register
+
+    def mount(self, app: Engine | RouterGroup, path: str = DEFAULT_PATH) -> None:
+        """Serve the WebSocket at ``path/ws?page=NAME`` and the JS client at
+        ``path/client.js``."""
+        group = app.group(path)
+
+        async def same_origin(c: Context) -> None:
+            origin = c.headers.get("origin")
+            host = c.headers.get("host", "")
+            if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
+                log.warning("bridge: refused a WebSocket from origin %r (host %r)", origin, host)
+                c.fail(403, "forbidden origin")
+                return
+            await c.next()
+
+        async def client_js(c: Context) -> None:
+            c.set_header("content-type", "text/javascript; charset=utf-8")
+            c.set_header("cache-control", "no-cache")
+            c.data(200, CLIENT_JS)
+
+        group.get("/client.js", client_js)
+        ws_routes = group.group("/ws")
+        ws_routes.use(same_origin)
+        ws_routes.websocket("", max_message_bytes=self.max_message_bytes)(self._serve_page)
+
+    async def _serve_page(self, c: Context, ws: trio_websocket.WebSocketConnection) -> None:
+        name = c.query("page")
+        self.connected += 1
+        try:
+            async with trio.open_nursery() as nursery:
+                page = Page(ws, name, nursery)
+                script = self.pages.get(name)
+                nursery.start_soon(self._run_script, page, script)
+                try:
+                    await self._read(page, ws, nursery)
+                finally:
+                    page._close()
+                    nursery.cancel_scope.cancel()
+        finally:
+            self.connected -= 1
+
+    async def _run_script(self, page: Page, script: PageScript | None) -> None:
+        try:
+            if script is not None:
+                await script(page)
+            await page.ready()
+        except PageClosed:
+            pass
+        except Exception:
+            log.exception("bridge: the script of page %r failed", page.name)
+
+    async def _read(
+        self, page: Page, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery
+    ) -> None:
+        while True:
+            try:
+                text = await ws.get_message()
+            except trio_websocket.ConnectionClosed:
+                return  # the tab closed (or sent too much: trio-websocket closed it, 1009)
+            try:
+                message = decode(text)
+            except BadMessage as exc:
+                log.info("bridge: page %r sent a bad message (%s): closing", page.name, exc.reason)
+                with trio.move_on_after(2.0):
+                    await ws.aclose(code=exc.code, reason=exc.reason[:100])
+                return
+            if isinstance(message, Reply):
+                page._deliver(message)
+            elif isinstance(message, Call):
+                nursery.start_soon(self._call, page, ws, message)
+            elif isinstance(message, Event):
+                handler = page._handlers.get(message.handler)
+                if handler is not None:
+                    nursery.start_soon(_run_handler, page, handler, message.event)
+
+    async def _call(self, page: Page, ws: trio_websocket.WebSocketConnection, call: Call) -> None:
+        function = self.functions.get(call.name)
+        if function is None:
+            answer = {"id": call.id, "op": "fail", "message": f"no function {call.name!r}"}
+        else:
+            args = [_argument(page, a) for a in call.args]
+            try:
+                if inspect.iscoroutinefunction(function):
+                    value = await function(*args)
+                else:
+                    value = await trio.to_thread.run_sync(lambda: function(*args))
+                answer = {"id": call.id, "op": "result", "value": value}
+            except Exception as exc:
+                log.exception("bridge: %s(...) called by page %r raised", call.name, page.name)
+                answer = {"id": call.id, "op": "fail", "message": str(exc) or type(exc).__name__}
+        try:
+            await ws.send_message(encode(answer))
+        except (trio_websocket.ConnectionClosed, ValueError) as exc:
+            log.debug("bridge: answer to %s not sent: %s", call.name, exc)
+
+
+def _argument(page: Page, value: Any) -> Any:
+    if (
+        isinstance(value, dict)
+        and set(value) == {"$callback"}
+        and isinstance(value["$callback"], int)
+    ):
+        return Callback(page, value["$callback"])
+    return value
+
+
+async def _run_handler(page: Page, handler: EventHandler, event: dict[str, Any]) -> None:
+    try:
+        result = handler(event)
+        if inspect.isawaitable(result):
+            await result
+    except PageClosed:
+        pass
+    except Exception:
+        log.exception("bridge: an event handler of page %r failed", page.name)
+
+
+CLIENT_JS = resources.files(__package__).joinpath("client.js").read_bytes()
