@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
-# Command-line tools the tests and benchmarks drive (curl, wrk); installed only when missing.
+# Command-line tools the tests and benchmarks drive (curl, wrk, Debian's Chromium for the
+# browser tests: Playwright drives /usr/bin/chromium, nothing downloads a browser);
+# installed only when missing.
 tools:
-	@command -v curl >/dev/null && command -v wrk >/dev/null || \
-	  { apt-get update -qq && apt-get install -y -qq curl wrk >/dev/null; } || \
-	  echo "warning: could not install curl/wrk with apt-get"
+	@command -v curl >/dev/null && command -v wrk >/dev/null && test -x /usr/bin/chromium || \
+	  { apt-get update -qq && apt-get install -y -qq curl wrk chromium >/dev/null; } || \
+	  echo "warning: could not install curl/wrk/chromium with apt-get"
 
 run: $(STAMP)
 	$(BIN)/python servers/web_demo.py --host $(HOST) --port $(PORT)
@@ -31,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) tools lint
-	$(BIN)/pytest
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest
 
 # purerpc (gRPC on trio) needs h2 < 4: it gets a venv of its own for the RPC benchmark.
 PURERPC := .venv-purerpc
