@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 9999
 
-.PHONY: run test lint bench clean tools
+.PHONY: run test lint bench clean tools pyodide
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,7 +24,16 @@ tools:
 	  { apt-get update -qq && apt-get install -y -qq curl wrk chromium >/dev/null; } || \
 	  echo "warning: could not install curl/wrk/chromium with apt-get"
 
-run: $(STAMP)
+# Pyodide (CPython in WebAssembly) for the /demo/wasm pages, from npm, pinned by
+# examples/wasm/package.json and its lock file; served by geetrio, never from a CDN.
+PYODIDE := examples/wasm/node_modules/pyodide/pyodide.js
+pyodide: $(PYODIDE)
+$(PYODIDE): examples/wasm/package.json examples/wasm/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --prefix examples/wasm --no-audit --no-fund --silent
+	@touch $@
+
+run: $(STAMP) $(PYODIDE)
 	$(BIN)/python servers/web_demo.py --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
@@ -32,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) tools lint
+test: $(STAMP) tools lint $(PYODIDE)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest
 
 # purerpc (gRPC on trio) needs h2 < 4: it gets a venv of its own for the RPC benchmark.
@@ -46,4 +55,4 @@ bench: $(STAMP) tools $(PURERPC)/.installed
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(PURERPC) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PURERPC) examples/wasm/node_modules .pytest_cache .mypy_cache .ruff_cache

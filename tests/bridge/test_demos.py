@@ -4,6 +4,7 @@ with the page played over a WebSocket (the browser tests come with the stack).""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import trio
@@ -13,6 +14,8 @@ from geetrio.bridge.demos import DEMOS, fib, mount_demos
 from geetrio.web import Engine
 from tests.bridge.test_bridge import fake_page
 from tests.helpers import RawClient, get
+
+WEB_DEMO = Path(__file__).resolve().parents[2] / "servers" / "web_demo.py"
 
 
 @pytest.fixture
@@ -82,3 +85,24 @@ async def test_callback(port: int) -> None:
             assert page.dom["callback", "1"] == [89]  # cb(fib(10)) came before the result
             wrong = await page.call("fibLater", 10, 5)
     assert wrong["op"] == "fail" and "function" in wrong["message"]
+
+
+async def test_the_demo_server_links_and_serves_both_variants() -> None:
+    import importlib.util
+    import sys
+
+    from tests.helpers import call
+
+    path = WEB_DEMO
+    spec = importlib.util.spec_from_file_location("web_demo_for_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["web_demo_for_test"] = module
+    spec.loader.exec_module(module)
+    app = module.build_app()
+    home = (await call(app, "GET", "/")).body.decode()
+    for demo in DEMOS:
+        assert f'href="/demo/bridge/{demo}"' in home and f'href="/demo/wasm/{demo}"' in home
+        for variant in ("bridge", "wasm"):
+            assert (await call(app, "GET", f"/demo/{variant}/{demo}")).status == 200
+    assert (await call(app, "GET", "/demo/wasm-src/callback.py")).status == 200
