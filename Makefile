@@ -34,7 +34,7 @@ $(PYODIDE): examples/wasm/package.json examples/wasm/package-lock.json
 	@touch $@
 
 run: $(STAMP) $(PYODIDE)
-	$(BIN)/python servers/web_demo.py --host $(HOST) --port $(PORT)
+	$(BIN)/python servers/stack.py --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,319 @@
+"""The whole stack in one ``trio.run`` (what ``make run`` will start): a sqlite scores
+database through the ORM, a three-node cache cluster reading it, an RPC registry, two
+RPC servers offering ``Scores`` (registered by heartbeats), and the web app.
+
+    python servers/stack.py [--host 127.0.0.1] [--port 9999] [--db scores.db]
+
+Prints ``NAME URL`` for each service (``web``, ``registry``, ``cache-1``..``cache-3``,
+``rpc-1``, ``rpc-2``), then ``ready``. ``--port 0`` picks free ports for everything
+(else the others follow the web port: registry web-1, caches 8001-8003, RPC 9001-9002
+shifted by the web port less 9999). SIGINT or SIGTERM stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import importlib.util
+import logging
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import trio
+
+from geetrio import orm, rpc
+from geetrio.bridge import Bridge, Page
+from geetrio.bridge.demos import mount_demos
+from geetrio.cache import Group, HTTPPool
+from geetrio.http import run_until_signal
+from geetrio.web import Context, Engine, default
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("geetrio.stack")
+
+SEED = {"Tom": 630, "Jack": 589, "Sam": 567}
+GENERATED = 3000
+
+
+@dataclass
+class Score:
+    __tablename__ = "scores"
+    name: str = field(default="", metadata={"geeorm": "PRIMARY KEY"})
+    score: int = 0
+
+
+@dataclass
+class SetScore:
+    name: str
+    score: int
+
+
+class NotFoundError(LookupError):
+    """No such player."""
+
+
+class Scores:
+    """``Scores.Get(name) -> int`` through the cache; ``Scores.Set({name, score})``
+    writes the row through the ORM and removes the key from the cache cluster."""
+
+    def __init__(self, engine: orm.Engine, group: Group) -> None:
+        self._engine = engine
+        self._group = group
+
+    async def Get(self, name: str) -> int:
+        return int(await self._group.get(name))
+
+    async def Set(self, args: SetScore) -> bool:
+        session = self._engine.new_session()
+        changed = (
+            await session.model(Score).where("name = ?", args.name).update({"score": args.score})
+        )
+        if not changed:
+            await session.insert(Score(args.name, args.score))
+        await self._group.remove(args.name)
+        return True
+
+
+async def open_database(path: str) -> orm.Engine:
+    engine = await orm.Engine.open("sqlite3", path)
+    await engine.migrate(Score)
+
+    async def seed(s: orm.Session) -> None:
+        if await s.model(Score).count() == 0:
+            await s.insert(*(Score(name, score) for name, score in SEED.items()))
+            await s.insert(*(Score(f"player-{i:04d}", (i * 37) % 1000) for i in range(GENERATED)))
+
+    await engine.transaction(seed)
+    return engine
+
+
+def loader(engine: orm.Engine) -> Any:
+    scores = engine.new_session().model(Score)
+
+    async def load(key: str) -> bytes:
+        try:
+            row = await scores.where("name = ?", key).first()
+        except orm.NotFound:
+            raise NotFoundError(f"{key} not exist") from None
+        return str(row.score).encode()
+
+    return load
+
+
+def wasm_demos() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "wasm_demos", ROOT / "examples" / "wasm" / "wasm_demos.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["wasm_demos"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def say(name: str, url: str) -> None:
+    sys.stdout.write(f"{name} {url}\n")
+    sys.stdout.flush()
+
+
+def port_for(args: argparse.Namespace, default_port: int) -> int:
+    return 0 if args.port == 0 else default_port + (args.port - 9999)
+
+
+async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        db = args.db or str(Path(folder) / "scores.db")
+        engine = await open_database(db)
+        try:
+            async with trio.open_nursery() as nursery:
+                await serve_stack(args, engine, nursery)
+                sys.stdout.write("ready\n")
+                sys.stdout.flush()
+                await shutdown.wait()
+                log.info("stopping the stack")
+                nursery.cancel_scope.cancel(reason="shutdown")
+        finally:
+            with trio.CancelScope(shield=True):
+                await engine.close()
+
+
+async def serve_stack(args: argparse.Namespace, engine: orm.Engine, nursery: trio.Nursery) -> None:
+    host = args.host
+    # Cache cluster: three nodes, each its own peer server and group.
+    groups: list[Group] = []
+    pools: list[HTTPPool] = []
+    urls: list[str] = []
+    for i in range(3):
+        app = Engine()
+        port = await nursery.start(app.serve, host, port_for(args, 8001 + i))
+        url = f"http://{host}:{port}"
+        group = Group("scores", 2 << 10, loader(engine))
+        pool = await _enter(
+            nursery,
+            HTTPPool(url, timeout=1.0, groups=partial(_only, group)),
+        )
+        pool.mount(app)
+        group.register_peers(pool)
+        groups.append(group)
+        pools.append(pool)
+        urls.append(url)
+    for pool in pools:
+        pool.set(*urls)
+
+    # RPC: a registry and two servers registered by heartbeats.
+    registry_app = Engine()
+    rpc.Registry(timeout=30.0).mount(registry_app, rpc.DEFAULT_REGISTRY_PATH)
+    registry_port = await nursery.start(registry_app.serve, host, port_for(args, 9998))
+    registry = f"http://{host}:{registry_port}{rpc.DEFAULT_REGISTRY_PATH}"
+    rpc_servers: list[rpc.Server] = []
+    rpc_addrs: list[str] = []
+    for i in range(2):
+        server = rpc.Server()
+        server.register(Scores(engine, groups[i]))
+        port = await nursery.start(server.serve, host, port_for(args, 9001 + i))
+        address = f"tcp@{host}:{port}"
+        await nursery.start(rpc.heartbeat, registry, address, 10.0)
+        rpc_servers.append(server)
+        rpc_addrs.append(address)
+
+    web = build_web(groups, urls, rpc_servers[0], registry_app, registry)
+    web_port = await nursery.start(partial(web.serve, host, args.port))
+    say("web", f"http://{host}:{web_port}")
+    say("registry", registry)
+    for i, url in enumerate(urls):
+        say(f"cache-{i + 1}", url)
+    for i, address in enumerate(rpc_addrs):
+        say(f"rpc-{i + 1}", address)
+
+
+def _only(group: Group, name: str) -> Group | None:
+    return group if name == "scores" else None
+
+
+async def _enter(nursery: trio.Nursery, pool: HTTPPool) -> HTTPPool:
+    """Keep ``pool`` entered (its connections owned) until the nursery is cancelled."""
+
+    async def hold(task_status: trio.TaskStatus[HTTPPool] = trio.TASK_STATUS_IGNORED) -> None:
+        async with pool:
+            task_status.started(pool)
+            await trio.sleep_forever()
+
+    entered: HTTPPool = await nursery.start(hold)
+    return entered
+
+
+def stats_of(groups: list[Group], urls: list[str]) -> list[dict[str, Any]]:
+    return [{"node": url, **group.stats} for group, url in zip(groups, urls, strict=True)]
+
+
+def build_web(
+    groups: list[Group], urls: list[str], server: rpc.Server, registry_app: Engine, registry: str
+) -> Engine:
+    app = default()
+    bridge = Bridge()
+    bridge.mount(app)
+    mount_demos(app, bridge)
+    wasm_demos().mount(app)
+    server.mount(app)  # /debug/geerpc (and RPC over CONNECT)
+
+    @app.get("/")
+    async def home(c: Context) -> None:
+        c.set_header("content-type", "text/html; charset=utf-8")
+        c.data(200, HOME.encode())
+
+    @app.get("/api")
+    async def api(c: Context) -> None:
+        key = c.query("key")
+        if not key:
+            c.string(400, "missing ?key=\n")
+            return
+        try:
+            value = await groups[0].get(key)
+        except Exception as exc:
+            c.string(500, "%s\n", exc)
+            return
+        c.data(200, value)
+
+    @app.get("/api/stats")
+    async def api_stats(c: Context) -> None:
+        c.json(200, stats_of(groups, urls))
+
+    @app.get("/stats")
+    async def stats_page(c: Context) -> None:
+        c.set_header("content-type", "text/html; charset=utf-8")
+        c.data(200, STATS.encode())
+
+    @bridge.page("stats")
+    async def live_stats(page: Page) -> None:
+        await page.ready()
+        while True:
+            await page.set("#stats", "innerHTML", stats_table(stats_of(groups, urls)))
+            await trio.sleep(0.5)
+
+    @app.get("/registry")
+    async def registry_page(c: Context) -> None:
+        from geetrio.http import HTTPClient
+
+        async with HTTPClient() as client:
+            with trio.fail_after(2):
+                response = await client.get(registry)
+        servers = response.headers.get("x-geerpc-servers", "")
+        c.json(200, {"registry": registry, "servers": [s for s in servers.split(",") if s]})
+
+    return app
+
+
+def stats_table(stats: list[dict[str, Any]]) -> str:
+    keys = ["gets", "hits", "loads", "peer_loads", "peer_errors", "local_loads"]
+    head = "".join(f"<th>{k}</th>" for k in ["node", *keys])
+    rows = "".join(
+        "<tr>"
+        + f"<td>{html.escape(s['node'])}</td>"
+        + "".join(f"<td>{s[k]}</td>" for k in keys)
+        + "</tr>"
+        for s in stats
+    )
+    return f"<table><tr>{head}</tr>{rows}</table>"
+
+
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto}td,th{padding:2px 8px}"
+)
+DEMO_NAMES = ("hello-world", "register-functions", "manipulate-dom", "callback")
+HOME = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>geetrio stack</title>
+<style>{STYLE}</style></head><body>
+<h1>geetrio: the whole stack</h1>
+<p>A sqlite database through GeeORM, three GeeCache nodes reading it, a GeeRPC registry with
+two servers, and this Gee app — one <code>trio.run</code>.</p>
+<ul>
+<li><a href="/api?key=Tom">/api?key=Tom</a> — a score through the cache cluster;
+  <a href="/api/stats">/api/stats</a></li>
+<li><a href="/stats">/stats</a> — live cache statistics, pushed over the bridge</li>
+<li><a href="/debug/geerpc">/debug/geerpc</a> — the RPC services;
+  <a href="/registry">/registry</a> — the live servers</li>
+<li>WebAssembly demos: {" ".join(f'<a href="/demo/wasm/{d}">{d}</a>' for d in DEMO_NAMES)}</li>
+<li>The same, driven from the server:
+  {" ".join(f'<a href="/demo/bridge/{d}">{d}</a>' for d in DEMO_NAMES)}</li>
+</ul></body></html>
+"""
+STATS = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cache stats</title>
+<style>{STYLE}</style></head><body><h1>Cache statistics, live</h1><div id="stats">…</div>
+<p><a href="/">home</a></p>
+<script src="/_bridge/client.js" data-page="stats"></script></body></html>
+"""
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9999, help="the web app's port; 0 = free ports")
+    parser.add_argument("--db", default="", help="the sqlite file (default: a temporary one)")
+    parser.add_argument("--log-level", default="WARNING")
+    arguments = parser.parse_args()
+    logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
+    trio.run(run_until_signal, partial(main, arguments))

@@ -1,0 +1,122 @@
+"""The main job, ``servers/stack.py --port 0``, as a user meets it: every printed URL
+answers, seeded scores come through the cache, ``Scores.Set`` through the registry shows
+in ``/api``, the live stats page changes in a browser, and SIGINT and SIGTERM each end it
+with exit code 0 within 5 s."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+
+import trio
+
+from geetrio import rpc
+from geetrio.http import HTTPClient
+from tests.browser.test_bridge_demos import launch
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = ["web", "registry", "cache-1", "cache-2", "cache-3", "rpc-1", "rpc-2"]
+
+
+@asynccontextmanager
+async def stack() -> AsyncIterator[tuple[trio.Process, dict[str, str], float]]:
+    """The stack in a child process; its NAME -> URL lines and its start-up seconds."""
+    async with trio.open_nursery() as nursery:
+        started = time.perf_counter()
+        process: trio.Process = await nursery.start(
+            partial(
+                trio.run_process,
+                [sys.executable, str(ROOT / "servers" / "stack.py"), "--port", "0"],
+                stdout=subprocess.PIPE,
+                check=False,
+            )
+        )
+        assert process.stdout is not None
+        out = b""
+        with trio.fail_after(30):
+            while not out.endswith(b"ready\n"):
+                chunk = await process.stdout.receive_some(4096)
+                assert chunk, f"the stack exited early: {out!r}"
+                out += chunk
+        lines = out.decode().splitlines()
+        assert lines[-1] == "ready"
+        urls = dict(line.split(" ", 1) for line in lines[:-1])
+        try:
+            yield process, urls, time.perf_counter() - started
+        finally:
+            process.kill()  # no-op when the test already stopped it
+
+
+async def stop(process: trio.Process, signum: int) -> None:
+    """Signal it; it must exit with 0 within 5 s (the SPEC's bound, a deadline here)."""
+    process.send_signal(signum)
+    with trio.fail_after(5):
+        assert await process.wait() == 0
+
+
+def watch_stats(web: str) -> tuple[str, str]:
+    """The /stats table before and after some API requests made from the page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page()
+            page.goto(f"{web}/stats")
+            page.wait_for_selector("#stats table", timeout=15_000)
+            before = page.inner_html("#stats")
+            for key in ("Tom", "Jack", "Sam", "player-0001"):
+                page.evaluate(f"fetch('/api?key={key}')")
+            page.wait_for_function(
+                f"document.querySelector('#stats').innerHTML !== {json.dumps(before)}",
+                timeout=15_000,
+            )
+            return before, page.inner_html("#stats")
+        finally:
+            browser.close()
+
+
+async def test_the_stack() -> None:
+    async with stack() as (process, urls, startup):
+        assert list(urls) == NAMES
+        web = urls["web"]
+        async with HTTPClient() as client:
+            for path in ["/", "/api/stats", "/stats", "/debug/geerpc", "/registry"] + [
+                f"/demo/{variant}/{demo}"
+                for variant in ("wasm", "bridge")
+                for demo in ("hello-world", "register-functions", "manipulate-dom", "callback")
+            ]:
+                assert (await client.get(web + path)).status == 200, path
+            assert (await client.get(urls["registry"])).status == 200
+            for name in ("cache-1", "cache-2", "cache-3"):
+                peer = await client.get(urls[name] + "/_geecache/scores/Tom")
+                assert peer.status == 200
+            for name, score in {"Tom": 630, "Jack": 589, "Sam": 567}.items():
+                assert (await client.get(f"{web}/api?key={name}")).body == str(score).encode()
+            missing = await client.get(f"{web}/api?key=nobody")
+            assert missing.status == 500 and b"not exist" in missing.body
+            listed = json.loads((await client.get(web + "/registry")).body)
+            assert sorted(listed["servers"]) == sorted([urls["rpc-1"], urls["rpc-2"]])
+
+            discovery = rpc.RegistryDiscovery(urls["registry"])
+            async with rpc.XClient(discovery, rpc.SelectMode.ROUND_ROBIN) as xc:
+                assert await xc.call("Scores.Set", {"name": "Tom", "score": 700}, timeout=5) is True
+                assert await xc.call("Scores.Get", "Tom", timeout=5) == 700
+            assert (await client.get(f"{web}/api?key=Tom")).body == b"700"  # not the cached 630
+
+        before, after = await trio.to_thread.run_sync(watch_stats, web)
+        assert before != after
+        await stop(process, signal.SIGINT)
+    assert startup > 0
+
+
+async def test_sigterm_stops_it_too() -> None:
+    async with stack() as (process, _, _):
+        await stop(process, signal.SIGTERM)
