@@ -18,7 +18,7 @@ import importlib.util
 import logging
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +33,9 @@ from geetrio.cache import Group, HTTPPool
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine, default
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cache_node import Score, orm_loader
+
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("geetrio.stack")
 
@@ -41,20 +44,9 @@ GENERATED = 3000
 
 
 @dataclass
-class Score:
-    __tablename__ = "scores"
-    name: str = field(default="", metadata={"geeorm": "PRIMARY KEY"})
-    score: int = 0
-
-
-@dataclass
 class SetScore:
     name: str
     score: int
-
-
-class NotFoundError(LookupError):
-    """No such player."""
 
 
 class Scores:
@@ -90,19 +82,6 @@ async def open_database(path: str) -> orm.Engine:
 
     await engine.transaction(seed)
     return engine
-
-
-def loader(engine: orm.Engine) -> Any:
-    scores = engine.new_session().model(Score)
-
-    async def load(key: str) -> bytes:
-        try:
-            row = await scores.where("name = ?", key).first()
-        except orm.NotFound:
-            raise NotFoundError(f"{key} not exist") from None
-        return str(row.score).encode()
-
-    return load
 
 
 def wasm_demos() -> ModuleType:
@@ -152,7 +131,7 @@ async def serve_stack(args: argparse.Namespace, engine: orm.Engine, nursery: tri
         app = Engine()
         port = await nursery.start(app.serve, host, port_for(args, 8001 + i))
         url = f"http://{host}:{port}"
-        group = Group("scores", 2 << 10, loader(engine))
+        group = Group("scores", 2 << 10, await orm_loader(engine, created=False))
         pool = await _enter(
             nursery,
             HTTPPool(url, timeout=1.0, groups=partial(_only, group)),
