@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 9999
 
-.PHONY: run test lint bench clean tools pyodide
+.PHONY: run test lint bench clean tools pyodide screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,11 @@ lint: $(STAMP)
 
 test: $(STAMP) tools lint $(PYODIDE)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest
+
+# The README's pictures, taken by the stack's browser test.
+screenshots: $(STAMP) tools $(PYODIDE)
+	mkdir -p docs
+	GEETRIO_SCREENSHOTS=docs PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest -q tests/test_stack.py -k the_stack
 
 # purerpc (gRPC on trio) needs h2 < 4: it gets a venv of its own for the RPC benchmark.
 PURERPC := .venv-purerpc

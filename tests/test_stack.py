@@ -6,6 +6,7 @@ with exit code 0 within 5 s."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -61,14 +62,26 @@ async def stop(process: trio.Process, signum: int) -> None:
         assert await process.wait() == 0
 
 
+SHOTS = os.environ.get("GEETRIO_SCREENSHOTS")  # `make screenshots` sets it to docs/
+
+
 def watch_stats(web: str) -> tuple[str, str]:
-    """The /stats table before and after some API requests made from the page."""
+    """The /stats table before and after some API requests made from the page (and, for
+    `make screenshots`, pictures of the home page, the stats page and a demo)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            if SHOTS:
+                page.goto(web)
+                page.screenshot(path=f"{SHOTS}/home.png")
+                page.goto(f"{web}/demo/bridge/manipulate-dom")
+                page.wait_for_selector("body[data-ready='true']", timeout=15_000)
+                page.click("#btn")
+                page.wait_for_function("document.querySelector('#ans').innerHTML === '89'")
+                page.screenshot(path=f"{SHOTS}/demo-bridge-manipulate-dom.png")
             page.goto(f"{web}/stats")
             page.wait_for_selector("#stats table", timeout=15_000)
             before = page.inner_html("#stats")
@@ -78,6 +91,8 @@ def watch_stats(web: str) -> tuple[str, str]:
                 f"document.querySelector('#stats').innerHTML !== {json.dumps(before)}",
                 timeout=15_000,
             )
+            if SHOTS:
+                page.screenshot(path=f"{SHOTS}/stats.png")
             return before, page.inner_html("#stats")
         finally:
             browser.close()
