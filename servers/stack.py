@@ -278,7 +278,13 @@ two servers, and this Gee app — one <code>trio.run</code>.</p>
 <li>WebAssembly demos: {" ".join(f'<a href="/demo/wasm/{d}">{d}</a>' for d in DEMO_NAMES)}</li>
 <li>The same, driven from the server:
   {" ".join(f'<a href="/demo/bridge/{d}">{d}</a>' for d in DEMO_NAMES)}</li>
-</ul></body></html>
+</ul>
+<h2>The cache, live</h2>
+<div id="stats">…</div>
+<p>Numbers pushed by Python over the bridge twice a second; ask
+<a href="/api?key=Jack">/api?key=Jack</a> and watch them move.</p>
+<script src="/_bridge/client.js" data-page="stats"></script>
+</body></html>
 """
 STATS = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cache stats</title>
 <style>{STYLE}</style></head><body><h1>Cache statistics, live</h1><div id="stats">…</div>
