@@ -44,6 +44,7 @@ log = logging.getLogger("geetrio.bridge")
 
 DEFAULT_PATH = "/_bridge"
 MAX_MESSAGE_BYTES = 1 << 20
+TRANSPORT_LIMIT = 16 << 20  # what trio-websocket itself buffers at most (then it closes)
 PageScript = Callable[["Page"], Awaitable[None]]
 EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
@@ -212,7 +213,11 @@ class Bridge:
         group.get("/client.js", client_js)
         ws_routes = group.group("/ws")
         ws_routes.use(same_origin)
-        ws_routes.websocket("", max_message_bytes=self.max_message_bytes)(self._serve_page)
+        # The transport takes messages well over the cap, so that one just over it is read
+        # whole and refused with a clean 1009 here: closing while the browser is still
+        # sending makes its kernel see a reset, and the page would get 1006 instead.
+        transport_limit = max(TRANSPORT_LIMIT, 4 * self.max_message_bytes)
+        ws_routes.websocket("", max_message_bytes=transport_limit)(self._serve_page)
 
     async def _serve_page(self, c: Context, ws: trio_websocket.WebSocketConnection) -> None:
         name = c.query("page")
@@ -247,8 +252,12 @@ class Bridge:
             try:
                 text = await ws.get_message()
             except trio_websocket.ConnectionClosed:
-                return  # the tab closed (or sent too much: trio-websocket closed it, 1009)
+                return  # the tab closed (or sent more than the transport takes)
             try:
+                if len(text) > self.max_message_bytes:  # characters: at most 4 bytes each
+                    size = len(text.encode()) if isinstance(text, str) else len(text)
+                    if size > self.max_message_bytes:
+                        raise BadMessage(f"a message of {size} bytes is over the cap", 1009)
                 message = decode(text)
             except BadMessage as exc:
                 log.info("bridge: page %r sent a bad message (%s): closing", page.name, exc.reason)
