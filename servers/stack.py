@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
@@ -39,6 +39,7 @@ from cache_node import Score, orm_loader
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("geetrio.stack")
 
+T = TypeVar("T")
 SEED = {"Tom": 630, "Jack": 589, "Sam": 567}
 GENERATED = 3000
 
@@ -160,7 +161,8 @@ async def serve_stack(args: argparse.Namespace, engine: orm.Engine, nursery: tri
         rpc_servers.append(server)
         rpc_addrs.append(address)
 
-    web = build_web(groups, urls, rpc_servers[0], registry_app, registry)
+    bridge = await _enter(nursery, Bridge())  # every page is a task of the bridge
+    web = build_web(bridge, groups, urls, rpc_servers[0], registry)
     web_port = await nursery.start(partial(web.serve, host, args.port))
     say("web", f"http://{host}:{web_port}")
     say("registry", registry)
@@ -174,15 +176,16 @@ def _only(group: Group, name: str) -> Group | None:
     return group if name == "scores" else None
 
 
-async def _enter(nursery: trio.Nursery, pool: HTTPPool) -> HTTPPool:
-    """Keep ``pool`` entered (its connections owned) until the nursery is cancelled."""
+async def _enter(nursery: trio.Nursery, resource: T) -> T:
+    """Keep ``resource`` (an async context manager: a pool, the bridge) entered until
+    the nursery is cancelled, in a task of its own."""
 
-    async def hold(task_status: trio.TaskStatus[HTTPPool] = trio.TASK_STATUS_IGNORED) -> None:
-        async with pool:
-            task_status.started(pool)
+    async def hold(task_status: trio.TaskStatus[T] = trio.TASK_STATUS_IGNORED) -> None:
+        async with resource:  # type: ignore[attr-defined]
+            task_status.started(resource)
             await trio.sleep_forever()
 
-    entered: HTTPPool = await nursery.start(hold)
+    entered: T = await nursery.start(hold)
     return entered
 
 
@@ -191,10 +194,9 @@ def stats_of(groups: list[Group], urls: list[str]) -> list[dict[str, Any]]:
 
 
 def build_web(
-    groups: list[Group], urls: list[str], server: rpc.Server, registry_app: Engine, registry: str
+    bridge: Bridge, groups: list[Group], urls: list[str], server: rpc.Server, registry: str
 ) -> Engine:
     app = default()
-    bridge = Bridge()
     bridge.mount(app)
     mount_demos(app, bridge)
     wasm_demos().mount(app)

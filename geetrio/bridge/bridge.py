@@ -17,10 +17,13 @@ otherwise: cross-site WebSocket hijacking); a message over ``max_message_bytes``
 closes that connection with 1009, one that is not protocol JSON with 1003; the page
 can call only registered functions, and nothing it sends is ever evaluated.
 
-Each tab is one connection and one nursery: its page script, its function calls and
-its event handlers run there; a closed tab cancels them all and fails the server's
-pending requests to it with ``PageClosed``. A Python exception in a function the page
-called is logged and reaches the page as a rejected promise.
+Each tab is one connection and one task with a nursery of its own: its page script,
+its function calls and its event handlers run there; a closed tab cancels them all and
+fails the server's pending requests to it with ``PageClosed``. Inside
+``async with bridge:`` those tasks run in the bridge's own nursery, so leaving the block
+ends every page (without it, they run in their WebSocket route's task). A Python
+exception in a function the page called is logged and reaches the page as a rejected
+promise.
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ import inspect
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from importlib import resources
 from typing import Any
 
 import trio
 import trio_websocket
 
+from .._nursery import background_nursery
 from ..web import Context, Engine, RouterGroup
 from .protocol import BadMessage, Call, Event, Reply, decode, encode
 
@@ -171,6 +176,22 @@ class Bridge:
         self.functions: dict[str, Callable[..., Any]] = {}
         self.pages: dict[str, PageScript] = {}
         self.connected = 0  # tabs open now
+        self._nursery: trio.Nursery | None = None
+        self._stack: AsyncExitStack | None = None
+
+    async def __aenter__(self) -> Bridge:
+        stack = AsyncExitStack()
+        self._nursery = await stack.enter_async_context(background_nursery())
+        self._stack = stack
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        """End every page (their connections close with 1000)."""
+        nursery, stack = self._nursery, self._stack
+        self._nursery = self._stack = None
+        if nursery is not None and stack is not None:
+            nursery.cancel_scope.cancel()
+            await stack.__aexit__(*exc_info)
 
     def function(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
         """Register ``fn`` for ``geetrio.call(name, ...)``; as ``@bridge.function`` or
@@ -221,6 +242,22 @@ class Bridge:
 
     async def _serve_page(self, c: Context, ws: trio_websocket.WebSocketConnection) -> None:
         name = c.query("page")
+        nursery = self._nursery
+        if nursery is None:
+            await self._session(name, ws)
+            return
+        ended = trio.Event()
+
+        async def session() -> None:
+            try:
+                await self._session(name, ws)
+            finally:
+                ended.set()
+
+        nursery.start_soon(session)  # a task of the bridge; this route waits for its end
+        await ended.wait()
+
+    async def _session(self, name: str, ws: trio_websocket.WebSocketConnection) -> None:
         self.connected += 1
         try:
             async with trio.open_nursery() as nursery:

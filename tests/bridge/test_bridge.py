@@ -304,3 +304,38 @@ async def test_the_js_client_is_served(app_port: tuple[Bridge, int]) -> None:
 
 def test_logging_goes_through_the_bridge_logger() -> None:
     assert logging.getLogger("geetrio.bridge").name == "geetrio.bridge"
+
+
+async def test_pages_are_tasks_of_the_bridge_and_end_with_it(nursery: trio.Nursery) -> None:
+    bridge = Bridge()
+    app = Engine()
+    bridge.mount(app)
+
+    @bridge.page("forever")
+    async def forever(page: Page) -> None:
+        await page.ready()
+        await trio.sleep_forever()
+
+    port = await nursery.start(app.serve, "127.0.0.1", 0)
+    leave = trio.Event()
+
+    async def hold_bridge(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with bridge:
+            task_status.started()
+            await leave.wait()
+
+    await nursery.start(hold_bridge)
+    raw = await RawClient.connect(port)  # hand-driven: the server closes first here
+    opened = await raw.request(
+        HANDSHAKE.format(path="/_bridge/ws?page=forever", origin="http://t").encode()
+    )
+    assert opened.status == 101
+    with trio.fail_after(5):
+        while bridge.connected == 0:
+            await trio.testing.wait_all_tasks_blocked(cushion=0.01)
+    leave.set()  # leaving `async with bridge` ends every page
+    with trio.fail_after(5):
+        data = raw.buffer + await raw.read_until_eof()
+    close = data.rfind(b"\x88")
+    assert close >= 0 and int.from_bytes(data[close + 2 : close + 4], "big") == 1000
+    assert bridge.connected == 0
