@@ -115,6 +115,7 @@ async def test_the_stack() -> None:
                 assert peer.status == 200
             for name, score in {"Tom": 630, "Jack": 589, "Sam": 567}.items():
                 assert (await client.get(f"{web}/api?key={name}")).body == str(score).encode()
+            assert (await client.get(f"{web}/api")).status == 400  # no key: a clear 400
             missing = await client.get(f"{web}/api?key=nobody")
             assert missing.status == 500 and b"not exist" in missing.body
             listed = json.loads((await client.get(web + "/registry")).body)

@@ -26,6 +26,7 @@ from .._nursery import background_nursery
 from ..http.streams import PrefixedStream
 from .codec import Codec, get_codec
 from .errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
+from .http import CONNECTED_STATUS, RPC_PATH
 from .protocol import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, Header, Option, encode_message
 from .writer import FrameWriter, Queued
 
@@ -35,8 +36,6 @@ log = logging.getLogger("geetrio.rpc")
 
 RECEIVE_SIZE = 65536
 WRITE_TIMEOUT = 10.0  # a request that cannot be written in this long breaks the connection
-CONNECTED = b"HTTP/1.0 200 Connected to Gee RPC"
-DEFAULT_RPC_PATH = "/_geeprc_"
 MAX_CONNECT_RESPONSE = 4096
 
 
@@ -305,7 +304,7 @@ async def _connect_http(stream: trio.abc.Stream, path: str) -> trio.abc.Stream:
             raise OSError("the answer to CONNECT is too long")
     head, _, rest = received.partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0]
-    if status != CONNECTED:
+    if status != CONNECTED_STATUS:
         await trio.aclose_forcefully(stream)
         raise RPCError(f"rpc client: unexpected HTTP response: {status.decode('latin-1')!r}")
     return PrefixedStream(stream, rest) if rest else stream
@@ -326,7 +325,7 @@ async def dial(
 
 @asynccontextmanager
 async def dial_http(
-    network: str, address: str, *, option: Option | None = None, path: str = DEFAULT_RPC_PATH
+    network: str, address: str, *, option: Option | None = None, path: str = RPC_PATH
 ) -> AsyncIterator[Client]:
     """RPC over an HTTP server: ``CONNECT /_geeprc_ HTTP/1.0``, then the protocol.
     ``connect_timeout`` covers the CONNECT too."""

@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["CONNECTED", "mount"]
+__all__ = ["CONNECTED", "CONNECTED_STATUS", "DEBUG_PATH", "RPC_PATH", "mount"]
 
-CONNECTED = b"HTTP/1.0 200 Connected to Gee RPC\r\n\r\n"
+RPC_PATH = "/_geeprc_"
+DEBUG_PATH = "/debug/geerpc"
+CONNECTED_STATUS = b"HTTP/1.0 200 Connected to Gee RPC"
+CONNECTED = CONNECTED_STATUS + b"\r\n\r\n"  # the whole answer to the CONNECT
 
 
 def mount(server: Server, app: Any, path: str, debug_path: str) -> None:

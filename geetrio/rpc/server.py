@@ -23,6 +23,7 @@ import trio
 
 from .codec import Codec, get_codec
 from .errors import FrameError
+from .http import DEBUG_PATH, RPC_PATH
 from .protocol import (
     DEFAULT_MAX_FRAME_BYTES,
     MAGIC_NUMBER,
@@ -133,10 +134,10 @@ class Server:
         finally:
             await trio.aclose_forcefully(stream)
 
-    def mount(self, app: Any, path: str = "/_geeprc_", debug_path: str = "/debug/geerpc") -> None:
+    def mount(self, app: Any, path: str = RPC_PATH, debug_path: str = DEBUG_PATH) -> None:
         """Serve RPC over HTTP CONNECT at ``path`` and the debug page at ``debug_path``
         on a ``geetrio.web`` Engine."""
-        from .http import mount
+        from .http import mount  # the web layer, imported only when mounting
 
         mount(self, app, path, debug_path)
 

@@ -3,7 +3,6 @@ HTTP CONNECT; errors, concurrency, out-of-order replies, cancellation."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -59,9 +58,8 @@ class Foo:
             raise
         return key
 
-    def Slow(self, seconds: float) -> str:  # a plain def: runs in a worker thread
-        time.sleep(seconds)
-        return "slow done"
+    def Blocking(self, n: int) -> int:  # a plain def: runs in a worker thread
+        return sum(range(n))  # work that holds the thread, as a blocking call would
 
     def _private(self, x: int) -> int:
         return x
@@ -96,9 +94,9 @@ async def memory_client(
 
 def test_registration_by_reflection(server: rpc.Server) -> None:
     methods = server.services["Foo"].methods
-    assert sorted(methods) == ["Boom", "Echo", "Get", "Slow", "Sum", "Wait"]
+    assert sorted(methods) == ["Blocking", "Boom", "Echo", "Get", "Sum", "Wait"]
     assert methods["Sum"].describe() == ("Args", "int") and methods["Sum"].is_async
-    assert not methods["Slow"].is_async
+    assert not methods["Blocking"].is_async
     with pytest.raises(ValueError, match="already defined"):
         server.register(Foo())
     server.register(Foo(), name="Other")
@@ -111,7 +109,7 @@ async def test_calls_over_memory_streams(server: rpc.Server) -> None:
         assert await client.call("Foo.Sum", Args(1, 2)) == 3
         assert await client.call("Foo.Get", "Tom", reply_type=Score) == Score("Tom", 300)
         assert await client.call("Foo.Echo", {"a": [1, None]}) == {"a": [1, None]}
-        assert await client.call("Foo.Slow", 0.01) == "slow done"
+        assert await client.call("Foo.Blocking", 100_000) == sum(range(100_000))
 
 
 @pytest.mark.parametrize(
