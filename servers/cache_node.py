@@ -8,13 +8,15 @@ the loader fails) and ``GET /api/stats`` the group's counters as JSON. The backi
 "slow DB" is a sqlite table ``scores(name, score)`` read through ``geetrio.orm`` when
 ``--db PATH`` is given, else a small in-memory table. A database file the node creates
 gets the demo rows; an existing one is only read (it must have the ``scores`` table).
-Ctrl-C (SIGINT/SIGTERM) drains both servers gracefully.
+Prints ``cache URL`` (and ``api URL``) once listening, then ``ready``. SIGINT/SIGTERM
+drains both servers gracefully.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
@@ -130,10 +132,17 @@ async def serve_node(args: argparse.Namespace, loader: Getter, shutdown: trio.Ev
         host, port = urlsplit(pool.self_url).hostname, urlsplit(pool.self_url).port
         async with trio.open_nursery() as servers:  # returns once both have drained
             bound = await servers.start(partial(peer_app.serve, host, port, shutdown=shutdown))
-            log.info("peer server listening on http://%s:%d", host, bound)
+            say("cache", f"http://{host}:{bound}")
             if args.api is not None:
                 api = partial(api_app(group, pool).serve, host, args.api, shutdown=shutdown)
-                log.info("api server listening on http://%s:%d", host, await servers.start(api))
+                say("api", f"http://{host}:{await servers.start(api)}")
+            sys.stdout.write("ready\n")
+            sys.stdout.flush()
+
+
+def say(name: str, url: str) -> None:
+    log.info("%s server listening on %s", name, url)
+    sys.stdout.write(f"{name} {url}\n")
 
 
 def main() -> None:

@@ -1,11 +1,11 @@
-"""A GeeRPC server offering ``Arith`` (``Add``, ``Mul``, ``Sleep``), optionally
-registered with a registry through heartbeats.
+"""A GeeRPC server offering ``Arith`` (``Add``, ``Mul``, ``Sleep``) and ``Node.Address``
+(which server answered), optionally registered with a registry through heartbeats.
 
     python servers/rpc_server.py --port 9001 --registry http://127.0.0.1:9999/_geerpc_/registry
 
 Prints ``rpc tcp@HOST:PORT`` once it listens (the address it registers). With
 ``--http-port`` it also serves RPC over HTTP CONNECT and ``/debug/geerpc`` there.
-SIGINT/SIGTERM stops it.
+SIGINT/SIGTERM stops it: no new connections, in-flight calls get ``--grace`` seconds.
 """
 
 from __future__ import annotations
@@ -44,23 +44,39 @@ class Arith:
         return seconds
 
 
+class Node:
+    """``Node.Address(0)`` -> this server's address (``tcp@host:port``): with a load
+    balancer in front, which server answered."""
+
+    def __init__(self) -> None:
+        self.address = ""
+
+    async def Address(self, _: int) -> str:
+        return self.address
+
+
 async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
     server = rpc.Server()
     server.register(Arith())
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(server.serve, args.host, args.port)
-        address = f"tcp@{args.host}:{port}"
-        if args.http_port is not None:
-            app = Engine()
-            server.mount(app)
-            http = await nursery.start(partial(app.serve, args.host, args.http_port))
-            sys.stdout.write(f"http http@{args.host}:{http}\n")
-        if args.registry:
-            await nursery.start(rpc.heartbeat, args.registry, address, args.interval)
-        sys.stdout.write(f"rpc {address}\n")
-        sys.stdout.flush()
-        await shutdown.wait()
-        nursery.cancel_scope.cancel(reason="shutdown")
+    node = Node()
+    server.register(node)
+    async with trio.open_nursery() as background:  # the heartbeats
+        async with trio.open_nursery() as servers:  # both return once drained
+            serve = partial(server.serve, args.host, args.port, shutdown=shutdown, grace=args.grace)
+            port = await servers.start(serve)
+            address = node.address = f"tcp@{args.host}:{port}"
+            if args.http_port is not None:
+                app = Engine()
+                server.mount(app)
+                http = await servers.start(
+                    partial(app.serve, args.host, args.http_port, shutdown=shutdown)
+                )
+                sys.stdout.write(f"http http@{args.host}:{http}\n")
+            if args.registry:
+                await background.start(rpc.heartbeat, args.registry, address, args.interval)
+            sys.stdout.write(f"rpc {address}\n")
+            sys.stdout.flush()
+        background.cancel_scope.cancel(reason="shutdown")
 
 
 if __name__ == "__main__":
@@ -70,6 +86,7 @@ if __name__ == "__main__":
     parser.add_argument("--http-port", type=int, default=None, help="also serve over HTTP")
     parser.add_argument("--registry", default="", help="registry URL to send heartbeats to")
     parser.add_argument("--interval", type=float, default=None, help="heartbeat interval, s")
+    parser.add_argument("--grace", type=float, default=5.0, help="seconds in-flight calls get")
     parser.add_argument("--log-level", default="INFO")
     arguments = parser.parse_args()
     logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")

@@ -10,6 +10,12 @@ decode, or a method that raises is answered with an error header; the connection
 goes on. Only a broken wire format (bad Option, a frame over ``max_frame_bytes``, a
 header that is not one) ends it. When the client's ``HandleTimeout`` passes, the
 handler is cancelled and the reply says so: nothing outlives its connection.
+
+Graceful shutdown (``serve(..., shutdown=event, grace=5.0)``): once ``shutdown`` is set
+the listeners close, each connection stops reading new requests, the requests already
+read run to their end and their replies are sent, then the connection closes; whatever
+still runs ``grace`` seconds later is cancelled. A client sees its requests answered
+or its connection closed (a request the server never read did not run).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ log = logging.getLogger("geetrio.rpc")
 RECEIVE_SIZE = 65536
 MAX_IN_FLIGHT = 1024  # requests one connection may have running; then it is not read
 OPTION_TIMEOUT = 10.0  # seconds a new connection has to send its Option line
+DEFAULT_GRACE = 5.0  # seconds in-flight requests get after a graceful shutdown began
 WRITE_TIMEOUT = 10.0  # seconds one reply may take to be written before the peer is dropped
 
 
@@ -72,20 +79,25 @@ class Server:
         host: str | None,
         port: int,
         *,
+        shutdown: trio.Event | None = None,
+        grace: float = DEFAULT_GRACE,
         task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Serve TCP until cancelled; reports the bound port (``port=0`` picks one)."""
+        """Serve TCP until cancelled, or until ``shutdown`` is set and the connections
+        drained (see the module); reports the bound port (``port=0`` picks one)."""
         listeners = await trio.open_tcp_listeners(port, host=host or None)
         task_status.started(listeners[0].socket.getsockname()[1])
-        await self._serve_listeners(listeners)
+        await self._serve_listeners(listeners, shutdown, grace)
 
     async def serve_unix(
         self,
         path: str | os.PathLike[str],
         *,
+        shutdown: trio.Event | None = None,
+        grace: float = DEFAULT_GRACE,
         task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Serve on a unix socket at ``path`` until cancelled. A stale socket there is
+        """Serve on a unix socket at ``path`` like ``serve``. A stale socket there is
         replaced; any other file makes the bind fail (it is never deleted)."""
         path = os.fspath(path)
         sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
@@ -100,17 +112,37 @@ class Server:
         listener = trio.SocketListener(sock)
         task_status.started(path)
         try:
-            await self._serve_listeners([listener])
+            await self._serve_listeners([listener], shutdown, grace)
         finally:
             with trio.CancelScope(shield=True):
                 await trio.Path(path).unlink(missing_ok=True)
 
-    async def _serve_listeners(self, listeners: Sequence[trio.SocketListener]) -> None:
-        async with trio.open_nursery() as nursery:
-            for listener in listeners:
-                nursery.start_soon(self._accept, listener, nursery)
+    async def _serve_listeners(
+        self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event | None, grace: float
+    ) -> None:
+        if grace < 0:
+            raise ValueError("grace must not be negative")
+        open_connections: set[_Connection] = set()
+        async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as acceptors:
+                for listener in listeners:
+                    acceptors.start_soon(self._accept, listener, connections, open_connections)
+                if shutdown is None:
+                    return  # serves until cancelled
+                await shutdown.wait()
+                acceptors.cancel_scope.cancel(reason="graceful shutdown")
+            log.info(
+                "rpc server: shutting down: %d connections drain for up to %g s",
+                len(open_connections),
+                grace,
+            )
+            for connection in list(open_connections):
+                connection.drain()
+            connections.cancel_scope.deadline = trio.current_time() + grace
 
-    async def _accept(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
+    async def _accept(
+        self, listener: trio.SocketListener, nursery: trio.Nursery, tracked: set[_Connection]
+    ) -> None:
         async with listener:
             while True:
                 try:
@@ -119,12 +151,20 @@ class Server:
                     log.error("rpc server: accept failed: %s", exc)
                     await trio.sleep(0.1)
                     continue
-                nursery.start_soon(self.serve_stream, stream)
+                nursery.start_soon(self._serve_connection, _Connection(self, stream), tracked)
 
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one connection on any trio stream until it ends; closes the stream."""
+        await self._serve_connection(_Connection(self, stream), None)
+
+    async def _serve_connection(
+        self, connection: _Connection, tracked: set[_Connection] | None
+    ) -> None:
+        stream = connection.stream
+        if tracked is not None:
+            tracked.add(connection)
         try:
-            await _Connection(self, stream).run()
+            await connection.run()
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             log.debug("rpc server: connection lost: %s", exc)
         except FrameError as exc:
@@ -132,6 +172,8 @@ class Server:
         except Exception:  # a bug of ours: this connection ends, the server goes on
             log.exception("rpc server: internal error on a connection")
         finally:
+            if tracked is not None:
+                tracked.discard(connection)
             await trio.aclose_forcefully(stream)
 
     def mount(self, app: Any, path: str = RPC_PATH, debug_path: str = DEBUG_PATH) -> None:
@@ -164,6 +206,16 @@ class _Connection:
         self.scope = trio.CancelScope()  # cancelled when a reply cannot be written
         self.slots = trio.Semaphore(MAX_IN_FLIGHT)
         self.writer = FrameWriter(stream, write_timeout=WRITE_TIMEOUT, on_broken=self._broken)
+        self.draining = False  # a graceful shutdown: read no more requests
+        self._receiving: trio.CancelScope | None = None  # around the reader's wait
+
+    def drain(self) -> None:
+        """Read no more requests; those read finish and are answered, then it closes."""
+        self.draining = True
+        if self.codec is None:  # no Option yet: nothing is in flight
+            self.scope.cancel(reason="graceful shutdown")
+        elif self._receiving is not None:
+            self._receiving.cancel(reason="graceful shutdown")
 
     def _broken(self, reason: str) -> None:
         log.debug("rpc server: %s", reason)
@@ -177,7 +229,9 @@ class _Connection:
             async with trio.open_nursery() as connection:
                 connection.start_soon(self.writer.run)
                 await self._serve_requests(rest)
-                connection.cancel_scope.cancel()  # the writer's work is moot now
+                if self.draining:  # the replies of the requests that ran go out first
+                    await self.writer.flush()
+                connection.cancel_scope.cancel()  # else the writer's work is moot now
 
     async def _serve_requests(self, rest: bytes) -> None:
         """Read requests and run each as a task, until the client closes or breaks
@@ -217,7 +271,13 @@ class _Connection:
                     handlers.start_soon(self._read, b"")  # the next reader
                     await self._run(*inline)
                     return
-                data = await self.stream.receive_some(RECEIVE_SIZE)
+                if self.draining:
+                    return  # the requests read so far run on
+                with trio.CancelScope() as self._receiving:
+                    data = await self.stream.receive_some(RECEIVE_SIZE)
+                self._receiving = None
+                if self.draining:
+                    return
                 if not data:
                     break
         except FrameError as exc:  # the stream cannot be trusted: drop it all

@@ -54,6 +54,7 @@ class FrameWriter:
         self._buffered = 0
         self._has_work = trio.lowlevel.ParkingLot()
         self._has_room = trio.lowlevel.ParkingLot()
+        self._idle = trio.lowlevel.ParkingLot()  # nothing queued, nothing being sent
         self._sending = False
         # The fast path writes to the socket itself; only for plain socket streams.
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else -1
@@ -104,6 +105,7 @@ class FrameWriter:
         queue, stream = self._queue, self._stream
         while self.error is None:
             while not queue and self.error is None:
+                self._idle.unpark_all()
                 await self._has_work.park()
             if self.error is not None:
                 return
@@ -131,12 +133,19 @@ class FrameWriter:
                 self._break(f"the peer did not read for {self._write_timeout} s")
                 return
 
+    async def flush(self) -> None:
+        """Wait until everything queued so far went out (or the writer broke)."""
+        while (self._queue or self._sending) and self.error is None:
+            await self._idle.park()
+        await trio.lowlevel.checkpoint()
+
     def close(self, reason: str) -> None:
         """Take no more work: what is queued is never sent; waiters wake up."""
         if self.error is None:
             self.error = reason
         self._has_room.unpark_all()
         self._has_work.unpark_all()
+        self._idle.unpark_all()
 
     def _break(self, reason: str) -> None:
         self.close(reason)

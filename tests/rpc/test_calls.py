@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -366,3 +367,69 @@ async def test_a_drop_wakes_callers_waiting_for_room_in_the_writer(nursery: trio
             await server_stream.aclose()  # the connection drops
     assert sorted(errors) == [0, 1, 2]
     assert [errors[i].sent for i in range(3)] == [True, False, False]  # only the first went out
+
+
+async def test_graceful_shutdown_answers_what_it_read_then_closes(
+    server: rpc.Server, foo: Foo
+) -> None:
+    """``serve(..., shutdown=event)``: once set, no new connections; a request already
+    running finishes and its reply arrives; an idle connection closes; serve returns."""
+    shutdown = trio.Event()
+    returned = trio.Event()
+
+    async def serve(task_status: trio.TaskStatus[int]) -> None:
+        await server.serve("127.0.0.1", 0, shutdown=shutdown, grace=5.0, task_status=task_status)
+        returned.set()
+
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(serve)
+        async with (
+            rpc.dial("tcp", f"127.0.0.1:{port}") as busy,
+            rpc.dial("tcp", f"127.0.0.1:{port}") as idle,
+        ):
+            assert await idle.call("Foo.Sum", Args(1, 2)) == 3
+            replies: list[str] = []
+
+            async def wait_call() -> None:
+                replies.append(await busy.call("Foo.Wait", "slow"))
+
+            nursery.start_soon(wait_call)
+            await foo.entered.setdefault("slow", trio.Event()).wait()
+            shutdown.set()
+            await trio.testing.wait_all_tasks_blocked()
+            with pytest.raises(OSError):  # the listener is closed: refused
+                await trio.open_tcp_stream("127.0.0.1", port)
+            with pytest.raises(rpc.ShutdownError):  # the idle connection was closed
+                await idle.call("Foo.Sum", Args(1, 2))
+            assert not returned.is_set()  # a request still runs
+            foo.gates["slow"].set()
+            await returned.wait()
+            assert replies == ["slow"] and foo.cancelled == []
+
+
+async def test_graceful_shutdown_cancels_what_outlives_the_grace(
+    server: rpc.Server, foo: Foo, autojump_clock: trio.testing.MockClock
+) -> None:
+    shutdown = trio.Event()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(
+            partial(server.serve, "127.0.0.1", 0, shutdown=shutdown, grace=2.0)
+        )
+        async with rpc.dial("tcp", f"127.0.0.1:{port}") as client:
+            errors: list[Exception] = []
+            failed = trio.Event()
+
+            async def wait_call() -> None:
+                try:
+                    await client.call("Foo.Wait", "never")
+                except rpc.RPCError as exc:
+                    errors.append(exc)
+                    failed.set()
+
+            nursery.start_soon(wait_call)
+            await foo.entered.setdefault("never", trio.Event()).wait()
+            started = trio.current_time()
+            shutdown.set()
+            await failed.wait()
+            assert trio.current_time() - started == pytest.approx(2.0, abs=0.2)
+            assert foo.cancelled == ["never"] and isinstance(errors[0], rpc.ShutdownError)
