@@ -125,7 +125,8 @@ async def heartbeat(
 class RegistryDiscovery(MultiServersDiscovery):
     """Servers from a registry, refreshed when the list is older than
     ``refresh_interval`` seconds. A failed refresh keeps the last list (logged); with
-    no list yet, ``RPCError`` naming the registry URL."""
+    no list yet, ``RPCError`` naming the registry URL. An empty answer never replaces a
+    list (a restarted registry is empty until the servers' next heartbeats)."""
 
     def __init__(self, registry: str, refresh_interval: float = 10.0) -> None:
         super().__init__([])
@@ -159,7 +160,19 @@ class RegistryDiscovery(MultiServersDiscovery):
             return
         self._reached = True
         value = response.headers.get(SERVERS_HEADER, "")
-        self.update([s.strip() for s in value.split(",") if s.strip()])
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        if not servers and self._servers:
+            # A registry that just restarted knows nobody until the next heartbeats
+            # (up to an interval away); trusting it would leave every client without
+            # servers meanwhile. Servers that are really gone fail to dial instead.
+            log.warning(
+                "rpc registry %s lists no servers (restarted?); keeping the last %d",
+                self.registry,
+                len(self._servers),
+            )
+            self._last_update = trio.current_time()
+            return
+        self.update(servers)
 
     async def get(self, mode: SelectMode) -> str:
         await self.refresh()

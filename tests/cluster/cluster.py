@@ -164,3 +164,16 @@ class Cluster:
 
     def close(self) -> None:
         self.net.close()
+
+
+def report(scenario: str, **figures: Any) -> None:
+    """Append what a scenario measured to ``$GEETRIO_CLUSTER_REPORT`` (a JSON line),
+    for the notes; nothing when it is unset."""
+    path = os.environ.get("GEETRIO_CLUSTER_REPORT")
+    if path:
+        with open(path, "a") as out:
+            out.write(json.dumps({"scenario": scenario, **figures}) + "\n")
+
+
+def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in ("peer_loads", "peer_errors", "local_loads")}

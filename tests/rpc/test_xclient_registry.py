@@ -227,3 +227,20 @@ async def test_a_failed_refresh_keeps_the_last_list(nursery: trio.Nursery) -> No
         assert await discovery.get_all() == ["tcp@127.0.0.1:1"]
         serving.cancel_scope.cancel()
     assert await discovery.get_all() == ["tcp@127.0.0.1:1"]  # logged, not raised
+
+
+async def test_a_registry_that_lists_nobody_does_not_empty_the_list(
+    nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restarted registry is empty until the next heartbeats, which may be minutes
+    away: the clients keep their servers meanwhile, and take the new list once it has any."""
+    registry = rpc.Registry()
+    registry.put("tcp@127.0.0.1:1")
+    url = await start_registry(nursery, registry)
+    discovery = rpc.RegistryDiscovery(url, refresh_interval=0.0)
+    assert await discovery.get_all() == ["tcp@127.0.0.1:1"]
+    registry._servers.clear()  # what a restart leaves
+    assert await discovery.get_all() == ["tcp@127.0.0.1:1"]
+    assert "lists no servers (restarted?); keeping the last 1" in caplog.text
+    registry.put("tcp@127.0.0.1:2")
+    assert await discovery.get_all() == ["tcp@127.0.0.1:2"]
