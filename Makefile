@@ -17,12 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 # Command-line tools the tests and benchmarks drive (curl, wrk, Debian's Chromium for the
-# browser tests: Playwright drives /usr/bin/chromium, nothing downloads a browser);
+# browser tests: Playwright drives /usr/bin/chromium, nothing downloads a browser;
+# iproute2 and iptables for the cluster tests' network namespaces and faults);
 # installed only when missing.
 tools:
-	@command -v curl >/dev/null && command -v wrk >/dev/null && test -x /usr/bin/chromium || \
-	  { apt-get update -qq && apt-get install -y -qq curl wrk chromium >/dev/null; } || \
-	  echo "warning: could not install curl/wrk/chromium with apt-get"
+	@command -v curl >/dev/null && command -v wrk >/dev/null && test -x /usr/bin/chromium && \
+	  command -v ip >/dev/null && command -v iptables-legacy >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq curl wrk chromium iproute2 iptables >/dev/null; } || \
+	  echo "warning: could not install curl/wrk/chromium/iproute2/iptables with apt-get"
 
 # Pyodide (CPython in WebAssembly) for the /demo/wasm pages, from npm, pinned by
 # examples/wasm/package.json and its lock file; served by geetrio, never from a CDN.

@@ -7,7 +7,9 @@ RPC servers offering ``Scores`` (registered by heartbeats), and the web app.
 Prints ``NAME URL`` for each service (``web``, ``registry``, ``cache-1``..``cache-3``,
 ``rpc-1``, ``rpc-2``), then ``ready``. ``--port 0`` picks free ports for everything
 (else the others follow the web port: registry web-1, caches 8001-8003, RPC 9001-9002
-shifted by the web port less 9999). SIGINT or SIGTERM stops everything.
+shifted by the web port less 9999). SIGINT or SIGTERM stops it gracefully: no new
+connections, in-flight requests and RPC calls get 5 s to finish (browser pages are
+closed at once), then the database is closed; a second signal stops it at once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("geetrio.stack")
 
 T = TypeVar("T")
+GRACE = 5.0  # seconds in-flight requests get once a shutdown began
 SEED = {"Tom": 630, "Jack": 589, "Sam": 567}
 GENERATED = 3000
 
@@ -110,33 +113,43 @@ async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
         db = args.db or str(Path(folder) / "scores.db")
         engine = await open_database(db)
         try:
-            async with trio.open_nursery() as nursery:
-                await serve_stack(args, engine, nursery)
-                sys.stdout.write("ready\n")
-                sys.stdout.flush()
-                await shutdown.wait()
-                log.info("stopping the stack")
-                nursery.cancel_scope.cancel(reason="shutdown")
+            async with trio.open_nursery() as services:  # pools, heartbeats, the bridge
+                async with trio.open_nursery() as servers:  # each returns once drained
+                    await serve_stack(args, engine, services, servers, shutdown)
+                    sys.stdout.write("ready\n")
+                    sys.stdout.flush()
+                log.info("the servers drained; stopping the rest")
+                services.cancel_scope.cancel(reason="shutdown")
         finally:
             with trio.CancelScope(shield=True):
                 await engine.close()
 
 
-async def serve_stack(args: argparse.Namespace, engine: orm.Engine, nursery: trio.Nursery) -> None:
+async def serve_stack(
+    args: argparse.Namespace,
+    engine: orm.Engine,
+    services: trio.Nursery,
+    servers: trio.Nursery,
+    shutdown: trio.Event,
+) -> None:
+    """Start everything: servers in ``servers`` (they drain once ``shutdown`` is set),
+    what they use in ``services`` (stopped after the servers returned)."""
     host = args.host
+
+    async def serve(app: Engine, port: int) -> int:
+        bound: int = await servers.start(partial(app.serve, host, port, shutdown=shutdown))
+        return bound
+
     # Cache cluster: three nodes, each its own peer server and group.
     groups: list[Group] = []
     pools: list[HTTPPool] = []
     urls: list[str] = []
     for i in range(3):
         app = Engine()
-        port = await nursery.start(app.serve, host, port_for(args, 8001 + i))
+        port = await serve(app, port_for(args, 8001 + i))
         url = f"http://{host}:{port}"
         group = Group("scores", 2 << 10, await orm_loader(engine, created=False))
-        pool = await _enter(
-            nursery,
-            HTTPPool(url, timeout=1.0, groups=partial(_only, group)),
-        )
+        pool = await _enter(services, HTTPPool(url, timeout=1.0, groups=partial(_only, group)))
         pool.mount(app)
         group.register_peers(pool)
         groups.append(group)
@@ -148,22 +161,26 @@ async def serve_stack(args: argparse.Namespace, engine: orm.Engine, nursery: tri
     # RPC: a registry and two servers registered by heartbeats.
     registry_app = Engine()
     rpc.Registry(timeout=30.0).mount(registry_app, rpc.DEFAULT_REGISTRY_PATH)
-    registry_port = await nursery.start(registry_app.serve, host, port_for(args, 9998))
+    registry_port = await serve(registry_app, port_for(args, 9998))
     registry = f"http://{host}:{registry_port}{rpc.DEFAULT_REGISTRY_PATH}"
     rpc_servers: list[rpc.Server] = []
     rpc_addrs: list[str] = []
     for i in range(2):
         server = rpc.Server()
         server.register(Scores(engine, groups[i]))
-        port = await nursery.start(server.serve, host, port_for(args, 9001 + i))
+        port = await servers.start(
+            partial(server.serve, host, port_for(args, 9001 + i), shutdown=shutdown, grace=GRACE)
+        )
         address = f"tcp@{host}:{port}"
-        await nursery.start(rpc.heartbeat, registry, address, 10.0)
+        await services.start(rpc.heartbeat, registry, address, 10.0)
         rpc_servers.append(server)
         rpc_addrs.append(address)
 
-    bridge = await _enter(nursery, Bridge())  # every page is a task of the bridge
+    # Every page is a task of the bridge; they end (1000) as the shutdown begins, so open
+    # pages do not hold the web server for its whole grace period.
+    bridge = await _enter(services, Bridge(), until=shutdown)
     web = build_web(bridge, groups, urls, rpc_servers[0], registry)
-    web_port = await nursery.start(partial(web.serve, host, args.port))
+    web_port = await serve(web, args.port)
     say("web", f"http://{host}:{web_port}")
     say("registry", registry)
     for i, url in enumerate(urls):
@@ -176,14 +193,16 @@ def _only(group: Group, name: str) -> Group | None:
     return group if name == "scores" else None
 
 
-async def _enter(nursery: trio.Nursery, resource: T) -> T:
+async def _enter(nursery: trio.Nursery, resource: T, until: trio.Event | None = None) -> T:
     """Keep ``resource`` (an async context manager: a pool, the bridge) entered until
-    the nursery is cancelled, in a task of its own."""
+    the nursery is cancelled (or ``until`` is set), in a task of its own."""
 
     async def hold(task_status: trio.TaskStatus[T] = trio.TASK_STATUS_IGNORED) -> None:
         async with resource:  # type: ignore[attr-defined]
             task_status.started(resource)
-            await trio.sleep_forever()
+            if until is None:
+                await trio.sleep_forever()
+            await until.wait()
 
     entered: T = await nursery.start(hold)
     return entered
