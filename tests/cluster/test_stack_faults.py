@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -60,12 +61,12 @@ async def stack(db: Path) -> AsyncIterator[Stack]:
     argv = [sys.executable, str(ROOT / "servers" / "stack.py"), "--port", "0", "--db", str(db)]
     async with trio.open_nursery() as nursery:
         process: trio.Process = await nursery.start(
-            lambda task_status: trio.run_process(
+            partial(
+                trio.run_process,
                 [*argv, "--log-level", "DEBUG"],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 check=False,
-                task_status=task_status,
             )
         )
         assert process.stdout is not None and process.stderr is not None
