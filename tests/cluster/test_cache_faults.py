@@ -142,9 +142,13 @@ def test_a_peer_answering_badly_is_counted_logged_and_loaded_around(
     failures = [
         line for line in cluster.net.log("cache-h4").splitlines() if "peer failed for" in line
     ]
-    assert len(failures) >= len(owned) and all(
-        logged in line for line in failures[-len(owned) :]
-    ), failures[-3:]
+    ours = failures[-len(owned) :]  # one per key, each naming the peer and what went wrong
+    assert len(failures) >= len(owned) and all(cluster.urls["h3"] in line for line in ours)
+    # Behind a truncated answer, the requests pipelined on that connection see it reset
+    # (the peer closed with them unread): also a peer error, logged as such.
+    assert any(logged in line for line in ours), ours[-3:]
+    if mode != "truncated":
+        assert all(logged in line for line in ours), ours[-3:]
     report(
         f"bad peer: {mode}",
         its_keys=len(owned),
