@@ -29,6 +29,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .._json import JSONError, loads
+
 __all__ = [
     "BadMessage",
     "Call",
@@ -91,8 +93,8 @@ def decode(text: str | bytes) -> Reply | Call | Event:
     if isinstance(text, bytes):
         raise BadMessage("binary messages are not part of the protocol")
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError as exc:
+        message = loads(text)
+    except JSONError as exc:
         raise BadMessage(f"not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise BadMessage("a message is a JSON object")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
+from .._json import JSONError, loads
 from .convert import ConversionError, from_plain, to_plain
 from .errors import FrameError
 from .protocol import Header
@@ -40,7 +41,6 @@ class JSONCodec:
 
     def __init__(self) -> None:
         self._encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        self._decoder = json.JSONDecoder()
         self._methods: dict[str, bytes] = {}  # "Foo.Sum" -> b'"Foo.Sum"', JSON-escaped
 
     def encode_header(self, header: Header) -> bytes:
@@ -57,8 +57,8 @@ class JSONCodec:
 
     def decode_header(self, data: bytes) -> Header:
         try:
-            value = self._decoder.decode(data.decode())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            value = loads(data)
+        except JSONError as exc:
             raise FrameError(f"a header frame that is not JSON: {exc}") from None
         if not isinstance(value, dict):
             raise FrameError("a header frame that is not a JSON object")
@@ -79,8 +79,8 @@ class JSONCodec:
 
     def decode_body(self, data: bytes, annotation: Any, what: str) -> Any:
         try:
-            value = self._decoder.decode(data.decode())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            value = loads(data)
+        except JSONError as exc:
             raise ConversionError(f"{what} is not valid JSON: {exc}") from None
         return from_plain(value, annotation, what)
 

@@ -18,6 +18,7 @@ import json
 import struct
 from dataclasses import dataclass
 
+from .._json import JSONError, loads
 from .errors import FrameError
 
 __all__ = [
@@ -72,8 +73,8 @@ class Option:
         """An Option from its line (without the newline); ``FrameError`` if it is not
         one. Unknown fields are ignored."""
         try:
-            data = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = loads(line)
+        except JSONError as exc:
             raise FrameError(f"the Option line is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise FrameError("the Option line is not a JSON object")

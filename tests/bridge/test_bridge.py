@@ -49,6 +49,8 @@ def test_messages_decode_into_their_kinds() -> None:
         '{"op": "reply"}',
         '{"op": "error", "id": 1}',
         '{"op": "event", "handler": 1, "event": 5}',
+        "[" * 100_000,
+        '{"op": "reply", "id": ' + "9" * 5000 + "}",
     ],
 )
 def test_anything_else_is_a_bad_message_closing_with_1003(text: str) -> None:
@@ -247,7 +249,14 @@ HANDSHAKE = (
 )
 
 
-@pytest.mark.parametrize(("message", "code"), [("x" * 10_000, 1009), ("{not json", 1003)])
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("x" * 10_000, 1009),
+        ("{not json", 1003),
+        ("[" * 3000, 1003),  # deeper than the recursion limit: json raises RecursionError
+    ],
+)
 async def test_bad_messages_close_only_their_connection(
     app_port: tuple[Bridge, int], message: str, code: int
 ) -> None:

@@ -67,15 +67,31 @@ async def others_still_served(port: int) -> None:
         b"not json at all\n",
         rpc.Option().encode() + struct.pack(">I", 10_000_000),  # a frame over the limit
         rpc.Option().encode() + encode_frame(b"not a header") + encode_frame(b"1"),
+        rpc.Option().encode() + encode_frame(b"[" * 5000) + encode_frame(b"1"),
+        rpc.Option().encode() + encode_frame(b'{"Seq": ' + b"1" * 5000 + b"}") + encode_frame(b"1"),
+        b'{"MagicNumber": ' + b"1" * 5000 + b"}\n",
     ],
-    ids=["magic", "codec", "no-newline", "not-json", "oversized-frame", "bad-header"],
+    ids=[
+        "magic",
+        "codec",
+        "no-newline",
+        "not-json",
+        "oversized-frame",
+        "bad-header",
+        "deep-header",  # json raises RecursionError
+        "huge-seq",  # json raises a plain ValueError (over 4300 digits)
+        "huge-magic",
+    ],
 )
-async def test_the_server_closes_the_connection(port: int, opening: bytes) -> None:
+async def test_the_server_closes_the_connection(
+    port: int, opening: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     await stream.send_all(opening)
     assert await read_until_eof(stream) == b""  # closed without a word
     await stream.aclose()
     await others_still_served(port)
+    assert "internal error" not in caplog.text  # refused as bad input, not a crash of ours
 
 
 async def test_a_truncated_frame_then_close_harms_no_one(port: int) -> None:
@@ -91,6 +107,8 @@ async def test_a_truncated_frame_then_close_harms_no_one(port: int) -> None:
         ("Foo.Sum", b"{not json", "not valid JSON"),
         ("Foo.Missing", b'{"num1": 1, "num2": 2}', "can't find method Missing"),
         ("Nope.Sum", b"[" * 100 + b"]" * 100, "can't find service Nope"),
+        ("Foo.Sum", b"[" * 5000, "nested too deeply"),
+        ("Foo.Sum", b"1" * 5000, "not valid JSON"),
     ],
 )
 async def test_bad_content_in_good_frames_gets_an_error_header(
