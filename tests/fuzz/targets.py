@@ -1,0 +1,131 @@
+"""Fuzz targets: each takes arbitrary bytes, drives one boundary that reads untrusted
+input, and raises only if the boundary misbehaves. A clean refusal (the boundary's own
+error type) is fine; any other exception, or state growing past its limit, is a bug.
+
+Shared by the hypothesis properties (``test_properties.py``, in ``make test``) and the
+coverage-guided atheris runs (``fuzz/run.py``, ``make fuzz``)."""
+
+from __future__ import annotations
+
+from geetrio.bridge.protocol import BadMessage
+from geetrio.bridge.protocol import decode as decode_bridge
+from geetrio.cache.errors import BadPeerPath, CorruptResponse
+from geetrio.cache.protocol import decode_response, split_peer_path
+from geetrio.http.config import ServerConfig
+from geetrio.http.errors import ClientError, ProtocolError
+from geetrio.http.parser import RequestParser, ResponseParser
+from geetrio.rpc.codec import JSONCodec
+from geetrio.rpc.errors import FrameError
+from geetrio.rpc.protocol import FrameDecoder, OptionReader
+
+CONFIG = ServerConfig(max_header_bytes=4096, max_uri_bytes=1024, max_body_bytes=8192)
+MAX_FRAME = 8192
+
+
+def chunks(data: bytes) -> list[bytes]:
+    """The input cut where its first byte says (how it arrives off a socket)."""
+    if not data:
+        return []
+    size = data[0] % 64 + 1
+    body = data[1:]
+    return [body[i : i + size] for i in range(0, len(body), size)]
+
+
+def http_request(data: bytes) -> None:
+    """The server's request parser: requests within the limits, or ``ProtocolError``."""
+    parser = RequestParser(CONFIG)
+    try:
+        for chunk in chunks(data):
+            parser.feed(chunk)
+            while (request := parser.next_request()) is not None:
+                assert len(request.body) <= CONFIG.max_body_bytes
+                assert (
+                    request.method
+                    and request.path.startswith(("/", "*"))
+                    or request.method == "CONNECT"
+                )
+                assert "\x00" not in request.path
+            if parser.upgraded:
+                parser.resume()
+    except ProtocolError as exc:
+        assert 400 <= exc.status < 600
+    finally:
+        parser.close()
+
+
+def http_response(data: bytes) -> None:
+    """The client's response parser (what a cache peer or registry sends back)."""
+    parser = ResponseParser(max_body=8192, max_head=4096, pipelined=True)
+    try:
+        for chunk in chunks(data):
+            parser.feed(chunk)
+            for response in parser.pop_responses():
+                assert len(response.body) <= 8192
+        parser.eof()
+    except ClientError:
+        pass
+    finally:
+        parser.close()
+
+
+def rpc_stream(data: bytes) -> None:
+    """What an RPC server reads from a connection: the Option line, then frames, each
+    header frame decoded by the JSON codec."""
+    codec = JSONCodec()
+    reader = OptionReader()
+    decoder = FrameDecoder(MAX_FRAME)
+    got = None
+    try:
+        pieces = chunks(data)
+        while pieces and got is None:
+            got = reader.feed(pieces.pop(0))
+        if got is None:
+            return
+        rest = got[1]
+        header = True
+        for chunk in [rest, *pieces]:
+            for frame in decoder.feed(chunk):
+                assert len(frame) <= MAX_FRAME
+                if header:
+                    codec.decode_header(frame)
+                else:
+                    try:
+                        codec.decode_body(frame, object, "the argument")
+                    except ValueError:
+                        pass  # a bad argument: answered with an error, the connection goes on
+                header = not header
+            assert decoder.pending <= MAX_FRAME + 4 + len(chunk)
+    except FrameError:
+        pass
+
+
+def cache_peer(data: bytes) -> None:
+    """Both sides of the peer protocol: a request target the peer server splits, and a
+    response body the client decodes as protobuf."""
+    try:
+        group, key = split_peer_path(data.decode("latin-1"), "/_geecache/")
+        assert group and key
+    except BadPeerPath:
+        pass
+    try:
+        assert isinstance(decode_response(data), bytes)
+    except CorruptResponse:
+        pass
+
+
+def bridge_message(data: bytes) -> None:
+    """A message from a browser page over the bridge's WebSocket."""
+    for message in (data, data.decode("utf-8", errors="replace")):
+        try:
+            decode_bridge(message)
+        except BadMessage:
+            pass
+
+
+TARGETS = {
+    "http_request": http_request,
+    "http_response": http_response,
+    "rpc_stream": rpc_stream,
+    "cache_peer": cache_peer,
+    "bridge_message": bridge_message,
+}
