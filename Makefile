@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 9999
 
-.PHONY: run test lint bench clean tools pyodide screenshots
+.PHONY: run test lint bench fuzz clean tools pyodide screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -60,6 +60,18 @@ $(PURERPC)/.installed:
 bench: $(STAMP) tools $(PURERPC)/.installed
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 	$(BIN)/python benchmarks/run_all.py
+
+# Coverage-guided fuzzing (atheris) of the targets that `make test` fuzzes briefly with
+# hypothesis: FUZZ_SECONDS each; a crash stops it and leaves its input in fuzz/crashes/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := http_request http_response rpc_stream cache_peer bridge_message
+fuzz: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[fuzz]'
+	@for target in $(FUZZ_TARGETS); do \
+	  echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
+	  $(BIN)/python fuzz/run.py $$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) $(PURERPC) examples/wasm/node_modules .pytest_cache .mypy_cache .ruff_cache

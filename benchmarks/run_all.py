@@ -13,6 +13,7 @@ BENCHMARKS = [
     HERE / "cache" / "bench_cache.py",
     HERE / "orm" / "bench_orm.py",
     HERE / "rpc" / "bench_rpc.py",
+    HERE / "soak.py",
 ]
 
 if __name__ == "__main__":

@@ -274,7 +274,11 @@ class _Connection:
                 if self.draining:
                     return  # the requests read so far run on
                 with trio.CancelScope() as self._receiving:
-                    data = await self.stream.receive_some(RECEIVE_SIZE)
+                    try:
+                        data = await self.stream.receive_some(RECEIVE_SIZE)
+                    except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                        log.debug("rpc server: connection lost: %s", exc)
+                        data = b""  # a reset is an end like any other
                 self._receiving = None
                 if self.draining:
                     return

@@ -7,6 +7,8 @@ coverage-guided atheris runs (``fuzz/run.py``, ``make fuzz``)."""
 
 from __future__ import annotations
 
+import contextlib
+
 from geetrio.bridge.protocol import BadMessage
 from geetrio.bridge.protocol import decode as decode_bridge
 from geetrio.cache.errors import BadPeerPath, CorruptResponse
@@ -40,10 +42,8 @@ def http_request(data: bytes) -> None:
             while (request := parser.next_request()) is not None:
                 assert len(request.body) <= CONFIG.max_body_bytes
                 assert (
-                    request.method
-                    and request.path.startswith(("/", "*"))
-                    or request.method == "CONNECT"
-                )
+                    request.method and request.path.startswith(("/", "*"))
+                ) or request.method == "CONNECT"
                 assert "\x00" not in request.path
             if parser.upgraded:
                 parser.resume()
@@ -89,10 +89,9 @@ def rpc_stream(data: bytes) -> None:
                 if header:
                     codec.decode_header(frame)
                 else:
-                    try:
+                    # a bad argument is answered with an error; the connection goes on
+                    with contextlib.suppress(ValueError):
                         codec.decode_body(frame, object, "the argument")
-                    except ValueError:
-                        pass  # a bad argument: answered with an error, the connection goes on
                 header = not header
             assert decoder.pending <= MAX_FRAME + 4 + len(chunk)
     except FrameError:
@@ -107,19 +106,15 @@ def cache_peer(data: bytes) -> None:
         assert group and key
     except BadPeerPath:
         pass
-    try:
+    with contextlib.suppress(CorruptResponse):
         assert isinstance(decode_response(data), bytes)
-    except CorruptResponse:
-        pass
 
 
 def bridge_message(data: bytes) -> None:
     """A message from a browser page over the bridge's WebSocket."""
     for message in (data, data.decode("utf-8", errors="replace")):
-        try:
+        with contextlib.suppress(BadMessage):
             decode_bridge(message)
-        except BadMessage:
-            pass
 
 
 TARGETS = {

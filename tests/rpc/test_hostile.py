@@ -94,6 +94,21 @@ async def test_the_server_closes_the_connection(
     assert "internal error" not in caplog.text  # refused as bad input, not a crash of ours
 
 
+async def test_a_client_resetting_mid_call_is_a_lost_connection_not_an_error(
+    port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    await stream.send_all(rpc.Option().encode() + request("Foo.Wait", 1, b'"forever"'))
+    await trio.testing.wait_all_tasks_blocked()  # the call runs, the reader waits
+    linger = struct.pack("ii", 1, 0)  # close with RST, as a killed client's kernel does
+    stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+    await stream.aclose()
+    await others_still_served(port)
+    assert "internal error" not in caplog.text
+
+
 async def test_a_truncated_frame_then_close_harms_no_one(port: int) -> None:
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     await stream.send_all(rpc.Option().encode() + request("Foo.Sum", 1, b"{}")[:-1])
