@@ -1,7 +1,7 @@
 """A bounded soak of the main job: ``servers/stack.py`` under mixed traffic for a fixed
 time, then what it served, what failed, latency, and its descriptors and memory.
 
-    python benchmarks/soak.py [--seconds 60] [--warmup 5]
+    python benchmarks/soak.py [--seconds 60] [--warmup 10]
 
 Loopback only. The stack runs pinned to CPU 0, the load (one trio program: web pages,
 the cache API over keys of which some are missing, RPC ``Scores.Get`` and
@@ -34,6 +34,7 @@ from geetrio.http import ClientError, HTTPClient  # noqa: E402
 WEB_WORKERS, API_WORKERS, RPC_WORKERS = 4, 8, 4
 TIMEOUT = 5.0
 GROWTH_TARGET = 0.10
+SAMPLES = 6  # descriptors and RSS read this many times during the run
 
 
 class Tally:
@@ -120,12 +121,14 @@ async def drive(urls: dict[str, str], seconds: float, warmup: float, pid: int) -
         start = sample(stack)
         tally.counting = True
         began = time.perf_counter()
-        await trio.sleep(seconds)
+        series = []
+        for _ in range(SAMPLES):
+            await trio.sleep(seconds / SAMPLES)
+            series.append(sample(stack))
         tally.counting = False
         elapsed = time.perf_counter() - began
-        end = sample(stack)
         nursery.cancel_scope.cancel()
-    return {"tally": tally, "start": start, "end": end, "elapsed": elapsed}
+    return {"tally": tally, "start": start, "series": series, "elapsed": elapsed}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -136,7 +139,7 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=10.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, str(ROOT / "servers" / "stack.py"), "--port", "0",
@@ -162,7 +165,9 @@ def main() -> None:
 def report(result: dict[str, object], seconds: float) -> None:
     tally = result["tally"]
     assert isinstance(tally, Tally)
-    (fds0, rss0), (fds1, rss1) = result["start"], result["end"]  # type: ignore[misc]
+    series = result["series"]
+    assert isinstance(series, list)
+    (fds0, rss0), (fds1, rss1) = result["start"], series[-1]  # type: ignore[misc]
     elapsed = result["elapsed"]
     assert isinstance(elapsed, float)
     served = sum(len(v) for v in tally.latencies.values())
@@ -178,8 +183,10 @@ def report(result: dict[str, object], seconds: float) -> None:
     for kind, count in sorted(tally.errors.items()):
         print(f"  error {kind}: {count}")
     fd_growth, rss_growth = (fds1 - fds0) / fds0, (rss1 - rss0) / rss0
-    print(f"  open fds: {fds0} -> {fds1} ({fd_growth:+.1%})")
-    print(f"  RSS: {rss0 / 2**20:.1f} -> {rss1 / 2**20:.1f} MiB ({rss_growth:+.1%})")
+    print(f"  open fds: {fds0} -> {fds1} ({fd_growth:+.1%}); "
+          f"during: {' '.join(str(f) for f, _ in series)}")  # fmt: skip
+    print(f"  RSS: {rss0 / 2**20:.1f} -> {rss1 / 2**20:.1f} MiB ({rss_growth:+.1%}); "
+          f"during: {' '.join(f'{r / 2**20:.1f}' for _, r in series)}")  # fmt: skip
     met = max(fd_growth, rss_growth) < GROWTH_TARGET and errors == 0
     print(f"  target: no errors, fds and RSS growth under {GROWTH_TARGET:.0%}: "
           f"{'met' if met else 'MISSED'}")  # fmt: skip
