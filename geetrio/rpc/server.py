@@ -85,6 +85,7 @@ class Server:
     ) -> None:
         """Serve TCP until cancelled, or until ``shutdown`` is set and the connections
         drained (see the module); reports the bound port (``port=0`` picks one)."""
+        _check_grace(grace)
         listeners = await trio.open_tcp_listeners(port, host=host or None)
         task_status.started(listeners[0].socket.getsockname()[1])
         await self._serve_listeners(listeners, shutdown, grace)
@@ -99,6 +100,7 @@ class Server:
     ) -> None:
         """Serve on a unix socket at ``path`` like ``serve``. A stale socket there is
         replaced; any other file makes the bind fail (it is never deleted)."""
+        _check_grace(grace)
         path = os.fspath(path)
         sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
         try:
@@ -120,8 +122,6 @@ class Server:
     async def _serve_listeners(
         self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event | None, grace: float
     ) -> None:
-        if grace < 0:
-            raise ValueError("grace must not be negative")
         open_connections: set[_Connection] = set()
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as acceptors:
@@ -151,7 +151,9 @@ class Server:
                     log.error("rpc server: accept failed: %s", exc)
                     await trio.sleep(0.1)
                     continue
-                nursery.start_soon(self._serve_connection, _Connection(self, stream), tracked)
+                connection = _Connection(self, stream)
+                tracked.add(connection)  # now: a shutdown that comes next must see it
+                nursery.start_soon(self._serve_connection, connection, tracked)
 
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one connection on any trio stream until it ends; closes the stream."""
@@ -161,8 +163,6 @@ class Server:
         self, connection: _Connection, tracked: set[_Connection] | None
     ) -> None:
         stream = connection.stream
-        if tracked is not None:
-            tracked.add(connection)
         try:
             await connection.run()
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
@@ -195,6 +195,11 @@ class Server:
         if method is None:
             return f"rpc server: can't find method {method_name}"
         return method
+
+
+def _check_grace(grace: float) -> None:
+    if grace < 0:
+        raise ValueError("grace must not be negative")
 
 
 class _Connection:
