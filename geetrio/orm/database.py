@@ -94,7 +94,9 @@ class Database:
                 raise
             return conn
 
-        conn = await trio.to_thread.run_sync(connect)
+        # Switching a file to WAL takes its lock for a moment: several processes opening
+        # one new file together (cache nodes sharing a database) may meet it.
+        conn = await retry_locked(lambda: trio.to_thread.run_sync(connect))
         return cls(conn, path)
 
     def _progress(self) -> int:

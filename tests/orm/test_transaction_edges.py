@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,9 +198,15 @@ conn.execute("COMMIT")
 
 @pytest.fixture
 def write_lock(engine: orm.Engine) -> Iterator[subprocess.Popen[str]]:
+    with holding_write_lock(engine.path) as proc:
+        yield proc
+
+
+@contextmanager
+def holding_write_lock(path: str) -> Iterator[subprocess.Popen[str]]:
     """Another process holding the database's write lock until its stdin gets a line."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD_WRITE_LOCK, engine.path],
+        [sys.executable, "-c", HOLD_WRITE_LOCK, path],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -344,3 +351,33 @@ async def test_a_rebuild_inside_an_open_transaction_is_refused(tmp_path: Path) -
 
         with pytest.raises(orm.ORMError, match="outside"):
             await engine.transaction(work)
+
+
+@pytest.fixture
+def locked_new_file(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    path = str(tmp_path / "shared.db")
+    sqlite3.connect(path).close()  # a new file, in the default rollback-journal mode
+    with holding_write_lock(path) as proc:
+        yield path, proc
+
+
+async def test_opening_a_file_another_process_holds_locked_waits_for_it(
+    locked_new_file: tuple[str, subprocess.Popen[str]], retried: trio.Event
+) -> None:
+    """Several processes opening one new file together (cache nodes sharing a database)
+    meet each other's lock while one switches it to WAL: ``open`` retries, never fails."""
+    path, proc = locked_new_file
+    opened: list[orm.Engine] = []
+    async with trio.open_nursery() as nursery:
+
+        async def open_it() -> None:
+            opened.append(await orm.Engine.open("sqlite3", path))
+
+        nursery.start_soon(open_it)
+        await retried.wait()  # it met the lock and retries
+        assert proc.stdin is not None
+        proc.stdin.write("release\n")
+        proc.stdin.flush()
+    await opened[0].migrate(User)
+    assert await opened[0].new_session().raw("PRAGMA journal_mode").query_row() == ("wal",)
+    await opened[0].close()
