@@ -4,7 +4,8 @@ One JSON command per line on stdin, one JSON answer per line on stdout:
 
 - ``{"op": "get", "url": U, "keys": [...], "concurrency": C}`` -> ``{"results":
   [[key, status, body, seconds], ...]}``: ``GET U/api?key=K`` for each key, C at a time
-  (status 0 and the error text when the request itself failed);
+  (status 0 and the error text when the request itself failed); with ``"notify_after":
+  N`` also a ``{"progress": N}`` line once N are done, before the answer;
 - ``{"op": "stats", "urls": [...]}`` -> ``{"stats": {url: group stats}}`` from ``/api/stats``;
 - ``{"op": "rpc", "registry": R, "method": M, "arg": A, "calls": N, "call_timeout": T}`` ->
   ``{"results": [[reply or null, error or null, seconds], ...]}``: N sequential calls
@@ -36,9 +37,12 @@ class Agent:
         self.http = http
         self.xclients: dict[str, rpc.XClient] = {}
 
-    async def get(self, url: str, keys: list[str], concurrency: int = 1) -> dict[str, Any]:
+    async def get(
+        self, url: str, keys: list[str], concurrency: int = 1, notify_after: int = 0
+    ) -> dict[str, Any]:
         results: list[Any] = [None] * len(keys)
         slots = trio.Semaphore(concurrency)
+        done = 0
 
         async def one(i: int, key: str) -> None:
             async with slots:
@@ -50,6 +54,10 @@ class Agent:
                 except (ClientError, trio.TooSlowError) as exc:
                     status, body = 0, f"{type(exc).__name__}: {exc}"
                 results[i] = [key, status, body, time.perf_counter() - started]
+                nonlocal done
+                done += 1
+                if done == notify_after:  # the test acts mid-load on this line
+                    answer({"progress": done})
 
         async with trio.open_nursery() as nursery:
             for i, key in enumerate(keys):
@@ -110,12 +118,16 @@ class Agent:
         return {"servers": [s for s in listed.split(",") if s]}
 
 
+def answer(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
 async def main() -> None:
     stdin = trio.lowlevel.FdStream(os.dup(0))
     async with HTTPClient() as http, trio.open_nursery() as nursery:
         agent = Agent(nursery, http)
-        sys.stdout.write(json.dumps({"ready": True}) + "\n")
-        sys.stdout.flush()
+        answer({"ready": True})
         buffered = b""
         while True:
             chunk = await stdin.receive_some(1 << 16)
@@ -127,11 +139,10 @@ async def main() -> None:
                 command = json.loads(line)
                 op = command.pop("op")
                 try:
-                    answer = await getattr(agent, op)(**command)
+                    result = await getattr(agent, op)(**command)
                 except Exception as exc:  # reported to the test, which fails on it
-                    answer = {"exception": f"{type(exc).__name__}: {exc}"}
-                sys.stdout.write(json.dumps(answer) + "\n")
-                sys.stdout.flush()
+                    result = {"exception": f"{type(exc).__name__}: {exc}"}
+                answer(result)
         nursery.cancel_scope.cancel()
 
 

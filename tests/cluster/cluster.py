@@ -142,10 +142,16 @@ class Cluster:
     # ------------------------------------------------------------------ the agent
 
     def ask(self, op: str, timeout: float = 120.0, **command: Any) -> dict[str, Any]:
+        self.send(op, **command)
+        return self.answer(timeout)
+
+    def send(self, op: str, **command: Any) -> None:
         agent = self.processes["agent"]
         assert agent.stdin is not None
         agent.stdin.write(json.dumps({"op": op, **command}) + "\n")
         agent.stdin.flush()
+
+    def answer(self, timeout: float = 120.0) -> dict[str, Any]:
         answer: dict[str, Any] = json.loads(self.agent_lines.next(timeout))
         assert "exception" not in answer, answer["exception"]
         return answer

@@ -78,6 +78,29 @@ def test_kill_9_a_cache_node_then_restart_it(cluster: Cluster) -> None:
     )
 
 
+def test_kill_9_a_cache_node_mid_load(cluster: Cluster) -> None:
+    """Killed while requests for its keys are on the wire: those fail over too."""
+    owned = cluster.owned_by("h2")
+    keys = KEYS * 4
+    before = cluster.stats()
+    cluster.send("get", url=cluster.api["h4"], keys=keys, concurrency=32, notify_after=len(KEYS))
+    assert cluster.answer() == {"progress": len(KEYS)}
+    cluster.kill("cache-h2")
+    results = [tuple(r) for r in cluster.answer()["results"]]
+    moved = delta(cluster.stats(), before)
+    served_correctly(results)  # type: ignore[arg-type]
+    assert moved["peer_errors"] >= 1  # some were in flight or after: counted
+    worst = max(seconds for *_, seconds in results)
+    assert worst < PEER_TIMEOUT + LOAD_MARGIN
+    report(
+        "kill -9 cache node mid-load",
+        requests=len(keys),
+        its_keys=len(owned),
+        peer_errors=moved["peer_errors"],
+        worst_s=round(worst, 4),
+    )
+
+
 @pytest.mark.parametrize("fault", ["link down", "100% loss", "2 s delay"])
 def test_a_node_cut_off_fails_over_at_the_peer_timeout(cluster: Cluster, fault: str) -> None:
     owned = cluster.owned_by("h3")
