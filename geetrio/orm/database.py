@@ -1,4 +1,5 @@
-"""The only module that touches sqlite: a connection used from one thread at a time.
+"""The sqlite backend: a connection used from one thread at a time. (PostgreSQL:
+``postgres.py``, the same contract over a pool.)
 
 Discipline (TRIO-NOTES §3): one ``sqlite3.Connection`` per engine, opened with
 ``check_same_thread=False`` and used under a trio ``Lock`` — held for one statement, or
@@ -26,8 +27,9 @@ import logging
 import os
 import queue
 import sqlite3
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar
 
 import outcome
 import trio
@@ -35,7 +37,7 @@ import trio
 from .errors import ORMError
 from .types import Job
 
-__all__ = ["Database", "Job", "TransactionWorker", "retry_locked"]
+__all__ = ["Backend", "Connection", "Database", "Job", "TransactionWorker", "retry_locked"]
 
 log = logging.getLogger("geetrio.orm")
 
@@ -63,6 +65,48 @@ def _caller_cancelled() -> bool:
     except trio.Cancelled:  # the signal, not the task's cancellation: see above
         return True
     return False
+
+
+class Connection(Protocol):
+    """One driver connection as a worker thread uses it: what ``TransactionWorker``
+    needs of a backend."""
+
+    limiter: trio.CapacityLimiter  # at most one thread on the connection
+
+    def run_job(self, job: Job[T], should_abort: Callable[[], bool]) -> T:
+        """In a worker thread: run ``job`` on the connection."""
+        ...
+
+    def interrupt(self) -> None:
+        """From the trio thread: stop the statement running now (its job was aborted)."""
+        ...
+
+    def interrupted(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is how the driver reports an interrupted statement."""
+        ...
+
+
+class Backend(Protocol):
+    """An open database as the engine uses it (``Database`` here, ``PgDatabase``)."""
+
+    path: str
+    closed: bool
+
+    async def run_hop(self, job: Job[T]) -> T:
+        """One statement outside a transaction."""
+        ...
+
+    def transaction_connection(self) -> Any:
+        """``async with``: a connection held for one transaction (``Connection``)."""
+        ...
+
+    async def close_after(self, conn: Any) -> None:
+        """``close()`` gave up waiting for the transaction on ``conn``: close it now."""
+        ...
+
+    async def close(self) -> None:
+        """Wait (cancellably) for the transactions, then close."""
+        ...
 
 
 class Database:
@@ -101,6 +145,22 @@ class Database:
 
     def _progress(self) -> int:
         return 1 if self._should_abort() else 0
+
+    def interrupt(self) -> None:
+        """Nothing to do: the progress handler polls the job's abort flag."""
+
+    def interrupted(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted"
+
+    @asynccontextmanager
+    async def transaction_connection(self) -> AsyncIterator[Database]:
+        """The connection for one transaction: held (the lock) until it ends."""
+        async with self.lock:
+            yield self
+
+    async def close_after(self, conn: Database) -> None:
+        """``close()`` gave up waiting for this transaction: close when it ends."""
+        await self.close_locked()
 
     def run_job(self, job: Job[T], should_abort: Callable[[], bool]) -> T:
         """In a worker thread: run ``job`` on the connection."""
@@ -152,7 +212,7 @@ class TransactionWorker:
     once, so no caller ever parks on a worker that has gone.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
         self._jobs: queue.SimpleQueue[tuple[Job[Any], trio.lowlevel.Task, _JobState] | None] = (
             queue.SimpleQueue()
@@ -167,11 +227,12 @@ class TransactionWorker:
         reschedule, run_soon = trio.lowlevel.reschedule, self._token.run_sync_soon
         while (item := self._jobs.get()) is not None:
             job, task, state = item
-            result = (
-                outcome.Value(_NOT_RUN)
-                if state.aborted
-                else outcome.capture(self._db.run_job, job, state.is_aborted)
-            )
+            if state.aborted:
+                result: outcome.Outcome[Any] = outcome.Value(_NOT_RUN)
+            else:
+                state.running = True
+                result = outcome.capture(self._db.run_job, job, state.is_aborted)
+                state.running = False
             run_soon(reschedule, task, result)
 
     def stop(self) -> None:
@@ -187,12 +248,14 @@ class TransactionWorker:
 
         def abort(_: object) -> trio.lowlevel.Abort:
             state.aborted = True  # the worker interrupts or skips it, then wakes us
+            if state.running:
+                self._db.interrupt()
             return trio.lowlevel.Abort.FAILED
 
         try:
             result = await trio.lowlevel.wait_task_rescheduled(abort)
-        except sqlite3.OperationalError as exc:
-            if state.aborted and str(exc) == "interrupted":
+        except Exception as exc:
+            if state.aborted and self._db.interrupted(exc):
                 await trio.lowlevel.checkpoint()  # raises the pending Cancelled
             raise
         if result is _NOT_RUN:
@@ -201,10 +264,11 @@ class TransactionWorker:
 
 
 class _JobState:
-    __slots__ = ("aborted",)
+    __slots__ = ("aborted", "running")
 
     def __init__(self) -> None:
         self.aborted = False
+        self.running = False  # set in the worker thread while the job runs
 
     def is_aborted(self) -> bool:
         return self.aborted

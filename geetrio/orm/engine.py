@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -153,8 +152,11 @@ class Engine:
             if self.closed:
                 raise ORMError("the engine is closed")
             return await self._db.run_hop(job)
-        except sqlite3.Error as exc:
-            raise wrap_driver_error(exc) from exc
+        except Exception as exc:
+            wrapped = wrap_driver_error(exc)
+            if wrapped is None:
+                raise
+            raise wrapped from exc
 
     async def transaction(self, fn: Callable[[Session], Awaitable[T]]) -> T:
         """Run ``await fn(session)`` in a transaction: commit when it returns, roll back

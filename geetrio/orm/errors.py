@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 __all__ = [
     "DatabaseError",
@@ -44,8 +45,16 @@ class IntegrityError(DatabaseError):
     """A constraint failed (primary key, unique, not null, ...)."""
 
 
-def wrap_driver_error(exc: sqlite3.Error) -> DatabaseError:
-    """The driver's error as ours, keeping it as ``.orig``."""
-    if isinstance(exc, sqlite3.IntegrityError):
-        return IntegrityError(exc)
-    return DatabaseError(exc)
+def wrap_driver_error(exc: BaseException) -> DatabaseError | None:
+    """A driver's error (sqlite3's or psycopg's) as ours, keeping it as ``.orig``;
+    ``None`` for anything else."""
+    if isinstance(exc, sqlite3.Error):
+        return (
+            IntegrityError(exc) if isinstance(exc, sqlite3.IntegrityError) else DatabaseError(exc)
+        )
+    psycopg = sys.modules.get("psycopg")  # imported only by the PostgreSQL backend
+    if psycopg is not None and isinstance(exc, psycopg.Error):
+        if isinstance(exc, psycopg.IntegrityError):
+            return IntegrityError(exc)
+        return DatabaseError(exc)
+    return None

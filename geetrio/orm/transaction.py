@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
-from .database import Database, Job, TransactionWorker, retry_locked
+from .database import Backend, Job, TransactionWorker, retry_locked
 from .dialect import quote_identifier
 from .errors import ORMError, wrap_driver_error
 from .session import Session
@@ -135,7 +135,7 @@ def current_level(engine: Engine) -> Level | None:
 
 async def run_transaction(
     engine: Engine,
-    db: Database,
+    db: Backend,
     fn: Callable[[Session], Awaitable[T]],
     *,
     foreign_keys_off: bool = False,
@@ -145,21 +145,21 @@ async def run_transaction(
         return await _savepoint(level, fn)
     if engine.closed:
         raise ORMError("the engine is closed")
-    async with db.lock:
+    async with db.transaction_connection() as conn:
         try:
-            return await _top_level(engine, db, fn, foreign_keys_off)
+            return await _top_level(engine, conn, fn, foreign_keys_off)
         finally:
             if engine.closed:  # close() gave up waiting for this transaction
-                await db.close_locked()
+                await db.close_after(conn)
 
 
 async def _top_level(
-    engine: Engine, db: Database, fn: Callable[[Session], Awaitable[T]], foreign_keys_off: bool
+    engine: Engine, conn: Any, fn: Callable[[Session], Awaitable[T]], foreign_keys_off: bool
 ) -> T:
     box: list[Any] = []
     error: BaseException | None = None
     async with trio.open_nursery() as nursery:
-        worker = TransactionWorker(db)
+        worker = TransactionWorker(conn)
         nursery.start_soon(worker.serve_in_thread)
         try:
             box.append(await _run_root(engine, worker, fn, foreign_keys_off))
@@ -184,8 +184,13 @@ async def _run_root(
         # BEGIN IMMEDIATE takes the write lock now, retried (cancellably) while another
         # process holds it; later statements of the transaction then never meet a lock
         # (a deferred BEGIN would fail at its first write, which cannot be retried).
-        await _control(worker, _begin_without_foreign_keys if foreign_keys_off else _begin)
-        finish = _finish_foreign_keys if foreign_keys_off else _finish
+        if engine.dialect.name != "sqlite3":  # no lock to take early, no pragma to set
+            begin, finish = _begin_plain, _finish
+        elif foreign_keys_off:
+            begin, finish = _begin_without_foreign_keys, _finish_foreign_keys
+        else:
+            begin, finish = _begin, _finish
+        await _control(worker, begin)
         try:
             result = await fn(Session(engine))
             root.state = State.RETURNED
@@ -243,6 +248,10 @@ def _begin(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
 
 
+def _begin_plain(conn: Any) -> None:
+    conn.execute("BEGIN")
+
+
 def _begin_without_foreign_keys(conn: sqlite3.Connection) -> None:
     """For a table rebuild (sqlite's documented procedure): foreign keys off for the
     transaction, so that dropping the old table fires no ON DELETE action elsewhere.
@@ -273,8 +282,11 @@ async def _control(worker: TransactionWorker, job: Job[Any]) -> None:
     another process holds the lock, errors wrapped."""
     try:
         await retry_locked(lambda: worker.run(job))
-    except sqlite3.Error as exc:
-        raise wrap_driver_error(exc) from exc
+    except Exception as exc:
+        wrapped = wrap_driver_error(exc)
+        if wrapped is None:
+            raise
+        raise wrapped from exc
 
 
 async def _undo(worker: TransactionWorker, job: Job[Any]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,8 +9,10 @@ __all__ = ["Condition", "Job", "Statement"]
 
 T = TypeVar("T")
 
-Job = Callable[[sqlite3.Connection], T]
-"""What runs in the worker thread: a function of the connection."""
+Job = Callable[[Any], T]
+"""What runs in the worker thread: a function of the connection (a
+``sqlite3.Connection``, or the PostgreSQL backend's view with the same ``execute``,
+``executemany`` and ``in_transaction``)."""
 
 Condition = tuple[str, tuple[Any, ...]]
 """A ``where()`` fragment and its ``?`` values."""
