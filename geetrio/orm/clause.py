@@ -86,7 +86,7 @@ def delete(schema: Schema, conditions: Sequence[Condition] = ()) -> Statement:
 def literal(value: Any) -> str | None:
     """A model default as SQL text: bool, int, float and str literals only."""
     if isinstance(value, bool):
-        return "1" if value else "0"
+        return "TRUE" if value else "FALSE"  # both dialects (sqlite since 3.23)
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):

@@ -1,6 +1,6 @@
 """Dialects: what differs between databases (types, identifier quoting, introspection).
 
-Leaf module. Only sqlite exists today; a second dialect implements ``Dialect``.
+Leaf module: sqlite (``sqlite3``) and PostgreSQL (``postgresql``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,14 @@ from typing import Protocol
 
 from .errors import UnknownDialect
 
-__all__ = ["Dialect", "SQLiteDialect", "get_dialect", "quote_identifier"]
+__all__ = [
+    "Dialect",
+    "PostgreSQLDialect",
+    "SQLiteDialect",
+    "get_dialect",
+    "quote_identifier",
+    "quote_literal",
+]
 
 
 def quote_identifier(name: str) -> str:
@@ -22,8 +29,18 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_literal(text: str) -> str:
+    """``'text'`` with inner quotes doubled (a standard SQL string literal)."""
+    if "\x00" in text:
+        raise ValueError(f"a string literal cannot contain NUL: {text!r}")
+    return "'" + text.replace("'", "''") + "'"
+
+
 class Dialect(Protocol):
     name: str
+    # migrate(): whether ALTER TABLE can drop a column and add one with constraints
+    # (else the table is rebuilt, sqlite's documented procedure)
+    alters_in_place: bool
 
     def column_type(self, python_type: type) -> str | None:
         """The column type for a Python type, or None when unsupported."""
@@ -38,6 +55,7 @@ class Dialect(Protocol):
 
 class SQLiteDialect:
     name = "sqlite3"
+    alters_in_place = False
     _types: dict[type, str] = {
         bool: "bool",
         int: "integer",
@@ -57,7 +75,40 @@ class SQLiteDialect:
         return f"PRAGMA table_info({quote_identifier(table)})"
 
 
-_DIALECTS: dict[str, Dialect] = {"sqlite3": SQLiteDialect()}
+class PostgreSQLDialect:
+    name = "postgresql"
+    alters_in_place = True  # transactional DDL, native DROP COLUMN
+    _types: dict[type, str] = {
+        bool: "boolean",
+        int: "bigint",  # a Python int: 64 bits at least, as sqlite's integer
+        float: "double precision",
+        str: "text",
+        bytes: "bytea",
+        datetime.datetime: "timestamp",
+    }
+
+    def column_type(self, python_type: type) -> str | None:
+        return self._types.get(python_type)
+
+    def table_exists_sql(self, table: str) -> tuple[str, tuple[object, ...]]:
+        return (
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+
+    def columns_sql(self, table: str) -> str:
+        return (
+            "SELECT ordinal_position, column_name FROM information_schema.columns "
+            f"WHERE table_schema = current_schema() AND table_name = {quote_literal(table)} "
+            "ORDER BY ordinal_position"
+        )
+
+
+_DIALECTS: dict[str, Dialect] = {
+    "sqlite3": SQLiteDialect(),
+    "postgresql": PostgreSQLDialect(),
+}
 
 
 def get_dialect(name: str) -> Dialect:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import trio
 
 from . import clause
-from .database import Database, Job
+from .database import Backend, Database, Job
 from .dialect import Dialect, get_dialect
 from .errors import ORMError, wrap_driver_error
 from .hooks import INSTANCE_HOOKS, TABLE_HOOKS, has_hook
@@ -77,7 +77,7 @@ class Engine:
     checkpoint. In every case the engine stays usable.
     """
 
-    def __init__(self, db: Database, dialect: Dialect) -> None:
+    def __init__(self, db: Backend, dialect: Dialect) -> None:
         self._db = db
         self.dialect = dialect
         self._mappers: dict[type, _Mapper] = {}
@@ -88,10 +88,30 @@ class Engine:
         return self._db.path
 
     @classmethod
-    async def open(cls, driver: str, path: str | os.PathLike[str]) -> Engine:
-        """Open (creating it if missing) the database at ``path``."""
+    async def open(
+        cls, driver: str, path: str | os.PathLike[str], *, pool_size: int | None = None
+    ) -> Engine:
+        """Open a database: ``("sqlite3", "gee.db")`` opens (creating it if missing) a
+        sqlite file; ``("postgresql", "postgresql://user@host:5432/db")`` a pool of up
+        to ``pool_size`` (default 5) PostgreSQL connections, connecting once now."""
         dialect = get_dialect(driver)
-        db = await Database.open(path)
+        db: Backend
+        if dialect.name == "postgresql":
+            from .postgres import DEFAULT_POOL_SIZE, PgDatabase  # psycopg only when asked
+
+            try:
+                db = await PgDatabase.open(
+                    os.fspath(path), pool_size=pool_size or DEFAULT_POOL_SIZE
+                )
+            except Exception as exc:
+                wrapped = wrap_driver_error(exc)
+                if wrapped is None:
+                    raise
+                raise wrapped from exc
+        else:
+            if pool_size is not None:
+                raise ValueError("pool_size: a sqlite engine has one connection")
+            db = await Database.open(path)
         log.info("opened %s database %s", driver, db.path)
         return cls(db, dialect)
 
@@ -203,9 +223,11 @@ async def _close_on_exit(engine: Engine, *, raising: bool) -> None:
 
 
 @asynccontextmanager
-async def open(driver: str, path: str | os.PathLike[str]) -> AsyncIterator[Engine]:
+async def open(
+    driver: str, path: str | os.PathLike[str], *, pool_size: int | None = None
+) -> AsyncIterator[Engine]:
     """``async with orm.open("sqlite3", path) as engine:`` — closes it on exit."""
-    engine = await Engine.open(driver, path)
+    engine = await Engine.open(driver, path, pool_size=pool_size)
     try:
         yield engine
     except BaseException:

@@ -35,7 +35,17 @@ async def migrate(engine: Engine, model: type) -> None:
         wanted = list(schema.names)
         added = [f for f in schema.fields if f.name not in existing]
         removed = [name for name in existing if name not in wanted]
-        if removed or any(column.tag for column in added):
+        if engine.dialect.alters_in_place:  # PostgreSQL: transactional DDL, DROP COLUMN
+            for name in removed:
+                await session.raw(
+                    f"ALTER TABLE {schema.quoted_table} DROP COLUMN {quote_identifier(name)}"
+                ).exec()
+            for column in added:
+                definition = clause.column_definition(column)
+                await session.raw(
+                    f"ALTER TABLE {schema.quoted_table} ADD COLUMN {definition}"
+                ).exec()
+        elif removed or any(column.tag for column in added):
             # sqlite's ADD COLUMN cannot add constraints (UNIQUE, PRIMARY KEY, ...)
             await _rebuild(session, schema, [n for n in wanted if n in existing])
         else:

@@ -52,7 +52,7 @@ def test_insert_update_delete_count_create_drop() -> None:
 
 def test_defaults_are_literals_only() -> None:
     assert [clause.literal(v) for v in (True, 3, 1.5, "it's", None, b"x")] == [
-        "1",
+        "TRUE",
         "3",
         "1.5",
         "'it''s'",

@@ -102,27 +102,35 @@ async def test_types_round_trip(engine: orm.Engine) -> None:
     assert (await s.model(Typed).where("id = ?", 2).first()).when == datetime.datetime(2000, 1, 2)
 
 
-async def test_constraint_errors_wrap_the_driver_error(engine: orm.Engine) -> None:
+def driver_error(engine: orm.Engine, name: str) -> type[Exception]:
+    """The driver's own exception class ``name`` (sqlite3's or psycopg's)."""
     import sqlite3
 
+    if engine.dialect.name == "sqlite3":
+        return getattr(sqlite3, name)  # type: ignore[no-any-return]
+    import psycopg
+
+    return getattr(psycopg, name)  # type: ignore[no-any-return]
+
+
+async def test_constraint_errors_wrap_the_driver_error(engine: orm.Engine) -> None:
     s = engine.new_session()
     await s.insert(User("Tom", 1))
     with pytest.raises(orm.IntegrityError) as info:
         await s.insert(User("Tom", 2))
-    assert isinstance(info.value.orig, sqlite3.IntegrityError)
+    assert isinstance(info.value.orig, driver_error(engine, "IntegrityError"))
     assert isinstance(info.value, orm.ORMError)
     assert await s.model(User).count() == 1  # the engine is still usable
 
 
 async def test_database_errors_are_orm_errors_keeping_the_original(engine: orm.Engine) -> None:
-    import sqlite3
-
     s = engine.new_session()
     with pytest.raises(orm.DatabaseError, match="syntax error") as info:
         await s.raw("SELEKT 1").query_row()
     assert isinstance(info.value, orm.ORMError)
-    assert isinstance(info.value.orig, sqlite3.OperationalError)
-    with pytest.raises(orm.DatabaseError, match="no such table"):
+    assert isinstance(info.value.orig, driver_error(engine, "DatabaseError"))
+    missing = "no such table" if engine.dialect.name == "sqlite3" else "does not exist"
+    with pytest.raises(orm.DatabaseError, match=missing):
         await engine.transaction(lambda t: t.raw("SELECT * FROM missing").query_rows())
     assert await s.raw("SELECT 1").query_row() == (1,)
 

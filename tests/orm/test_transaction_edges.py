@@ -197,8 +197,8 @@ conn.execute("COMMIT")
 
 
 @pytest.fixture
-def write_lock(engine: orm.Engine) -> Iterator[subprocess.Popen[str]]:
-    with holding_write_lock(engine.path) as proc:
+def write_lock(sqlite_engine: orm.Engine) -> Iterator[subprocess.Popen[str]]:
+    with holding_write_lock(sqlite_engine.path) as proc:
         yield proc
 
 
@@ -245,7 +245,7 @@ def retried() -> Iterator[trio.Event]:
 
 
 async def test_a_transaction_waits_for_another_process_write_lock(
-    engine: orm.Engine, write_lock: subprocess.Popen[str], retried: trio.Event
+    sqlite_engine: orm.Engine, write_lock: subprocess.Popen[str], retried: trio.Event
 ) -> None:
     async def work(s: orm.Session) -> int:
         await s.insert(User("Tom", 1))
@@ -254,27 +254,27 @@ async def test_a_transaction_waits_for_another_process_write_lock(
     async with trio.open_nursery() as nursery:
 
         async def transaction() -> None:
-            assert await engine.transaction(work) == 1
+            assert await sqlite_engine.transaction(work) == 1
 
         nursery.start_soon(transaction)
         await retried.wait()  # it met the lock and retries (well past the busy timeout)
         assert write_lock.stdin is not None
         write_lock.stdin.write("release\n")
         write_lock.stdin.flush()
-    assert await names(engine) == ["Tom"]
+    assert await names(sqlite_engine) == ["Tom"]
 
 
 async def test_a_transaction_waiting_on_a_lock_is_cancellable(
-    engine: orm.Engine, write_lock: subprocess.Popen[str], retried: trio.Event
+    sqlite_engine: orm.Engine, write_lock: subprocess.Popen[str], retried: trio.Event
 ) -> None:
     with trio.move_on_after(0.3) as scope:
-        await engine.transaction(lambda s: s.insert(User("Tom", 1)))
+        await sqlite_engine.transaction(lambda s: s.insert(User("Tom", 1)))
     assert scope.cancelled_caught
     assert retried.is_set()
     write_lock.kill()
     write_lock.wait()
-    assert await engine.transaction(lambda s: s.insert(User("Sam", 2))) == 1  # still usable
-    assert await names(engine) == ["Sam"]
+    assert await sqlite_engine.transaction(lambda s: s.insert(User("Sam", 2))) == 1  # still usable
+    assert await names(sqlite_engine) == ["Sam"]
 
 
 async def test_find_and_first_on_a_session(engine: orm.Engine) -> None:
