@@ -101,7 +101,7 @@ class Engine:
 
             try:
                 db = await PgDatabase.open(
-                    os.fspath(path), pool_size=pool_size or DEFAULT_POOL_SIZE
+                    os.fspath(path), pool_size=DEFAULT_POOL_SIZE if pool_size is None else pool_size
                 )
             except Exception as exc:
                 wrapped = wrap_driver_error(exc)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from . import clause
 from .errors import NotFound
 from .hooks import call_hook
+from .placeholders import to_pyformat
 from .types import Condition
 
 if TYPE_CHECKING:
@@ -159,10 +160,9 @@ class Query(Generic[M]):
     def where(self, condition: str, *args: Any) -> Query[M]:
         if not isinstance(condition, str) or not condition.strip():
             raise ValueError("where() needs a SQL condition such as 'age > ?'")
-        if condition.count("?") != len(args):
-            raise ValueError(
-                f"where({condition!r}) has {condition.count('?')} '?' but {len(args)} values"
-            )
+        _, marks = to_pyformat(condition)  # '?' in literals and identifiers are not marks
+        if marks != len(args):
+            raise ValueError(f"where({condition!r}) has {marks} '?' but {len(args)} values")
         return Query(
             self.session,
             self.model_type,

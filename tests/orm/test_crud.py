@@ -160,3 +160,13 @@ async def test_open_errors(tmp_path: Path) -> None:
     await engine.close()
     with pytest.raises(orm.ORMError, match="closed"):
         await engine.new_session().raw("SELECT 1").query_row()
+
+
+async def test_question_marks_in_literals_and_percent_signs_stay_sql(engine: orm.Engine) -> None:
+    s = engine.new_session()
+    await s.insert(User("why?", 1), User("T%m", 2), User("Tom", 3))
+    assert await s.model(User).where("name = 'why?' OR name = ?", "Tom").count() == 2
+    assert await s.model(User).where("name LIKE 'T%' AND age > ?", 2).count() == 1
+    assert await s.raw(
+        "SELECT count(*) FROM \"User\" WHERE name LIKE ? ESCAPE '\\'", "T\\%%"
+    ).query_row() == (1,)

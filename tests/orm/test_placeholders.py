@@ -24,7 +24,11 @@ from geetrio.orm.placeholders import to_pyformat
         ("x = $$ ? $$ AND y = ?", "x = $$ ? $$ AND y = %s", 1),
         ("x = $t$ it's ? $t$ AND y = ?", "x = $t$ it's ? $t$ AND y = %s", 1),
         ("x = ? -- why?\nAND y = ?", "x = %s -- why?\nAND y = %s", 2),
-        ("x = ? /* a /* nested? */ b? */ AND y = ?", "x = %s /* a /* nested? */ b? */ AND y = %s", 2),
+        (
+            "x = ? /* a /* nested? */ b? */ AND y = ?",
+            "x = %s /* a /* nested? */ b? */ AND y = %s",
+            2,
+        ),
         ("x % 2 = ?", "x %% 2 = %s", 1),
         ("price = $1", "price = $1", 0),
         ("we're = ?", None, 0),
