@@ -2,7 +2,7 @@
 database through the ORM, a three-node cache cluster reading it, an RPC registry, two
 RPC servers offering ``Scores`` (registered by heartbeats), and the web app.
 
-    python servers/stack.py [--host 127.0.0.1] [--port 9999] [--db scores.db]
+    python servers/stack.py [--host 127.0.0.1] [--port 9999] [--db scores.db | postgresql://...]
 
 Prints ``NAME URL`` for each service (``web``, ``registry``, ``cache-1``..``cache-3``,
 ``rpc-1``, ``rpc-2``), then ``ready``. ``--port 0`` picks free ports for everything
@@ -75,8 +75,13 @@ class Scores:
         return True
 
 
+def driver_of(db: str) -> str:
+    """``postgresql://...`` (or ``postgres://``) is PostgreSQL; anything else a sqlite file."""
+    return "postgresql" if db.startswith(("postgresql://", "postgres://")) else "sqlite3"
+
+
 async def open_database(path: str) -> orm.Engine:
-    engine = await orm.Engine.open("sqlite3", path)
+    engine = await orm.Engine.open(driver_of(path), path)
     await engine.migrate(Score)
 
     async def seed(s: orm.Session) -> None:
@@ -318,7 +323,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9999, help="the web app's port; 0 = free ports")
-    parser.add_argument("--db", default="", help="the sqlite file (default: a temporary one)")
+    parser.add_argument(
+        "--db",
+        default="",
+        help="a sqlite file, or postgresql://user@host:port/db (default: a temporary sqlite file)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     arguments = parser.parse_args()
     logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")

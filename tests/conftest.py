@@ -1,10 +1,11 @@
-"""Shared test settings: every async test runs under a trio-clock watchdog."""
+"""Shared test settings: every async test runs under a trio-clock watchdog; a private
+PostgreSQL server for the run, started when a test first needs it."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
 import pytest
 import trio
@@ -26,3 +27,16 @@ def pytest_runtest_call(item: pytest.Function) -> Generator[None, None, None]:
 
         item.obj = guarded
     return (yield)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """``postgresql://postgres@127.0.0.1:PORT/postgres`` of a server of our own (a
+    temporary data folder, stopped after the run); the test fails if it cannot start."""
+    from tests import pg
+
+    try:
+        with pg.private_postgres() as url:
+            yield url
+    except pg.Unavailable as exc:
+        pytest.fail(f"cannot start PostgreSQL: {exc}")

@@ -27,14 +27,14 @@ NAMES = ["web", "registry", "cache-1", "cache-2", "cache-3", "rpc-1", "rpc-2"]
 
 
 @asynccontextmanager
-async def stack() -> AsyncIterator[tuple[trio.Process, dict[str, str], float]]:
+async def stack(*extra: str) -> AsyncIterator[tuple[trio.Process, dict[str, str], float]]:
     """The stack in a child process; its NAME -> URL lines and its start-up seconds."""
     async with trio.open_nursery() as nursery:
         started = time.perf_counter()
         process: trio.Process = await nursery.start(
             partial(
                 trio.run_process,
-                [sys.executable, str(ROOT / "servers" / "stack.py"), "--port", "0"],
+                [sys.executable, str(ROOT / "servers" / "stack.py"), "--port", "0", *extra],
                 stdout=subprocess.PIPE,
                 check=False,
             )
@@ -136,3 +136,21 @@ async def test_the_stack() -> None:
 async def test_sigterm_stops_it_too() -> None:
     async with stack() as (process, _, _):
         await stop(process, signal.SIGTERM)
+
+
+async def test_the_stack_on_postgresql(postgres_server: str) -> None:
+    """``--db postgresql://...``: the same stack, its scores in PostgreSQL."""
+    import psycopg
+
+    async with stack("--db", postgres_server) as (process, urls, _):
+        async with HTTPClient() as client:
+            assert (await client.get(f"{urls['web']}/api?key=Tom")).body == b"630"
+            discovery = rpc.RegistryDiscovery(urls["registry"])
+            async with rpc.XClient(discovery) as xc:
+                assert await xc.call("Scores.Set", {"name": "Zoe", "score": 777}, timeout=5)
+            assert (await client.get(f"{urls['web']}/api?key=Zoe")).body == b"777"
+        await stop(process, signal.SIGTERM)
+    with psycopg.connect(postgres_server) as conn:
+        row = conn.execute("SELECT score FROM scores WHERE name = 'Zoe'").fetchone()
+        assert row == (777,)
+        conn.execute("DROP TABLE scores")

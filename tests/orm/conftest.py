@@ -1,5 +1,5 @@
 """ORM fixtures: ``engine`` runs each test on both dialects — a sqlite file, and a fresh
-schema of a private PostgreSQL server started once for the run (``tests/pg.py``)."""
+schema of the private PostgreSQL server of the run (``postgres_server``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from urllib.parse import quote
 import pytest
 
 from geetrio import orm
-from tests import pg
 
 
 @dataclass
@@ -23,15 +22,6 @@ class User:
 
 
 _schemas = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    try:
-        with pg.private_postgres() as url:
-            yield url
-    except pg.Unavailable as exc:
-        pytest.fail(f"cannot start PostgreSQL for the ORM tests: {exc}")
 
 
 @pytest.fixture
