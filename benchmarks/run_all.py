@@ -12,6 +12,7 @@ BENCHMARKS = [
     HERE / "web" / "bench_slowloris.py",
     HERE / "cache" / "bench_cache.py",
     HERE / "orm" / "bench_orm.py",
+    HERE / "orm" / "bench_orm_pg.py",
     HERE / "rpc" / "bench_rpc.py",
     HERE / "soak.py",
 ]
