@@ -17,14 +17,17 @@ from __future__ import annotations
 import math
 import select
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import trio
 
 from .errors import ClientError
+from .headers import Headers
 from .parser import ClientResponse, ResponseParser
 
-__all__ = ["ClientError", "ClientResponse", "HTTPClient"]
+__all__ = ["ClientError", "ClientResponse", "HTTPClient", "StreamedResponse"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
@@ -139,6 +142,39 @@ class HTTPClient:
         connection = await self._connect(host, port)
         return await self._exchange(connection, host, port, method, payload)
 
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        max_chunk_bytes: int = 1 << 20,
+    ) -> AsyncIterator[StreamedResponse]:
+        """A response read as it arrives, for endless bodies (a watch, a feed):
+
+        >>> async with client.stream("POST", url, body=b"{}") as response:  # doctest: +SKIP
+        ...     async for chunk in response:
+        ...         ...
+
+        On a connection of its own, closed when the block ends. ``ClientError`` as for
+        ``request``; a body piece over ``max_chunk_bytes`` not read yet is one too."""
+        if self._closed:
+            raise ClientError("the client is closed")
+        host, port, target = _split_url(url)
+        check_target(target)
+        head = request_head(method, host, port, target, headers or [], len(body))
+        connection = await self._connect(host, port)
+        parser = ResponseParser(max_body=max_chunk_bytes, streaming=True)
+        streamed = StreamedResponse(connection.stream, parser, f"{host}:{port}")
+        try:
+            await streamed.start(head + body)
+            yield streamed
+        finally:
+            parser.close()
+            await trio.aclose_forcefully(connection.stream)
+
     async def _connect(self, host: str, port: int) -> _Connection:
         try:
             stream = await trio.open_tcp_stream(host, port)
@@ -196,6 +232,51 @@ class HTTPClient:
             connections.popleft().stream.socket.close()
         connection.idle_since = trio.current_time()
         connections.append(connection)
+
+
+class StreamedResponse:
+    """A response whose body comes in pieces: ``status``, ``headers``, then
+    ``async for chunk in response`` until the body ends."""
+
+    def __init__(self, stream: trio.SocketStream, parser: ResponseParser, where: str) -> None:
+        self._stream = stream
+        self._parser = parser
+        self._where = where
+        self.status = 0
+        self.headers: Headers = Headers([])
+
+    async def _receive(self) -> None:
+        try:
+            data = await self._stream.receive_some(65536)
+        except (trio.BrokenResourceError, OSError) as exc:
+            raise ClientError(f"connection to {self._where} failed: {exc}") from exc
+        if not data:
+            if not self._parser.finished:
+                raise ClientError(f"{self._where} closed before the response was complete")
+            return
+        self._parser.feed(data)
+
+    async def start(self, payload: bytes) -> None:
+        try:
+            await self._stream.send_all(payload)
+        except (trio.BrokenResourceError, OSError) as exc:
+            raise ClientError(f"connection to {self._where} failed: {exc}") from exc
+        while self._parser.head is None:
+            await self._receive()
+        self.status = self._parser.head.status
+        self.headers = self._parser.head.headers
+
+    def __aiter__(self) -> StreamedResponse:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            chunk = self._parser.take_body()
+            if chunk:
+                return chunk
+            if self._parser.finished:
+                raise StopAsyncIteration
+            await self._receive()
 
 
 def _split_url(url: str) -> tuple[str, int, str]:

@@ -344,9 +344,12 @@ class ResponseParser:
 
     ``head=True`` for responses to HEAD, whose length headers announce no body. With
     ``pipelined=True`` one parser reads many responses in a row (no HEAD then): take
-    the finished ones with ``pop_responses()``. Raises ``ClientError`` for malformed
-    responses, a head over ``max_head`` bytes or a body over ``max_body``: a hostile
-    server cannot grow the client's memory past those.
+    the finished ones with ``pop_responses()``. With ``streaming=True`` the body is not
+    kept: ``head`` is set (status, headers, empty body) once the head is in, each piece
+    of body waits in ``take_body()`` (``max_body`` then bounds what is not taken yet), and
+    ``finished`` says the body ended (a streamed body never sets ``response``).
+    Raises ``ClientError`` for malformed responses, a head over ``max_head`` bytes or a
+    body over ``max_body``: a hostile server cannot grow the client's memory past those.
     """
 
     def __init__(
@@ -356,8 +359,12 @@ class ResponseParser:
         max_body: int = MAX_RESPONSE_BODY,
         max_head: int = MAX_RESPONSE_HEAD,
         pipelined: bool = False,
+        streaming: bool = False,
     ) -> None:
         self._parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
+        self._streaming = streaming
+        self.head: ClientResponse | None = None  # streaming: the response without its body
+        self.finished = False  # streaming: the body has ended
         self._max_body = max_body
         self._max_head = max_head
         self._pipelined = pipelined
@@ -384,6 +391,11 @@ class ResponseParser:
         done = list(self._done)
         self._done.clear()
         return done
+
+    def take_body(self) -> bytes:
+        """``streaming=True``: the body received since the last call (maybe empty)."""
+        body, self._body, self._body_len = self._body, [], 0
+        return body[0] if len(body) == 1 else b"".join(body)
 
     def close(self) -> None:
         """Drop the llhttp parser (it refers back to this object): no more bytes."""
@@ -458,6 +470,8 @@ class ResponseParser:
         if self._head:
             self._finish(self._keep_alive)
             raise _HeadDone
+        if self._streaming:
+            self.head = ClientResponse(status, self._headers, b"", False)
 
     def on_body(self, body: bytes) -> None:
         self._body_len += len(body)
@@ -467,6 +481,9 @@ class ResponseParser:
 
     def on_message_complete(self) -> None:
         assert self._parser is not None
+        if self._streaming:
+            self.finished = self._parser.get_status_code() >= 200
+            return
         if self._parser.get_status_code() >= 200 and (self.response is None or self._pipelined):
             self._finish(self._keep_alive)
         self._in_head = True
