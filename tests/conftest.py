@@ -40,3 +40,19 @@ def postgres_server() -> Iterator[str]:
             yield url
     except pg.Unavailable as exc:
         pytest.fail(f"cannot start PostgreSQL: {exc}")
+
+
+@pytest.fixture
+def etcd_server() -> Iterator[object]:
+    """A private etcd of the test's own (``tests/etcd_server.py``)."""
+    from tests.etcd_server import EtcdServer, Unavailable
+
+    try:
+        server = EtcdServer()
+    except Unavailable as exc:
+        pytest.fail(f"cannot start etcd: {exc}")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
