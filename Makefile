@@ -18,16 +18,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # Command-line tools the tests and benchmarks drive (curl, wrk, Debian's Chromium for the
 # browser tests: Playwright drives /usr/bin/chromium, nothing downloads a browser;
-# iproute2 and iptables for the cluster tests' network namespaces and faults; PostgreSQL,
-# which the ORM tests start privately on a free port);
+# iproute2 and iptables for the cluster tests' network namespaces and faults; PostgreSQL
+# and etcd, which the tests start privately on free ports);
 # installed only when missing.
 tools:
 	@command -v curl >/dev/null && command -v wrk >/dev/null && test -x /usr/bin/chromium && \
 	  command -v ip >/dev/null && command -v iptables-legacy >/dev/null && \
-	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v etcd >/dev/null || \
 	  { apt-get update -qq && apt-get install -y -qq curl wrk chromium iproute2 iptables \
-	    postgresql >/dev/null; } || \
-	  echo "warning: could not install curl/wrk/chromium/iproute2/iptables/postgresql with apt-get"
+	    postgresql etcd-server >/dev/null; } || \
+	  echo "warning: could not install curl/wrk/chromium/iproute2/iptables/postgresql/etcd-server"
 
 # Pyodide (CPython in WebAssembly) for the /demo/wasm pages, from npm, pinned by
 # examples/wasm/package.json and its lock file; served by geetrio, never from a CDN.

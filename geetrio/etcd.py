@@ -126,9 +126,12 @@ class EtcdClient:
     async def _first_of_stream(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
             with trio.fail_after(REQUEST_TIMEOUT):
-                async with self._http.stream(
-                    "POST", self.url + path, body=json.dumps(body).encode()
-                ) as response, aclosing(_json_lines(response)) as messages:
+                async with (
+                    self._http.stream(
+                        "POST", self.url + path, body=json.dumps(body).encode()
+                    ) as response,
+                    aclosing(_json_lines(response)) as messages,
+                ):
                     async for message in messages:
                         result: dict[str, Any] = message.get("result", {})
                         return result
@@ -149,9 +152,12 @@ class EtcdClient:
             }
         }
         try:
-            async with self._http.stream(
-                "POST", self.url + "/v3/watch", body=json.dumps(request).encode()
-            ) as response, aclosing(_json_lines(response)) as messages:
+            async with (
+                self._http.stream(
+                    "POST", self.url + "/v3/watch", body=json.dumps(request).encode()
+                ) as response,
+                aclosing(_json_lines(response)) as messages,
+            ):
                 if response.status != 200:
                     raise EtcdError(f"etcd watch answered {response.status}")
                 async for message in messages:

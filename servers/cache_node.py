@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import trio
 
 from geetrio import orm
-from geetrio.cache import Getter, Group, HTTPPool, new_group
+from geetrio.cache import Getter, Group, HTTPPool, join_cluster, new_group
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine
 
@@ -124,20 +124,38 @@ async def run_node(args: argparse.Namespace, shutdown: trio.Event) -> None:
 async def serve_node(args: argparse.Namespace, loader: Getter, shutdown: trio.Event) -> None:
     group = new_group(args.group, args.cache_bytes, loader, ttl=args.ttl)
     peers = [p for p in args.peers.split(",") if p] if args.peers else []
-    async with HTTPPool(args.self, timeout=args.timeout) as pool:
+    async with HTTPPool(args.self, timeout=args.timeout) as pool, trio.open_nursery() as members:
         pool.set(*peers)
         group.register_peers(pool)
         peer_app = Engine()
         pool.mount(peer_app)
         host, port = urlsplit(pool.self_url).hostname, urlsplit(pool.self_url).port
-        async with trio.open_nursery() as servers:  # returns once both have drained
-            bound = await servers.start(partial(peer_app.serve, host, port, shutdown=shutdown))
-            say("cache", f"http://{host}:{bound}")
-            if args.api is not None:
-                api = partial(api_app(group, pool).serve, host, args.api, shutdown=shutdown)
-                say("api", f"http://{host}:{await servers.start(api)}")
-            sys.stdout.write("ready\n")
-            sys.stdout.flush()
+        await serve_peers(args, group, pool, peer_app, host, port, shutdown, members)
+        members.cancel_scope.cancel()  # the servers drained: leave the cluster
+
+
+async def serve_peers(
+    args: argparse.Namespace,
+    group: Group,
+    pool: HTTPPool,
+    peer_app: Engine,
+    host: str | None,
+    port: int | None,
+    shutdown: trio.Event,
+    members: trio.Nursery,
+) -> None:
+    """Both servers until they drained; the cluster joined (``--etcd``) once they listen."""
+    assert host is not None and port is not None
+    async with trio.open_nursery() as servers:  # returns once both have drained
+        bound = await servers.start(partial(peer_app.serve, host, port, shutdown=shutdown))
+        say("cache", f"http://{host}:{bound}")
+        if args.api is not None:
+            api = partial(api_app(group, pool).serve, host, args.api, shutdown=shutdown)
+            say("api", f"http://{host}:{await servers.start(api)}")
+        if args.etcd:  # membership from etcd: peers come and go without restarts
+            await members.start(partial(join_cluster, args.etcd, pool, ttl=args.etcd_ttl))
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
 
 
 def say(name: str, url: str) -> None:
@@ -159,6 +177,8 @@ def main() -> None:
     parser.add_argument("--cache-bytes", type=int, default=2 << 10, help="main cache budget")
     parser.add_argument("--timeout", type=float, default=1.0, help="per-peer request timeout, s")
     parser.add_argument("--ttl", type=float, default=None, help="entry lifetime in seconds")
+    parser.add_argument("--etcd", default="", help="join the members in this etcd instead")
+    parser.add_argument("--etcd-ttl", type=int, default=10, help="the etcd lease's TTL, s")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")

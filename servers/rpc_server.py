@@ -2,6 +2,7 @@
 (which server answered), optionally registered with a registry through heartbeats.
 
     python servers/rpc_server.py --port 9001 --registry http://127.0.0.1:9999/_geerpc_/registry
+    python servers/rpc_server.py --port 9001 --etcd http://127.0.0.1:2379
 
 Prints ``rpc tcp@HOST:PORT`` once it listens (the address it registers). With
 ``--http-port`` it also serves RPC over HTTP CONNECT and ``/debug/geerpc`` there.
@@ -74,6 +75,9 @@ async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
                 sys.stdout.write(f"http http@{args.host}:{http}\n")
             if args.registry:
                 await background.start(rpc.heartbeat, args.registry, address, args.interval)
+            if args.etcd:
+                register = partial(rpc.etcd_register, args.etcd, address, ttl=args.etcd_ttl)
+                await background.start(register)
             sys.stdout.write(f"rpc {address}\n")
             sys.stdout.flush()
         background.cancel_scope.cancel(reason="shutdown")
@@ -87,6 +91,8 @@ if __name__ == "__main__":
     parser.add_argument("--registry", default="", help="registry URL to send heartbeats to")
     parser.add_argument("--interval", type=float, default=None, help="heartbeat interval, s")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds in-flight calls get")
+    parser.add_argument("--etcd", default="", help="register in this etcd (http://host:2379)")
+    parser.add_argument("--etcd-ttl", type=int, default=10, help="the etcd lease's TTL, s")
     parser.add_argument("--log-level", default="INFO")
     arguments = parser.parse_args()
     logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")

@@ -54,6 +54,7 @@ SURFACE: dict[ModuleType, set[str]] = {
     },
     geetrio.cache: {
         "DEFAULT_BASE_PATH",
+        "DEFAULT_CLUSTER_PREFIX",
         "BadPeerPath",
         "CacheError",
         "CorruptResponse",
@@ -69,6 +70,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "SingleFlight",
         "blake2b_32",
         "get_group",
+        "join_cluster",
         "new_group",
     },
     orm: {
@@ -91,11 +93,13 @@ SURFACE: dict[ModuleType, set[str]] = {
         "quote_identifier",
     },
     rpc: {
+        "DEFAULT_ETCD_PREFIX",
         "DEFAULT_REGISTRY_PATH",
         "MAGIC_NUMBER",
         "Client",
         "Codec",
         "Discovery",
+        "EtcdDiscovery",
         "FrameDecoder",
         "FrameError",
         "Header",
@@ -116,6 +120,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "XClient",
         "dial",
         "dial_http",
+        "etcd_register",
         "get_codec",
         "heartbeat",
         "open_client",

@@ -12,12 +12,14 @@ from .consistenthash import HashFn, HashRing, blake2b_32
 from .group import Getter, Group, get_group, new_group
 from .http_pool import DEFAULT_BASE_PATH, HTTPPool
 from .lru import LRUCache
+from .membership import DEFAULT_CLUSTER_PREFIX, join_cluster
 from .peers import CacheError, PeerError, PeerGetter, PeerPicker
 from .protocol import BadPeerPath, CorruptResponse
 from .singleflight import SingleFlight
 
 __all__ = [
     "DEFAULT_BASE_PATH",
+    "DEFAULT_CLUSTER_PREFIX",
     "BadPeerPath",
     "CacheError",
     "CorruptResponse",
@@ -33,5 +35,6 @@ __all__ = [
     "SingleFlight",
     "blake2b_32",
     "get_group",
+    "join_cluster",
     "new_group",
 ]

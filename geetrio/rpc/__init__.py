@@ -12,6 +12,7 @@ a heartbeat registry.
 from .client import Client, dial, dial_http, open_client, xdial
 from .codec import Codec, JSONCodec, get_codec, register_codec
 from .errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
+from .etcd import DEFAULT_ETCD_PREFIX, EtcdDiscovery, etcd_register
 from .protocol import MAGIC_NUMBER, FrameDecoder, Header, Option, OptionReader
 from .registry import DEFAULT_REGISTRY_PATH, Registry, RegistryDiscovery, heartbeat
 from .server import Server
@@ -19,11 +20,13 @@ from .service import Method, Service
 from .xclient import Discovery, MultiServersDiscovery, SelectMode, XClient
 
 __all__ = [
+    "DEFAULT_ETCD_PREFIX",
     "DEFAULT_REGISTRY_PATH",
     "MAGIC_NUMBER",
     "Client",
     "Codec",
     "Discovery",
+    "EtcdDiscovery",
     "FrameDecoder",
     "FrameError",
     "Header",
@@ -44,6 +47,7 @@ __all__ = [
     "XClient",
     "dial",
     "dial_http",
+    "etcd_register",
     "get_codec",
     "heartbeat",
     "open_client",
