@@ -5,11 +5,14 @@ RPC servers offering ``Scores`` (registered by heartbeats), and the web app.
     python servers/stack.py [--host 127.0.0.1] [--port 9999] [--db scores.db | postgresql://...]
 
 Prints ``NAME URL`` for each service (``web``, ``registry``, ``cache-1``..``cache-3``,
-``rpc-1``, ``rpc-2``), then ``ready``. ``--port 0`` picks free ports for everything
-(else the others follow the web port: registry web-1, caches 8001-8003, RPC 9001-9002
-shifted by the web port less 9999). SIGINT or SIGTERM stops it gracefully: no new
-connections, in-flight requests and RPC calls get 5 s to finish (browser pages are
-closed at once), then the database is closed; a second signal stops it at once.
+``rpc-1``, ``rpc-2``, and ``etcd`` with ``--etcd``), then ``ready``. ``--db
+postgresql://...`` keeps the scores in PostgreSQL; ``--etcd http://host:2379`` registers
+the RPC servers and the cache members there (leases; watched) instead. ``--port 0``
+picks free ports for everything (else the others follow the web port: registry web-1,
+caches 8001-8003, RPC 9001-9002 shifted by the web port less 9999). SIGINT or SIGTERM
+stops it gracefully: no new connections, in-flight requests and RPC calls get 5 s to
+finish (browser pages are closed at once), then the database is closed; a second
+signal stops it at once.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import trio
 from geetrio import orm, rpc
 from geetrio.bridge import Bridge, Page
 from geetrio.bridge.demos import mount_demos
-from geetrio.cache import Group, HTTPPool
+from geetrio.cache import Group, HTTPPool, join_cluster
+from geetrio.etcd import EtcdClient
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine, default
 
@@ -161,7 +165,10 @@ async def serve_stack(
         pools.append(pool)
         urls.append(url)
     for pool in pools:
-        pool.set(*urls)
+        if args.etcd:  # members from etcd: each node registers and follows the others
+            await services.start(partial(join_cluster, args.etcd, pool))
+        else:
+            pool.set(*urls)
 
     # RPC: a registry and two servers registered by heartbeats.
     registry_app = Engine()
@@ -177,14 +184,17 @@ async def serve_stack(
             partial(server.serve, host, port_for(args, 9001 + i), shutdown=shutdown, grace=GRACE)
         )
         address = f"tcp@{host}:{port}"
-        await services.start(rpc.heartbeat, registry, address, 10.0)
+        if args.etcd:
+            await services.start(partial(rpc.etcd_register, args.etcd, address))
+        else:
+            await services.start(rpc.heartbeat, registry, address, 10.0)
         rpc_servers.append(server)
         rpc_addrs.append(address)
 
     # Every page is a task of the bridge; they end (1000) as the shutdown begins, so open
     # pages do not hold the web server for its whole grace period.
     bridge = await _enter(services, Bridge(), until=shutdown)
-    web = build_web(bridge, groups, urls, rpc_servers[0], registry)
+    web = build_web(bridge, groups, urls, rpc_servers[0], registry, args.etcd)
     web_port = await serve(web, args.port)
     say("web", f"http://{host}:{web_port}")
     say("registry", registry)
@@ -192,6 +202,8 @@ async def serve_stack(
         say(f"cache-{i + 1}", url)
     for i, address in enumerate(rpc_addrs):
         say(f"rpc-{i + 1}", address)
+    if args.etcd:
+        say("etcd", args.etcd)
 
 
 def _only(group: Group, name: str) -> Group | None:
@@ -218,7 +230,12 @@ def stats_of(groups: list[Group], urls: list[str]) -> list[dict[str, Any]]:
 
 
 def build_web(
-    bridge: Bridge, groups: list[Group], urls: list[str], server: rpc.Server, registry: str
+    bridge: Bridge,
+    groups: list[Group],
+    urls: list[str],
+    server: rpc.Server,
+    registry: str,
+    etcd_url: str = "",
 ) -> Engine:
     app = default()
     bridge.mount(app)
@@ -264,6 +281,11 @@ def build_web(
     async def registry_page(c: Context) -> None:
         from geetrio.http import HTTPClient
 
+        if etcd_url:  # the servers registered in etcd
+            async with EtcdClient(etcd_url) as etcd:
+                members, _ = await etcd.get_prefix(rpc.DEFAULT_ETCD_PREFIX)
+            c.json(200, {"registry": etcd_url, "servers": sorted(members.values())})
+            return
         async with HTTPClient() as client:
             with trio.fail_after(2):
                 response = await client.get(registry)
@@ -327,6 +349,12 @@ if __name__ == "__main__":
         "--db",
         default="",
         help="a sqlite file, or postgresql://user@host:port/db (default: a temporary sqlite file)",
+    )
+    parser.add_argument(
+        "--etcd",
+        default="",
+        help="etcd (http://host:2379) for RPC discovery and cache membership "
+        "(default: the HTTP registry and a fixed member list)",
     )
     parser.add_argument("--log-level", default="WARNING")
     arguments = parser.parse_args()

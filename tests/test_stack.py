@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -154,3 +155,30 @@ async def test_the_stack_on_postgresql(postgres_server: str) -> None:
         row = conn.execute("SELECT score FROM scores WHERE name = 'Zoe'").fetchone()
         assert row == (777,)
         conn.execute("DROP TABLE scores")
+
+
+async def test_the_stack_on_etcd(etcd_server: Any) -> None:
+    """``--etcd``: RPC servers and cache members in etcd; a client discovers them there;
+    after SIGTERM their keys are gone (leases revoked)."""
+    from geetrio.etcd import EtcdClient
+
+    async with stack("--etcd", etcd_server.url) as (process, urls, _):
+        assert urls["etcd"] == etcd_server.url
+        async with EtcdClient(etcd_server.url) as etcd:
+            servers, _ = await etcd.get_prefix(rpc.DEFAULT_ETCD_PREFIX)
+            assert sorted(servers.values()) == sorted([urls["rpc-1"], urls["rpc-2"]])
+            nodes, _ = await etcd.get_prefix("/geecache/nodes/")
+            assert sorted(nodes.values()) == sorted(urls[f"cache-{i}"] for i in (1, 2, 3))
+            async with (
+                rpc.EtcdDiscovery(etcd_server.url) as discovery,
+                rpc.XClient(discovery) as xc,
+            ):
+                assert await xc.call("Scores.Set", {"name": "Ann", "score": 512}, timeout=5)
+                assert await xc.call("Scores.Get", "Ann", timeout=5) == 512
+            async with HTTPClient() as client:
+                listed = json.loads((await client.get(urls["web"] + "/registry")).body)
+                assert sorted(listed["servers"]) == sorted([urls["rpc-1"], urls["rpc-2"]])
+                for key in ("Tom", "Jack", "Sam", "player-0001"):  # through the etcd-made ring
+                    assert (await client.get(f"{urls['web']}/api?key={key}")).status == 200
+            await stop(process, signal.SIGTERM)
+            assert (await etcd.get_prefix("/"))[0] == {}  # every lease revoked on the way out
