@@ -164,7 +164,9 @@ class PgDatabase:
             try:
                 yield conn
             finally:
-                if self.closed or conn.broken:
+                # A connection still inside a transaction (a rollback that was itself
+                # interrupted) must not carry it to its next user.
+                if self.closed or conn.broken or conn.view.in_transaction:
                     await self._discard(conn)
                 else:
                     self._idle.append(conn)

@@ -119,3 +119,17 @@ async def test_open_failures_and_the_url_shown(postgres_server: str) -> None:
     with_password = f"postgresql://postgres:s3cret@{parts.hostname}:{parts.port}/postgres"
     async with orm.open("postgresql", with_password) as engine:  # trust: the password is unused
         assert "s3cret" not in engine.path and engine.path.startswith("postgresql://postgres@")
+
+
+async def test_a_connection_left_inside_a_transaction_is_not_reused(postgres_url: str) -> None:
+    """A raw BEGIN (or a rollback that was itself interrupted) leaves a connection in a
+    transaction: it is closed, not handed to the next statement, whose write would
+    otherwise sit in that transaction, invisible and uncommitted."""
+    async with (
+        orm.open("postgresql", postgres_url, pool_size=1) as engine,
+        orm.open("postgresql", postgres_url) as other,
+    ):
+        await engine.new_session().model(User).create_table()
+        await engine.new_session().raw("BEGIN").exec()
+        await engine.new_session().insert(User("Tom", 1))
+        assert await other.new_session().model(User).count() == 1
