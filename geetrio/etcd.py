@@ -24,8 +24,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import AsyncGenerator, Callable
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import aclosing, contextmanager
 from functools import partial
 from typing import Any
 
@@ -44,6 +44,15 @@ MAX_BACKOFF = 2.0  # seconds between attempts while etcd is away
 
 class EtcdError(Exception):
     """etcd unreachable, or it answered with an error."""
+
+
+@contextmanager
+def _reading(what: str) -> Iterator[None]:
+    """An answer of an unexpected shape is an ``EtcdError`` too, never a crash."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise EtcdError(f"etcd {what}: unexpected answer ({exc!r})") from None
 
 
 def _b64(text: str) -> str:
@@ -97,23 +106,28 @@ class EtcdClient:
         body: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
         if lease:
             body["lease"] = str(lease)
-        return int((await self.call("/v3/kv/put", body))["header"]["revision"])
+        answer = await self.call("/v3/kv/put", body)
+        with _reading("put"):
+            return int(answer["header"]["revision"])
 
     async def get_prefix(self, prefix: str) -> tuple[dict[str, str], int]:
         """The keys under ``prefix`` with their values, and the store's revision."""
         answer = await self.call(
             "/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))}
         )
-        kvs = {_unb64(kv["key"]): _unb64(kv.get("value", "")) for kv in answer.get("kvs", [])}
-        return kvs, int(answer["header"]["revision"])
+        with _reading("range"):
+            kvs = {_unb64(kv["key"]): _unb64(kv.get("value", "")) for kv in answer.get("kvs", [])}
+            return kvs, int(answer["header"]["revision"])
 
     async def delete(self, key: str) -> int:
         answer = await self.call("/v3/kv/deleterange", {"key": _b64(key)})
-        return int(answer.get("deleted", 0))
+        with _reading("deleterange"):
+            return int(answer.get("deleted", 0))
 
     async def grant(self, ttl: int) -> int:
         answer = await self.call("/v3/lease/grant", {"TTL": str(ttl)})
-        return int(answer["ID"])
+        with _reading("lease grant"):
+            return int(answer["ID"])
 
     async def revoke(self, lease: int) -> None:
         await self.call("/v3/lease/revoke", {"ID": str(lease)})
@@ -121,7 +135,8 @@ class EtcdClient:
     async def keep_alive(self, lease: int) -> int:
         """Refresh ``lease`` once; its TTL now (0: etcd no longer has it)."""
         answer = await self._first_of_stream("/v3/lease/keepalive", {"ID": str(lease)})
-        return int(answer.get("TTL", 0))
+        with _reading("lease keepalive"):
+            return int(answer.get("TTL", 0))
 
     async def _first_of_stream(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -133,7 +148,8 @@ class EtcdClient:
                     aclosing(_json_lines(response)) as messages,
                 ):
                     async for message in messages:
-                        result: dict[str, Any] = message.get("result", {})
+                        with _reading(path):
+                            result: dict[str, Any] = dict(message.get("result", {}))
                         return result
         except (ClientError, trio.TooSlowError) as exc:
             raise EtcdError(f"etcd {self.url}{path}: {exc or 'timed out'}") from exc
@@ -161,17 +177,18 @@ class EtcdClient:
                 if response.status != 200:
                     raise EtcdError(f"etcd watch answered {response.status}")
                 async for message in messages:
-                    result = message.get("result", {})
-                    if result.get("canceled"):
-                        raise EtcdError(f"etcd cancelled the watch: {result}")
-                    events = [
-                        (
-                            event.get("type", "PUT"),
-                            _unb64(event["kv"]["key"]),
-                            _unb64(event["kv"].get("value", "")),
-                        )
-                        for event in result.get("events", [])
-                    ]
+                    with _reading("watch"):
+                        result = message.get("result", {})
+                        if result.get("canceled"):
+                            raise EtcdError(f"etcd cancelled the watch: {result}")
+                        events = [
+                            (
+                                event.get("type", "PUT"),
+                                _unb64(event["kv"]["key"]),
+                                _unb64(event["kv"].get("value", "")),
+                            )
+                            for event in result.get("events", [])
+                        ]
                     if events:
                         on_events(events)
         except ClientError as exc:

@@ -3,6 +3,7 @@ kept alive and removed, a watch that follows changes and survives a restart."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -118,3 +119,35 @@ async def test_a_registration_comes_back_when_etcd_lost_everything(etcd_server: 
         await nursery.start(etcd.watch_prefix, client, "/svc/", members)
         await members.until(lambda m: m == {"/svc/a": "tcp@a:1"}, within=10)
         nursery.cancel_scope.cancel()
+
+
+async def test_answers_of_the_wrong_shape_are_etcd_errors(nursery: trio.Nursery) -> None:
+    """A proxy or a broken etcd answering JSON that is not etcd's: a clean EtcdError,
+    and a watch task that keeps retrying instead of crashing its nursery."""
+    from geetrio.web import Context, Engine
+
+    app = Engine()
+    answers = {
+        "/v3/kv/range": b'{"header": {}}',
+        "/v3/kv/put": b"[1, 2]",
+        "/v3/lease/grant": b'{"ID": "x"}',
+    }
+
+    async def answer(c: Context) -> None:
+        c.data(200, answers.get(c.request.path, b"{}"))
+
+    for path in (*answers, "/v3/watch"):
+        app.post(path, answer)
+    port = await nursery.start(app.serve, "127.0.0.1", 0)
+    async with etcd.EtcdClient(f"http://127.0.0.1:{port}") as client:
+        calls = [
+            partial(client.get_prefix, "/"),
+            partial(client.put, "/k", "v"),
+            partial(client.grant, 5),
+        ]
+        for call in calls:
+            with pytest.raises(etcd.EtcdError, match="unexpected answer|answered 200"):
+                await call()
+        with trio.move_on_after(0.5) as scope:  # never started: the list keeps failing
+            await etcd.watch_prefix(client, "/", lambda members: None)
+        assert scope.cancelled_caught
