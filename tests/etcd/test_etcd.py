@@ -146,7 +146,7 @@ async def test_answers_of_the_wrong_shape_are_etcd_errors(nursery: trio.Nursery)
             partial(client.grant, 5),
         ]
         for call in calls:
-            with pytest.raises(etcd.EtcdError, match="unexpected answer|answered 200"):
+            with pytest.raises(etcd.EtcdError, match=r"unexpected answer|answered 200"):
                 await call()
         with trio.move_on_after(0.5) as scope:  # never started: the list keeps failing
             await etcd.watch_prefix(client, "/", lambda members: None)
