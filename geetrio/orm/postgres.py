@@ -24,6 +24,7 @@ nested ``transaction()`` (a savepoint), which rolls back to before it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -144,12 +145,29 @@ class PgDatabase:
         return db
 
     async def _connect(self) -> PgConnection:
+        """A new connection. Cancelled while connecting: the caller leaves at once (the
+        connect cannot be interrupted), and the connection, when it comes, is closed."""
         psycopg = self._psycopg
+        lock = threading.Lock()
+        state: dict[str, Any] = {"abandoned": False, "raw": None}
 
         def connect() -> Any:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            raw = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            with lock:
+                if state["abandoned"]:
+                    raw.close()
+                    return None
+                state["raw"] = raw
+            return raw
 
-        raw = await trio.to_thread.run_sync(connect, abandon_on_cancel=True)
+        try:
+            raw = await trio.to_thread.run_sync(connect, abandon_on_cancel=True)
+        except trio.Cancelled:
+            with lock:
+                state["abandoned"] = True
+                if state["raw"] is not None:  # it connected as we were cancelled
+                    state["raw"].close()
+            raise
         conn = PgConnection(raw, psycopg)
         self._all.add(conn)
         return conn

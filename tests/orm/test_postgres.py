@@ -133,3 +133,17 @@ async def test_a_connection_left_inside_a_transaction_is_not_reused(postgres_url
         await engine.new_session().raw("BEGIN").exec()
         await engine.new_session().insert(User("Tom", 1))
         assert await other.new_session().model(User).count() == 1
+
+
+async def test_open_is_cancellable_while_the_server_does_not_answer(nursery: trio.Nursery) -> None:
+    """A server that accepts and never speaks: the connect (bounded at 10 s by libpq)
+    cannot be interrupted, but the caller leaves at once when cancelled."""
+
+    async def silent(stream: trio.SocketStream) -> None:
+        await trio.sleep_forever()
+
+    listeners = await nursery.start(trio.serve_tcp, silent, 0)
+    port = listeners[0].socket.getsockname()[1]
+    with trio.fail_after(5), trio.move_on_after(0.2) as scope:  # fail_after: far below 10 s
+        await orm.Engine.open("postgresql", f"postgresql://postgres@127.0.0.1:{port}/postgres")
+    assert scope.cancelled_caught
