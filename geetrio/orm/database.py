@@ -27,7 +27,7 @@ import logging
 import os
 import queue
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -37,7 +37,15 @@ import trio
 from .errors import ORMError
 from .types import Job
 
-__all__ = ["Backend", "Connection", "Database", "Job", "TransactionWorker", "retry_locked"]
+__all__ = [
+    "Backend",
+    "Connection",
+    "Database",
+    "Job",
+    "TransactionWorker",
+    "retry_locked",
+    "with_worker",
+]
 
 log = logging.getLogger("geetrio.orm")
 
@@ -261,6 +269,25 @@ class TransactionWorker:
         if result is _NOT_RUN:
             await trio.lowlevel.checkpoint()  # aborted before it started: Cancelled
         return result  # type: ignore[no-any-return]
+
+
+async def with_worker(conn: Connection, body: Callable[[TransactionWorker], Awaitable[T]]) -> T:
+    """``await body(worker)`` with a worker thread serving ``conn`` meanwhile (in a
+    nursery of the caller's); ``body``'s exception comes out as itself, not in a group."""
+    box: list[T] = []
+    error: BaseException | None = None
+    async with trio.open_nursery() as nursery:
+        worker = TransactionWorker(conn)
+        nursery.start_soon(worker.serve_in_thread)
+        try:
+            box.append(await body(worker))
+        except BaseException as exc:  # re-raised below, outside the nursery (no group)
+            error = exc
+        finally:
+            worker.stop()
+    if error is not None:
+        raise error
+    return box[0]
 
 
 class _JobState:

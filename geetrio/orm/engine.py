@@ -16,7 +16,7 @@ import trio
 from . import clause
 from .database import Backend, Database, Job
 from .dialect import Dialect, get_dialect
-from .errors import ORMError, wrap_driver_error
+from .errors import ORMError, driver_errors
 from .hooks import INSTANCE_HOOKS, TABLE_HOOKS, has_hook
 from .migrate import migrate
 from .schema import Schema, parse
@@ -99,15 +99,9 @@ class Engine:
         if dialect.name == "postgresql":
             from .postgres import DEFAULT_POOL_SIZE, PgDatabase  # psycopg only when asked
 
-            try:
-                db = await PgDatabase.open(
-                    os.fspath(path), pool_size=DEFAULT_POOL_SIZE if pool_size is None else pool_size
-                )
-            except Exception as exc:
-                wrapped = wrap_driver_error(exc)
-                if wrapped is None:
-                    raise
-                raise wrapped from exc
+            size = DEFAULT_POOL_SIZE if pool_size is None else pool_size
+            with driver_errors:
+                db = await PgDatabase.open(os.fspath(path), pool_size=size)
         else:
             if pool_size is not None:
                 raise ValueError("pool_size: a sqlite engine has one connection")
@@ -162,7 +156,7 @@ class Engine:
             log.debug(
                 "%s %r", sql, params if not isinstance(params, list) else f"<{len(params)} rows>"
             )
-        try:
+        with driver_errors:
             level = current_level(self)
             while level is not None and level.child is not None:
                 await level.wait_for_child()
@@ -172,11 +166,6 @@ class Engine:
             if self.closed:
                 raise ORMError("the engine is closed")
             return await self._db.run_hop(job)
-        except Exception as exc:
-            wrapped = wrap_driver_error(exc)
-            if wrapped is None:
-                raise
-            raise wrapped from exc
 
     async def transaction(self, fn: Callable[[Session], Awaitable[T]]) -> T:
         """Run ``await fn(session)`` in a transaction: commit when it returns, roll back

@@ -12,6 +12,7 @@ __all__ = [
     "ORMError",
     "UnknownDialect",
     "UnsupportedType",
+    "driver_errors",
     "wrap_driver_error",
 ]
 
@@ -58,3 +59,21 @@ def wrap_driver_error(exc: BaseException) -> DatabaseError | None:
             return IntegrityError(exc)
         return DatabaseError(exc)
     return None
+
+
+class _DriverErrors:
+    """``with driver_errors:`` — a driver's error leaves the block as ours (its
+    ``.orig`` the driver's); anything else passes unchanged. A plain class, not a
+    generator context manager: it sits on every statement's path."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, Exception):
+            wrapped = wrap_driver_error(exc)
+            if wrapped is not None:
+                raise wrapped from exc
+
+
+driver_errors = _DriverErrors()

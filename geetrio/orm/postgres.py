@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import trio
 
-from .database import Job, TransactionWorker
+from .database import Job, with_worker
 from .errors import ORMError
 from .placeholders import to_pyformat
 
@@ -195,20 +195,9 @@ class PgDatabase:
     async def run_hop(self, job: Job[T]) -> T:
         """One statement outside a transaction, on a pooled connection, in a worker
         thread whose statement the server cancels if the caller is cancelled."""
-        box: list[T] = []
-        error: BaseException | None = None
-        async with self.checkout() as conn, trio.open_nursery() as nursery:
-            worker = TransactionWorker(conn)
-            nursery.start_soon(worker.serve_in_thread)
-            try:
-                box.append(await worker.run(job))
-            except BaseException as exc:  # re-raised below, outside the nursery (no group)
-                error = exc
-            finally:
-                worker.stop()
-        if error is not None:
-            raise error
-        return box[0]
+        async with self.checkout() as conn:
+            result: T = await with_worker(conn, lambda worker: worker.run(job))
+            return result
 
     async def close_after(self, conn: PgConnection) -> None:
         await self._discard(conn)

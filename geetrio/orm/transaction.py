@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
-from .database import Backend, Job, TransactionWorker, retry_locked
+from .database import Backend, Job, TransactionWorker, retry_locked, with_worker
 from .dialect import quote_identifier
-from .errors import ORMError, wrap_driver_error
+from .errors import ORMError, driver_errors
 from .session import Session
 
 if TYPE_CHECKING:
@@ -156,20 +156,7 @@ async def run_transaction(
 async def _top_level(
     engine: Engine, conn: Any, fn: Callable[[Session], Awaitable[T]], foreign_keys_off: bool
 ) -> T:
-    box: list[Any] = []
-    error: BaseException | None = None
-    async with trio.open_nursery() as nursery:
-        worker = TransactionWorker(conn)
-        nursery.start_soon(worker.serve_in_thread)
-        try:
-            box.append(await _run_root(engine, worker, fn, foreign_keys_off))
-        except BaseException as exc:  # re-raised below, outside the nursery (no group)
-            error = exc
-        finally:
-            worker.stop()
-    if error is not None:
-        raise error
-    return box[0]  # type: ignore[no-any-return]
+    return await with_worker(conn, lambda worker: _run_root(engine, worker, fn, foreign_keys_off))
 
 
 async def _run_root(
@@ -280,13 +267,8 @@ def _finish_foreign_keys(conn: sqlite3.Connection, statement: str) -> None:
 async def _control(worker: TransactionWorker, job: Job[Any]) -> None:
     """BEGIN, COMMIT, SAVEPOINT...: the transaction's own statements, retried while
     another process holds the lock, errors wrapped."""
-    try:
+    with driver_errors:
         await retry_locked(lambda: worker.run(job))
-    except Exception as exc:
-        wrapped = wrap_driver_error(exc)
-        if wrapped is None:
-            raise
-        raise wrapped from exc
 
 
 async def _undo(worker: TransactionWorker, job: Job[Any]) -> None:
