@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import trio
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -154,42 +155,49 @@ def raw_to_thread(path: Path, workload: str) -> float:
 # --------------------------------------------------------------------------- geetrio
 
 
+async def geetrio_workload(engine: Any, workload: str) -> float:
+    """One workload on an open ``orm.Engine`` (either dialect); seconds."""
+    from geetrio import orm
+
+    s = engine.new_session()
+    users = [User(*row) for row in ROWS] if workload == "bulk insert" else []
+    started = time.perf_counter()  # input ready, as the others' tuples and dicts are
+    if workload == "insert one by one":
+
+        async def one_by_one(t: orm.Session) -> None:
+            for row in ROWS:
+                await t.insert(User(*row))
+
+        await engine.transaction(one_by_one)
+    elif workload == "bulk insert":
+        await s.insert(*users)
+    elif workload == "select all":
+        await s.model(User).find()
+    elif workload == "2,000 by pk":
+
+        async def by_pk(t: orm.Session) -> None:
+            for key in KEYS:
+                await t.model(User).where("id = ?", key).first()
+
+        await engine.transaction(by_pk)
+    else:
+
+        async def updates(t: orm.Session) -> None:
+            for key in KEYS:
+                await t.model(User).where("id = ?", key).update({"age": key + 1})
+
+        await engine.transaction(updates)
+    return time.perf_counter() - started
+
+
 def geetrio(path: Path, workload: str) -> float:
     from geetrio import orm
 
     async def run() -> float:
         async with orm.open("sqlite3", path) as engine:
-            s = engine.new_session()
             if not _prepared(path, workload):
-                await s.model(User).create_table()
-            users = [User(*row) for row in ROWS] if workload == "bulk insert" else []
-            started = time.perf_counter()  # input ready, as the others' tuples and dicts are
-            if workload == "insert one by one":
-
-                async def one_by_one(t: orm.Session) -> None:
-                    for row in ROWS:
-                        await t.insert(User(*row))
-
-                await engine.transaction(one_by_one)
-            elif workload == "bulk insert":
-                await s.insert(*users)
-            elif workload == "select all":
-                await s.model(User).find()
-            elif workload == "2,000 by pk":
-
-                async def by_pk(t: orm.Session) -> None:
-                    for key in KEYS:
-                        await t.model(User).where("id = ?", key).first()
-
-                await engine.transaction(by_pk)
-            else:
-
-                async def updates(t: orm.Session) -> None:
-                    for key in KEYS:
-                        await t.model(User).where("id = ?", key).update({"age": key + 1})
-
-                await engine.transaction(updates)
-            return time.perf_counter() - started
+                await engine.new_session().model(User).create_table()
+            return await geetrio_workload(engine, workload)
 
     return trio.run(run)
 
@@ -241,8 +249,8 @@ def peewee_orm(path: Path, workload: str) -> float:
 # --------------------------------------------------------------------------- SQLAlchemy
 
 
-def sqlalchemy_orm(path: Path, workload: str) -> float:
-    from sqlalchemy import create_engine, event, insert, select, update
+def sqlalchemy_model() -> tuple[Any, Any]:
+    """A fresh declarative base and its ``User`` mapping (new metadata per run)."""
 
     class Base(DeclarativeBase):
         pass
@@ -253,15 +261,13 @@ def sqlalchemy_orm(path: Path, workload: str) -> float:
         name: Mapped[str]
         age: Mapped[int]
 
-    engine = create_engine(f"sqlite:///{path}")
+    return Base, SUser
 
-    @event.listens_for(engine, "connect")
-    def set_pragmas(conn, _record):  # type: ignore[no-untyped-def]
-        for pragma in PRAGMAS:
-            conn.execute(pragma)
 
-    if not _prepared(path, workload):
-        Base.metadata.create_all(engine)
+def sqlalchemy_workload(engine: Any, SUser: Any, workload: str) -> float:
+    """One workload through a SQLAlchemy ORM session on ``engine``; seconds."""
+    from sqlalchemy import insert, select, update
+
     started = time.perf_counter()
     with Session(engine) as session, session.begin():
         if workload == "insert one by one":
@@ -278,7 +284,23 @@ def sqlalchemy_orm(path: Path, workload: str) -> float:
         else:
             for key in KEYS:
                 session.execute(update(SUser).where(SUser.id == key).values(age=key + 1))
-    elapsed = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def sqlalchemy_orm(path: Path, workload: str) -> float:
+    from sqlalchemy import create_engine, event
+
+    base, user = sqlalchemy_model()
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def set_pragmas(conn, _record):  # type: ignore[no-untyped-def]
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+
+    if not _prepared(path, workload):
+        base.metadata.create_all(engine)
+    elapsed = sqlalchemy_workload(engine, user, workload)
     engine.dispose()
     return elapsed
 

@@ -24,33 +24,27 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import psycopg
 import trio
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.common import interleaved
+from benchmarks.orm.bench_orm import (
+    KEYS,
+    ROWS,
+    WORKLOADS,
+    User,
+    geetrio_workload,
+    sqlalchemy_model,
+    sqlalchemy_workload,
+)
 from tests.pg import private_postgres
 
-N_ROWS = 10_000
-N_LOOKUPS = 2_000
-WORKLOADS = ["insert one by one", "bulk insert", "select all", "2,000 by pk", "2,000 updates"]
 CREATE = 'CREATE TABLE "User" ("id" bigint PRIMARY KEY, "name" text, "age" bigint)'
 
-
-@dataclass
-class User:
-    id: int = field(default=0, metadata={"geeorm": "PRIMARY KEY"})
-    name: str = ""
-    age: int = 0
-
-
-ROWS = [(i, f"user{i}", i % 90) for i in range(1, N_ROWS + 1)]
-KEYS = [1 + (i * 7919) % N_ROWS for i in range(N_LOOKUPS)]
 
 Timer = Callable[[str, str], float]  # (URL, workload) -> seconds
 
@@ -99,69 +93,17 @@ def geetrio(url: str, workload: str) -> float:
 
     async def run() -> float:
         async with orm.open("postgresql", url, pool_size=1) as engine:
-            s = engine.new_session()
-            users = [User(*row) for row in ROWS] if workload == "bulk insert" else []
-            started = time.perf_counter()
-            if workload == "insert one by one":
-
-                async def one_by_one(t: orm.Session) -> None:
-                    for row in ROWS:
-                        await t.insert(User(*row))
-
-                await engine.transaction(one_by_one)
-            elif workload == "bulk insert":
-                await s.insert(*users)
-            elif workload == "select all":
-                await s.model(User).find()
-            elif workload == "2,000 by pk":
-
-                async def by_pk(t: orm.Session) -> None:
-                    for key in KEYS:
-                        await t.model(User).where("id = ?", key).first()
-
-                await engine.transaction(by_pk)
-            else:
-
-                async def updates(t: orm.Session) -> None:
-                    for key in KEYS:
-                        await t.model(User).where("id = ?", key).update({"age": key + 1})
-
-                await engine.transaction(updates)
-            return time.perf_counter() - started
+            return await geetrio_workload(engine, workload)
 
     return trio.run(run)
 
 
 def sqlalchemy_orm(url: str, workload: str) -> float:
-    from sqlalchemy import create_engine, insert, select, update
+    from sqlalchemy import create_engine
 
-    class Base(DeclarativeBase):
-        pass
-
-    class SUser(Base):
-        __tablename__ = "User"
-        id: Mapped[int] = mapped_column(primary_key=True)
-        name: Mapped[str]
-        age: Mapped[int]
-
+    _, user = sqlalchemy_model()
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    started = time.perf_counter()
-    with Session(engine) as session, session.begin():
-        if workload == "insert one by one":
-            for i, name, age in ROWS:
-                session.add(SUser(id=i, name=name, age=age))
-                session.flush()
-        elif workload == "bulk insert":
-            session.execute(insert(SUser), [{"id": i, "name": n, "age": a} for i, n, a in ROWS])
-        elif workload == "select all":
-            session.scalars(select(SUser)).all()
-        elif workload == "2,000 by pk":
-            for key in KEYS:
-                session.get(SUser, key)
-        else:
-            for key in KEYS:
-                session.execute(update(SUser).where(SUser.id == key).values(age=key + 1))
-    elapsed = time.perf_counter() - started
+    elapsed = sqlalchemy_workload(engine, user, workload)
     engine.dispose()
     return elapsed
 
