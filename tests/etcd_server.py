@@ -4,11 +4,11 @@ ports and data; stopped by PID afterwards."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 
@@ -37,28 +37,31 @@ class EtcdServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Start it and return once it serves: etcd tells systemd ``READY=1`` on the
+        socket named by ``NOTIFY_SOCKET`` when it does; ours is that socket."""
         peer = f"http://127.0.0.1:{self.peer_port}"
-        log = open(self.folder / "log", "ab")  # noqa: SIM115 - the child owns it
-        self.process = subprocess.Popen(
-            [self.binary, "--name", "t", "--data-dir", str(self.folder / "data"),
-             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"t={peer}"],
-            stdout=log, stderr=log,
-        )  # fmt: skip
-        log.close()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # a real server's start-up: poll its port
+        notify_path = self.folder / "notify.sock"
+        notify_path.unlink(missing_ok=True)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+            notify.bind(str(notify_path))
+            notify.settimeout(20)
+            log = open(self.folder / "log", "ab")  # noqa: SIM115 - the child owns it
+            self.process = subprocess.Popen(
+                [self.binary, "--name", "t", "--data-dir", str(self.folder / "data"),
+                 "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                 "--initial-cluster", f"t={peer}"],
+                stdout=log, stderr=log, env={**os.environ, "NOTIFY_SOCKET": str(notify_path)},
+            )  # fmt: skip
+            log.close()
             try:
-                with socket.create_connection(("127.0.0.1", self.client_port), timeout=0.5):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(
-                        f"etcd exited: {(self.folder / 'log').read_text()[-2000:]}"
-                    ) from None
-                time.sleep(0.05)
-        raise RuntimeError("etcd did not listen within 20 s")
+                while b"READY=1" not in notify.recv(4096):
+                    pass
+            except TimeoutError:
+                self.kill()
+                raise RuntimeError(
+                    f"etcd did not get ready within 20 s: {(self.folder / 'log').read_text()[-2000:]}"
+                ) from None
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -14,7 +14,7 @@ import pytest
 from tests.cluster import netns
 
 # The kernel completes handshakes into the backlog: listening is enough to connect.
-LISTEN = "import socket, time; s = socket.create_server(('10.77.0.2', 8000)); print('listening', flush=True); time.sleep(600)"
+LISTEN = "import signal, socket; s = socket.create_server(('10.77.0.2', 8000)); print('listening', flush=True); signal.pause()"
 PROBE = "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])); print('connected')"
 
 
@@ -71,7 +71,7 @@ def test_close_removes_namespaces_and_processes(tmp_path: Path) -> None:
     made = {network.ns(h) for h in ("h1", "h2", "switch")}
     assert made <= namespaces()
     sleeper = network.start(
-        "h1", [sys.executable, "-c", "import time; time.sleep(600)"], name="sleeper"
+        "h1", [sys.executable, "-c", "import signal; signal.pause()"], name="sleeper"
     )
     network.close()
     assert sleeper.poll() is not None  # killed, by its PID
