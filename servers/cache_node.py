@@ -148,14 +148,18 @@ async def serve_peers(
     assert host is not None and port is not None
     async with trio.open_nursery() as servers:  # returns once both have drained
         bound = await servers.start(partial(peer_app.serve, host, port, shutdown=shutdown))
-        say("cache", f"http://{host}:{bound}")
+        say("cache", f"http://{authority(host, bound)}")
         if args.api is not None:
             api = partial(api_app(group, pool).serve, host, args.api, shutdown=shutdown)
-            say("api", f"http://{host}:{await servers.start(api)}")
+            say("api", f"http://{authority(host, await servers.start(api))}")
         if args.etcd:  # membership from etcd: peers come and go without restarts
             await members.start(partial(join_cluster, args.etcd, pool, ttl=args.etcd_ttl))
         sys.stdout.write("ready\n")
         sys.stdout.flush()
+
+
+def authority(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # IPv6 in brackets
 
 
 def say(name: str, url: str) -> None:

@@ -71,7 +71,7 @@ class HTTPPool:
             raise ValueError(f"base_path must start and end with '/': {base_path!r}")
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        self.self_url = _normalize(self_url)
+        self.self_url = _check_url(self_url)
         self.base_path = base_path
         self.replicas = replicas
         self.timeout = timeout
@@ -117,7 +117,7 @@ class HTTPPool:
 
     def set(self, *peers: str) -> None:
         """Replace the peer list (this node is always part of the ring)."""
-        urls = list(dict.fromkeys(_normalize(p) for p in peers))
+        urls = list(dict.fromkeys(_check_url(p) for p in peers))
         if self.self_url not in urls:
             urls.append(self.self_url)
         ring = HashRing(self.replicas, self._hash_fn)
@@ -223,8 +223,16 @@ class _HTTPGetter:
             raise PeerError(f"{self.url} answered {status} to a remove: {body[:200]!r}")
 
 
-def _normalize(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname or not parts.port:
+def _check_url(url: str) -> str:
+    """``url`` unchanged, once it is known to be ``http://host:port[/path]``. The ring
+    hashes the string as given, exactly as Go's GeeCache does (no case folding, no slash
+    stripping), so a mixed cluster of both places every key alike."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a malformed IPv6 literal or port
+        port = None
+        parts = None
+    if parts is None or parts.scheme != "http" or not parts.hostname or not port:
         raise ValueError(f"a peer URL looks like http://host:port, not {url!r}")
-    return f"http://{parts.hostname}:{parts.port}{parts.path.rstrip('/')}"
+    return url

@@ -298,7 +298,8 @@ def check_target(target: str) -> None:
 def request_head(
     method: str, host: str, port: int, target: str, headers: list[tuple[str, str]], length: int
 ) -> bytes:
-    lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"]
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # IPv6 in brackets
+    lines = [f"{method} {target} HTTP/1.1\r\nHost: {authority}\r\n"]
     for name, value in headers:
         if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
             raise ValueError(f"header {name!r} contains a line break")

@@ -29,6 +29,12 @@ __all__ = ["ClientResponse", "RequestParser", "ResponseParser", "decode_path"]
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 _CHECKED_HEADERS = frozenset({b"host", b"content-length", b"expect", b"transfer-encoding"})
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Go's net/rpc and GeeRPC clients open their tunnel with a head of bare LFs:
+# "CONNECT /_geeprc_ HTTP/1.0\n\n". llhttp (strict) refuses bare LF, and rightly for any
+# other request. This one exact shape — a CONNECT with no header fields at all, whole in
+# one feed at the start of a message — is rewritten to CRLF before parsing: with no
+# fields there is no framing to smuggle, and everything after it is the tunnel's.
+_GO_CONNECT = re.compile(rb"CONNECT /[!-~]* HTTP/1\.[01]\n\n")
 
 
 def decode_path(raw_path: str) -> str:
@@ -125,6 +131,11 @@ class RequestParser:
         if self.upgraded or parser is None:
             raise RuntimeError("the parser was upgraded or closed; it takes no more bytes")
         self._began_in_this_feed = False
+        if not self.in_progress and data[:8] == b"CONNECT ":
+            go_connect = _GO_CONNECT.match(data)
+            if go_connect is not None:
+                end = go_connect.end()
+                data = bytes(data[: end - 2]) + b"\r\n\r\n" + data[end:]
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:

@@ -295,19 +295,31 @@ async def _handshake(
 async def _connect_http(stream: trio.abc.Stream, path: str) -> trio.abc.Stream:
     await stream.send_all(f"CONNECT {path} HTTP/1.0\r\n\r\n".encode())
     received = b""
-    while b"\r\n\r\n" not in received:
+    while (answer := split_connect_answer(received)) is None:
         data = await stream.receive_some(RECEIVE_SIZE)
         if not data:
             raise OSError("the server closed the connection after CONNECT")
         received += data
         if len(received) > MAX_CONNECT_RESPONSE:
             raise OSError("the answer to CONNECT is too long")
-    head, _, rest = received.partition(b"\r\n\r\n")
-    status = head.split(b"\r\n", 1)[0]
+    status, rest = answer
     if status != CONNECTED_STATUS:
         await trio.aclose_forcefully(stream)
         raise RPCError(f"rpc client: unexpected HTTP response: {status.decode('latin-1')!r}")
     return PrefixedStream(stream, rest) if rest else stream
+
+
+def split_connect_answer(received: bytes) -> tuple[bytes, bytes] | None:
+    """(status line, the bytes after the head) once the head of the answer to CONNECT
+    is whole, else None. Lines end in CRLF or a bare LF: the Go GeeRPC server answers
+    ``HTTP/1.0 200 Connected to Gee RPC\\n\\n``, as Go's HTTP reader allows."""
+    start = 0
+    while (end := received.find(b"\n", start)) >= 0:
+        line = received[start:end].removesuffix(b"\r")
+        if not line and start:  # the empty line after the status line and fields
+            return received.split(b"\n", 1)[0].removesuffix(b"\r"), received[end + 1 :]
+        start = end + 1
+    return None
 
 
 @asynccontextmanager

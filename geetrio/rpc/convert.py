@@ -18,6 +18,7 @@ from typing import Any
 __all__ = ["ConversionError", "from_plain", "to_plain"]
 
 _NONE = type(None)
+_BARE: dict[Any, Any] = {dict: dict[str, Any], list: list[Any]}
 
 
 class ConversionError(ValueError):
@@ -41,6 +42,8 @@ def from_plain(value: Any, annotation: Any, path: str = "argument") -> Any:
     """``value`` (decoded JSON) as an instance of ``annotation``."""
     if annotation is Any or annotation is dataclasses.MISSING:
         return value
+    if annotation is dict or annotation is list:  # bare: any JSON object / array
+        annotation = _BARE[annotation]
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
         options = typing.get_args(annotation)
@@ -118,18 +121,27 @@ def _dataclass(value: Any, cls: type, path: str) -> Any:
             f"{path}: expected an object for {cls.__name__}, got {_describe(value)}"
         )
     kwargs = {}
+    folded: dict[str, str] | None = None
     for name, annotation, required in _fields(cls):
         if name in value:
             item = value[name]
-            # the common scalar cases inline; the rest through from_plain
-            if (annotation is int and type(item) is int) or (
-                annotation is str and type(item) is str
-            ):
-                kwargs[name] = item
-            else:
-                kwargs[name] = from_plain(item, annotation, f"{path}.{name}")
-        elif required:
-            raise ConversionError(f"{path}.{name}: missing (a {_name(annotation)})")
+        else:
+            # Go's encoding/json: an exact key first, then one equal but for case
+            # (a Go client sends {"Num1": 1} for a Python field num1); the last such
+            # key wins, as Go assigns keys in order.
+            if folded is None:
+                folded = {str(k).lower(): k for k in value}
+            key = folded.get(name.lower())
+            if key is None:
+                if required:
+                    raise ConversionError(f"{path}.{name}: missing (a {_name(annotation)})")
+                continue
+            item = value[key]
+        # the common scalar cases inline; the rest through from_plain
+        if (annotation is int and type(item) is int) or (annotation is str and type(item) is str):
+            kwargs[name] = item
+        else:
+            kwargs[name] = from_plain(item, annotation, f"{path}.{name}")
     return cls(**kwargs)  # unknown keys are ignored, as Go's encoding/json does
 
 

@@ -8,6 +8,7 @@ served (local fallback).
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -178,3 +179,45 @@ async def test_cache_get_client_program(cluster: Cluster) -> None:
     assert lines[:2] == ["player-1 = 101", "player-2 = 102"]
     assert lines[2].startswith("nobody: error 500")
     assert result.returncode == 1
+
+
+async def test_ipv6_nodes_with_peers_named_as_go_names_them(tmp_path: Path) -> None:
+    """Two real nodes on ``[::1]``, their peer strings in mixed case: each key is loaded
+    by the node Go's ring (crc32 of the strings as given) names."""
+    db = tmp_path / "scores.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE scores (name TEXT PRIMARY KEY, score INTEGER)")
+        conn.executemany("INSERT INTO scores VALUES (?, ?)", KEYS.items())
+    conn.close()
+    ports = [free_port() for _ in range(2)]
+    urls = [f"http://[::1]:{ports[0]}", f"http://[::1]:{ports[1]}/"]  # a trailing slash kept
+    api = free_port()
+    processes = []
+    try:
+        for i, url in enumerate(urls):
+            command = [sys.executable, str(ROOT / "servers" / "cache_node.py"), "--self", url]
+            command += ["--peers", ",".join(urls), "--db", str(db)]
+            if i == 0:
+                command += ["--api", str(api)]
+            processes.append(await trio.lowlevel.open_process(command, stderr=subprocess.PIPE))
+        with trio.fail_after(20):
+            await wait_listening(processes[0], 2)
+            await wait_listening(processes[1], 1)
+        ring = HashRing(50)
+        ring.add(*urls)
+        async with HTTPClient() as client:
+            for key, score in KEYS.items():
+                response = await client.get(f"http://[::1]:{api}/api?key={key}")
+                assert (response.status, response.body) == (200, str(score).encode())
+            stats = json.loads((await client.get(f"http://[::1]:{api}/api/stats")).body)["stats"]
+        remote = sum(1 for key in KEYS if ring.get(key) == urls[1])
+        assert 0 < remote < len(KEYS)
+        assert stats["peer_loads"] == remote and stats["peer_errors"] == 0
+        assert stats["local_loads"] == len(KEYS) - remote
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+            assert process.stderr is not None
+            await process.stderr.aclose()

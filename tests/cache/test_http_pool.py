@@ -240,3 +240,47 @@ async def test_an_error_in_the_pool_block_comes_out_as_itself() -> None:
     with pytest.raises(KeyError):  # not an ExceptionGroup around it
         async with HTTPPool("http://127.0.0.1:1"):
             raise KeyError("mine")
+
+
+def test_peers_are_hashed_as_given_like_go() -> None:
+    """Go's GeeCache hashes the peer strings it is given: no case folding, no slash
+    stripping. The ring of a pool must equal a HashRing of exactly those strings."""
+    from geetrio.cache import HashRing
+
+    peers = ["http://LocalHost:8001", "http://localhost:8002/", "http://127.0.0.1:8003"]
+    pool = HTTPPool(peers[0])
+    pool.set(*peers)
+    ring = HashRing(50)
+    ring.add(*peers)
+    keys = [f"key-{i}" for i in range(400)]
+    assert [pool.owner(k) for k in keys] == [ring.get(k) for k in keys]
+    assert {pool.owner(k) for k in keys} == set(peers)
+
+
+async def test_ipv6_peers(nursery: trio.Nursery) -> None:
+    apps = [Engine(), Engine()]
+    ports = [await nursery.start(partial(app.serve, "::1", 0)) for app in apps]
+    urls = [f"http://[::1]:{p}" for p in ports]
+    groups: list[Group] = []
+    loads: list[list[str]] = [[], []]
+    async with (
+        HTTPPool(urls[0], groups=lambda n: groups[0]) as p0,
+        HTTPPool(urls[1], groups=lambda n: groups[1]) as p1,
+    ):
+        for i, (pool, app) in enumerate(zip((p0, p1), apps, strict=True)):
+
+            def load(key: str, mine: list[str] = loads[i]) -> bytes:
+                mine.append(key)
+                return DB[key]
+
+            group = Group("scores", 1 << 20, load, hot_probability=0.0)
+            pool.set(*urls)
+            group.register_peers(pool)
+            pool.mount(app)
+            groups.append(group)
+        remote = [k for k in DB if p0.owner(k) == urls[1]]
+        assert remote
+        for key in remote:
+            assert await groups[0].get(key) == DB[key]
+        assert sorted(loads[1]) == sorted(remote) and not loads[0]
+        assert groups[0].stats["peer_errors"] == 0
