@@ -22,11 +22,16 @@ from geetrio.web import Engine
 
 async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
     app = Engine()
-    rpc.Registry(timeout=args.timeout).mount(app, args.path)
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(partial(app.serve, args.host, args.port, shutdown=shutdown))
-        sys.stdout.write(f"registry http://{args.host}:{port}{args.path}\n")
-        sys.stdout.flush()
+    registry = rpc.Registry(timeout=args.timeout)
+    registry.mount(app, args.path)
+    async with trio.open_nursery() as background:
+        background.start_soon(registry.expire)
+        async with trio.open_nursery() as servers:  # returns once the server drained
+            serve = partial(app.serve, args.host, args.port, shutdown=shutdown)
+            port = await servers.start(serve)
+            sys.stdout.write(f"registry http://{args.host}:{port}{args.path}\n")
+            sys.stdout.flush()
+        background.cancel_scope.cancel()
 
 
 if __name__ == "__main__":

@@ -172,7 +172,9 @@ async def serve_stack(
 
     # RPC: a registry and two servers registered by heartbeats.
     registry_app = Engine()
-    rpc.Registry(timeout=30.0).mount(registry_app, rpc.DEFAULT_REGISTRY_PATH)
+    rpc_registry = rpc.Registry(timeout=30.0)
+    rpc_registry.mount(registry_app, rpc.DEFAULT_REGISTRY_PATH)
+    services.start_soon(rpc_registry.expire)
     registry_port = await serve(registry_app, port_for(args, 9998))
     registry = f"http://{host}:{registry_port}{rpc.DEFAULT_REGISTRY_PATH}"
     rpc_servers: list[rpc.Server] = []

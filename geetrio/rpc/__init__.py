@@ -14,7 +14,13 @@ from .codec import Codec, JSONCodec, get_codec, register_codec
 from .errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
 from .etcd import DEFAULT_ETCD_PREFIX, EtcdDiscovery, etcd_register
 from .protocol import MAGIC_NUMBER, FrameDecoder, Header, Option, OptionReader
-from .registry import DEFAULT_REGISTRY_PATH, Registry, RegistryDiscovery, heartbeat
+from .registry import (
+    DEFAULT_REGISTRY_PATH,
+    Registry,
+    RegistryDiscovery,
+    RegistryFull,
+    heartbeat,
+)
 from .server import Server
 from .service import Method, Service
 from .xclient import Discovery, MultiServersDiscovery, SelectMode, XClient
@@ -39,6 +45,7 @@ __all__ = [
     "RPCTimeout",
     "Registry",
     "RegistryDiscovery",
+    "RegistryFull",
     "RemoteError",
     "SelectMode",
     "Server",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +22,14 @@ from ..http import ClientError, HTTPClient
 from .errors import RPCError
 from .xclient import MultiServersDiscovery, SelectMode
 
-__all__ = ["DEFAULT_REGISTRY_PATH", "Registry", "RegistryDiscovery", "heartbeat"]
+__all__ = [
+    "DEFAULT_REGISTRY_PATH",
+    "Registry",
+    "RegistryDiscovery",
+    "RegistryFull",
+    "check_address",
+    "heartbeat",
+]
 
 log = logging.getLogger("geetrio.rpc")
 
@@ -31,26 +40,117 @@ SERVERS_HEADER = "X-Geerpc-Servers"
 SERVER_HEADER = "X-Geerpc-Server"
 
 
-class Registry:
-    """``registry = rpc.Registry(timeout=300.0); registry.mount(app, path)``.
-    ``timeout=0`` keeps servers for ever."""
+MAX_ADDRESS_BYTES = 255  # a DNS name's limit (253) with room for "tcp@" and a port
+MAX_SERVERS = 1024
+# The GET answer lists every server in one header field; its head must stay readable by
+# every client of ours (64 KiB heads) and by Go's: a POST that would push the listing
+# past this is refused, however many servers that is.
+MAX_LISTING_BYTES = 48 * 1024
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+_UNIX_PATH = re.compile(r"/[!-~]*")  # printable ASCII, no space
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+
+class RegistryFull(RPCError):
+    """The registry holds ``max_servers`` servers (or a listing that long) already."""
+
+
+def check_address(rpc_addr: str) -> str:
+    """``rpc_addr`` when it is ``tcp@host:port``, ``http@host:port`` or ``unix@/path``
+    (host a DNS name, an IPv4 address or a bracketed IPv6 one; at most
+    ``MAX_ADDRESS_BYTES``); else ``ValueError`` saying what is expected."""
+    expected = "expected tcp@host:port, http@host:port or unix@/path"
+    if len(rpc_addr) > MAX_ADDRESS_BYTES:
+        raise ValueError(f"a server address is at most {MAX_ADDRESS_BYTES} bytes")
+    protocol, at, address = rpc_addr.partition("@")
+    if not at:
+        raise ValueError(expected)
+    if protocol == "unix":
+        if _UNIX_PATH.fullmatch(address) and "," not in address:
+            return rpc_addr
+        raise ValueError(f"{expected}: a unix socket path is absolute, printable ASCII")
+    if protocol not in ("tcp", "http"):
+        raise ValueError(expected)
+    host, colon, port = address.rpartition(":")
+    if not colon or not _HOST.fullmatch(host) or not port.isdigit() or len(port) > 5:
+        raise ValueError(expected)
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"{expected}: port out of range")
+    return rpc_addr
+
+
+class Registry:
+    """``registry = rpc.Registry(timeout=300.0); registry.mount(app, path)``, and
+    ``nursery.start_soon(registry.expire)`` for expiry on a timer (without it, expired
+    servers are dropped at each request). ``timeout=0`` keeps servers for ever.
+
+    Hostile input is bounded: addresses are validated (``check_address``), at most
+    ``max_servers`` are held and the listing stays within ``MAX_LISTING_BYTES``; a POST
+    beyond either is refused (503) — a new server then waits for an expiry.
+    """
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, *, max_servers: int = MAX_SERVERS) -> None:
         if timeout < 0:
             raise ValueError("timeout must not be negative (0 = servers never expire)")
+        if max_servers <= 0:
+            raise ValueError("max_servers must be positive")
         self.timeout = timeout
-        self._servers: dict[str, float] = {}  # rpc address -> last heartbeat (trio time)
+        self.max_servers = max_servers
+        # rpc address -> last heartbeat (trio time), oldest heartbeat first
+        self._servers: OrderedDict[str, float] = OrderedDict()
+        self._listing_bytes = 0  # len(",".join(self._servers)) + 1
+        self._changed = trio.Event()  # wakes ``expire`` when the oldest entry may change
+
+    def __len__(self) -> int:
+        return len(self._servers)
 
     def put(self, rpc_addr: str) -> None:
-        self._servers[rpc_addr] = trio.current_time()
+        """Register or refresh ``rpc_addr``. ``ValueError`` for a malformed address,
+        ``RegistryFull`` when a new one does not fit."""
+        check_address(rpc_addr)
+        now = trio.current_time()
+        self._drop_expired(now)
+        servers = self._servers
+        if rpc_addr in servers:
+            servers.move_to_end(rpc_addr)
+        else:
+            if len(servers) >= self.max_servers:
+                raise RegistryFull(f"the registry holds {len(servers)} servers, its maximum")
+            if self._listing_bytes + len(rpc_addr) + 1 > MAX_LISTING_BYTES:
+                raise RegistryFull("the registry's listing is full")
+            self._listing_bytes += len(rpc_addr) + 1
+        servers[rpc_addr] = now
+        if len(servers) == 1:
+            self._changed.set()
 
     def alive(self) -> list[str]:
         """The servers refreshed within ``timeout``, sorted; expired ones are dropped."""
-        if self.timeout:
-            deadline = trio.current_time() - self.timeout
-            for addr in [a for a, seen in self._servers.items() if seen < deadline]:
-                del self._servers[addr]
+        self._drop_expired(trio.current_time())
         return sorted(self._servers)
+
+    def _drop_expired(self, now: float) -> None:
+        if not self.timeout:
+            return
+        servers, deadline = self._servers, now - self.timeout
+        while servers:
+            addr, seen = next(iter(servers.items()))
+            if seen > deadline:  # a server expires ``timeout`` after its heartbeat
+                break
+            del servers[addr]
+            self._listing_bytes -= len(addr) + 1
+            log.info("rpc registry: %s expired (no heartbeat for %g s)", addr, self.timeout)
+
+    async def expire(self) -> None:
+        """Drop each server when its timeout passes, until cancelled (a task)."""
+        while True:
+            if not self.timeout:
+                await trio.sleep_forever()
+            self._drop_expired(trio.current_time())
+            if self._servers:
+                oldest = next(iter(self._servers.values()))
+                await trio.sleep_until(oldest + self.timeout)
+            else:
+                self._changed = trio.Event()
+                await self._changed.wait()
 
     def mount(self, app: Any, path: str = DEFAULT_REGISTRY_PATH) -> None:
         """Serve the registry at ``path`` on a ``geetrio.web`` Engine."""
@@ -62,10 +162,15 @@ class Registry:
                 c.status(200)
             elif c.method == "POST":
                 addr = c.headers.get(SERVER_HEADER, "").strip()
-                if not addr or "@" not in addr or any(ch in addr for ch in ", "):
-                    c.string(400, "400 Bad Request: %s must be protocol@addr\n", SERVER_HEADER)
+                try:
+                    self.put(addr)
+                except ValueError as exc:
+                    c.string(400, "400 Bad Request: %s: %s\n", SERVER_HEADER, exc)
                     return
-                self.put(addr)
+                except RegistryFull as exc:
+                    c.set_header("Retry-After", str(max(1, math.ceil(self.timeout))))
+                    c.string(503, "503 Service Unavailable: %s\n", exc)
+                    return
                 c.status(200)
             else:
                 c.set_header("Allow", "GET, POST")

@@ -244,3 +244,84 @@ async def test_a_registry_that_lists_nobody_does_not_empty_the_list(
     assert "lists no servers (restarted?); keeping the last 1" in caplog.text
     registry.put("tcp@127.0.0.1:2")
     assert await discovery.get_all() == ["tcp@127.0.0.1:2"]
+
+
+# ------------------------------------------------------------------ hostile registrations
+
+
+async def post(raw: RawClient, addr: str) -> int:
+    path = rpc.DEFAULT_REGISTRY_PATH
+    response = await raw.request(
+        f"POST {path} HTTP/1.1\r\nHost: t\r\nX-Geerpc-Server: {addr}\r\nContent-Length: 0\r\n\r\n".encode()
+    )
+    return response.status
+
+
+@pytest.mark.parametrize(
+    "addr",
+    [
+        "tcp@" + "a" * 60_000 + ":1",  # what filled 500 MB in 3 s
+        "tcp@host",
+        "tcp@host:0",
+        "tcp@host:65536",
+        "tcp@host:http",
+        "tcp@ho st:1",
+        "tcp@-host:1",
+        "tcp@:1",
+        "udp@host:1",
+        "unix@relative/path",
+        "unix@/with space",
+        "tcp@a:1,tcp@b:2",
+        "nothing",
+    ],
+)
+async def test_malformed_addresses_are_refused(nursery: trio.Nursery, addr: str) -> None:
+    registry = rpc.Registry()
+    url = await start_registry(nursery, registry)
+    raw = await RawClient.connect(int(url.split(":")[2].split("/")[0]))
+    assert await post(raw, addr) == 400
+    assert len(registry) == 0
+    await raw.aclose()
+
+
+def test_well_formed_addresses() -> None:
+    for addr in ("tcp@127.0.0.1:9001", "http@example.com:80", "tcp@[::1]:9", "unix@/tmp/a.sock"):
+        assert rpc.registry.check_address(addr) == addr
+
+
+async def test_a_full_registry_refuses_new_servers_and_stays_readable(
+    nursery: trio.Nursery,
+) -> None:
+    registry = rpc.Registry(max_servers=5000)
+    url = await start_registry(nursery, registry)
+    raw = await RawClient.connect(int(url.split(":")[2].split("/")[0]))
+    long_host = "h" * 240
+    statuses = [await post(raw, f"tcp@{long_host}{i}:1") for i in range(300)]
+    await raw.aclose()
+    accepted = statuses.count(200)
+    assert 0 < accepted < 300 and statuses[accepted:] == [503] * (300 - accepted)
+    discovery = rpc.RegistryDiscovery(url, refresh_interval=0.0)  # our own client reads it
+    assert len(await discovery.get_all()) == accepted
+    capped = rpc.Registry(max_servers=2)
+    capped.put("tcp@a:1")
+    capped.put("tcp@b:1")
+    capped.put("tcp@a:1")  # a refresh is not a new server
+    with pytest.raises(rpc.RegistryFull):
+        capped.put("tcp@c:1")
+
+
+async def test_expiry_runs_on_a_timer(autojump_clock: trio.testing.MockClock) -> None:
+    registry = rpc.Registry(timeout=10.0)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(registry.expire)
+        registry.put("tcp@a:1")
+        await trio.sleep(5)
+        registry.put("tcp@b:1")
+        await trio.sleep(5.5)
+        assert list(registry._servers) == ["tcp@b:1"]  # dropped with nobody asking
+        await trio.sleep(5)
+        assert len(registry) == 0
+        registry.put("tcp@c:1")  # the timer wakes up again for a new server
+        await trio.sleep(10.5)
+        assert len(registry) == 0
+        nursery.cancel_scope.cancel()
