@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import resource
 from dataclasses import dataclass
+
+from .._budget import default_budget
 
 __all__ = ["ServerConfig", "default_max_connections"]
 
@@ -23,9 +24,11 @@ class ServerConfig:
     - ``keep_alive_timeout``: seconds an idle connection waits for its next request.
     - ``send_timeout``: seconds one send may wait for a client that does not read.
     - ``max_connections``: open connections at once; further clients wait in the
-      listen backlog until one closes. ``None`` (the default) derives the cap from the
-      process's file-descriptor limit (``default_max_connections()``), so the server
-      stops accepting before ``accept`` fails with EMFILE.
+      listen backlog until one closes. Every server of the process also draws on one
+      shared budget derived from the file-descriptor limit (``default_max_connections()``):
+      a server stops accepting before ``accept`` fails with EMFILE, and a flood on one
+      server leaves each other server of the process its guaranteed share (see
+      ``geetrio._budget``). ``None`` (the default): the budget is the only cap.
     - ``grace``: seconds in-flight requests get after a graceful shutdown starts.
 
     Memory: request bodies are buffered whole (a route can stream one instead, see
@@ -64,8 +67,6 @@ class ServerConfig:
 
 def default_max_connections() -> int:
     """Connections the process can hold open: its soft ``RLIMIT_NOFILE`` less a reserve
-    (an eighth, at least 64) for files, databases and outgoing connections."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft <= 0:
-        soft = 1 << 20
-    return max(soft - max(64, soft // 8), 16)
+    (an eighth, at least 64) for files, databases and outgoing connections; all the
+    servers of a process share it."""
+    return default_budget()

@@ -33,6 +33,7 @@ from typing import Any
 
 import trio
 
+from .._budget import process_budget
 from .config import ServerConfig
 from .errors import ProtocolError
 from .message import Request, Response, Transport, render_head
@@ -103,19 +104,10 @@ async def serve_listeners(
     """``serve`` on listeners you made (memory listeners in tests, unix sockets).
     Reports the first listener's port when it is a TCP socket, else None."""
     server = _Server(handler, config or ServerConfig(), stream_body)
-    async with trio.open_nursery() as connections:
-        async with trio.open_nursery() as acceptors:
-            acceptors.start_soon(server.sweep_timeouts)
-            for listener in listeners:
-                acceptors.start_soon(server.accept_loop, listener, connections)
-            task_status.started(_port_of(listeners[0]) if listeners else None)
-            if shutdown is None:
-                await trio.sleep_forever()
-            await shutdown.wait()
-            log.info("shutdown requested: no new connections; draining in-flight requests")
-            acceptors.cancel_scope.cancel(reason="graceful shutdown")
-        server.drain()
-        connections.cancel_scope.deadline = trio.current_time() + server.config.grace
+    try:
+        await server.serve(listeners, shutdown, task_status)
+    finally:
+        server.share.close()
     log.info("server stopped")
 
 
@@ -138,13 +130,35 @@ class _Server:
         self.config = config
         self.draining = False
         self.connections: set[_Connection] = set()
-        self._slots = trio.Semaphore(config.connection_cap())
+        # this server's draw on the process's connection budget (and its own cap)
+        self.share = process_budget().share(config.max_connections)
+
+    async def serve(
+        self,
+        listeners: Sequence[trio.abc.Listener[Any]],
+        shutdown: trio.Event | None,
+        task_status: trio.TaskStatus[Any],
+    ) -> None:
+        server = self
+        async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as acceptors:
+                acceptors.start_soon(server.sweep_timeouts)
+                for listener in listeners:
+                    acceptors.start_soon(server.accept_loop, listener, connections)
+                task_status.started(_port_of(listeners[0]) if listeners else None)
+                if shutdown is None:
+                    await trio.sleep_forever()
+                await shutdown.wait()
+                log.info("shutdown requested: no new connections; draining in-flight requests")
+                acceptors.cancel_scope.cancel(reason="graceful shutdown")
+            server.drain()
+            connections.cancel_scope.deadline = trio.current_time() + server.config.grace
 
     async def accept_loop(self, listener: trio.abc.Listener[Any], nursery: trio.Nursery) -> None:
         """Accept while a connection slot is free; past the cap, new clients wait in
         the listen backlog. Out of descriptors or memory anyway (EMFILE, ENOBUFS...),
         back off (10 ms doubling to 1 s) and log once per burst, not once per try."""
-        slots = self._slots
+        slots = self.share
         failures = 0
         async with listener:
             while True:
@@ -182,7 +196,7 @@ class _Server:
             connection.parser.close()  # frees the last request's body now, not at GC
             connection.current = None
             self.connections.discard(connection)
-            self._slots.release()
+            self.share.release()
             await trio.aclose_forcefully(stream)
 
     async def sweep_timeouts(self) -> None:

@@ -11,6 +11,17 @@ goes on. Only a broken wire format (bad Option, a frame over ``max_frame_bytes``
 header that is not one) ends it. When the client's ``HandleTimeout`` passes, the
 handler is cancelled and the reply says so: nothing outlives its connection.
 
+Limits (hostile clients): connections draw on the process's connection budget
+(``geetrio._budget``; ``max_connections`` caps this server alone); a new connection
+has ``option_timeout`` seconds to send its Option line, each frame ``frame_timeout``
+seconds from its first byte to its last (a trickled frame drops the connection), and
+an idle connection — no request in flight, none arriving — is closed after
+``idle_timeout``. In flight per connection: at most ``MAX_IN_FLIGHT`` requests and
+``max_pending_bytes`` of request bodies being handled plus replies waiting to be
+written; past either the connection is not read until some are answered. Error texts
+quoting the client's input are cut to ``MAX_ERROR_TEXT``; log lines quoting it are
+escaped, cut and rate-limited.
+
 Graceful shutdown (``serve(..., shutdown=event, grace=5.0)``): once ``shutdown`` is set
 the listeners close, each connection stops reading new requests, the requests already
 read run to their end and their replies are sent, then the connection closes; whatever
@@ -20,13 +31,17 @@ or its connection closed (a request the server never read did not run).
 
 from __future__ import annotations
 
+import errno
 import logging
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
 
 import trio
 
+from .._budget import Share, process_budget
+from .._text import limited, shorten
 from .codec import Codec, get_codec
 from .errors import FrameError
 from .http import DEBUG_PATH, RPC_PATH
@@ -48,18 +63,44 @@ log = logging.getLogger("geetrio.rpc")
 RECEIVE_SIZE = 65536
 MAX_IN_FLIGHT = 1024  # requests one connection may have running; then it is not read
 OPTION_TIMEOUT = 10.0  # seconds a new connection has to send its Option line
+FRAME_TIMEOUT = 30.0  # seconds from a frame's first byte to its last
+IDLE_TIMEOUT = 300.0  # seconds a connection with nothing in flight stays open
+MAX_PENDING_BYTES = 8 * 1024 * 1024  # request bodies being handled + replies not written
+MAX_ERROR_TEXT = 1024  # characters of an error text sent back (it may quote the input)
 DEFAULT_GRACE = 5.0  # seconds in-flight requests get after a graceful shutdown began
 WRITE_TIMEOUT = 10.0  # seconds one reply may take to be written before the peer is dropped
+MESSAGE_OVERHEAD = 64  # bytes counted per request besides its body (header, bookkeeping)
+_ACCEPT_CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
 
 class Server:
     """``server = rpc.Server(); server.register(Foo())``, then
     ``port = await nursery.start(server.serve, "127.0.0.1", 0)``."""
 
-    def __init__(self, *, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        max_connections: int | None = None,
+        option_timeout: float = OPTION_TIMEOUT,
+        frame_timeout: float = FRAME_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_pending_bytes: int = MAX_PENDING_BYTES,
+    ) -> None:
         if max_frame_bytes <= 0:
             raise ValueError("max_frame_bytes must be positive")
+        if max_connections is not None and max_connections <= 0:
+            raise ValueError("max_connections must be positive or None")
+        if min(option_timeout, frame_timeout, idle_timeout) <= 0:
+            raise ValueError("timeouts must be positive")
+        if max_pending_bytes <= 0:
+            raise ValueError("max_pending_bytes must be positive")
         self.max_frame_bytes = max_frame_bytes
+        self.max_connections = max_connections
+        self.option_timeout = option_timeout
+        self.frame_timeout = frame_timeout
+        self.idle_timeout = idle_timeout
+        self.max_pending_bytes = max_pending_bytes
         self.services: dict[str, Service] = {}
 
     def register(self, obj: object, name: str | None = None) -> Service:
@@ -123,10 +164,26 @@ class Server:
         self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event | None, grace: float
     ) -> None:
         open_connections: set[_Connection] = set()
+        share = process_budget().share(self.max_connections)
+        try:
+            await self._serve_with(listeners, shutdown, grace, share, open_connections)
+        finally:
+            share.close()
+
+    async def _serve_with(
+        self,
+        listeners: Sequence[trio.SocketListener],
+        shutdown: trio.Event | None,
+        grace: float,
+        share: Share,
+        open_connections: set[_Connection],
+    ) -> None:
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as acceptors:
                 for listener in listeners:
-                    acceptors.start_soon(self._accept, listener, connections, open_connections)
+                    acceptors.start_soon(
+                        self._accept, listener, connections, open_connections, share
+                    )
                 if shutdown is None:
                     return  # serves until cancelled
                 await shutdown.wait()
@@ -141,26 +198,44 @@ class Server:
             connections.cancel_scope.deadline = trio.current_time() + grace
 
     async def _accept(
-        self, listener: trio.SocketListener, nursery: trio.Nursery, tracked: set[_Connection]
+        self,
+        listener: trio.SocketListener,
+        nursery: trio.Nursery,
+        tracked: set[_Connection],
+        share: Share,
     ) -> None:
+        """Accept while the budget admits one more connection (past it, clients wait in
+        the listen backlog). Out of descriptors anyway: back off, 10 ms doubling to 1 s."""
+        failures = 0
         async with listener:
             while True:
+                await share.acquire()
                 try:
                     stream = await listener.accept()
                 except OSError as exc:
-                    log.error("rpc server: accept failed: %s", exc)
-                    await trio.sleep(0.1)
+                    share.release()
+                    if exc.errno not in _ACCEPT_CAPACITY_ERRNOS:
+                        raise
+                    if failures == 0:
+                        log.error(
+                            "rpc server: accept failed (%s) with %d connections open; backing off",
+                            errno.errorcode[exc.errno],
+                            len(tracked),
+                        )
+                    failures += 1
+                    await trio.sleep(min(0.01 * 2 ** min(failures - 1, 7), 1.0))
                     continue
+                failures = 0
                 connection = _Connection(self, stream)
                 tracked.add(connection)  # now: a shutdown that comes next must see it
-                nursery.start_soon(self._serve_connection, connection, tracked)
+                nursery.start_soon(self._serve_connection, connection, tracked, share)
 
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one connection on any trio stream until it ends; closes the stream."""
         await self._serve_connection(_Connection(self, stream), None)
 
     async def _serve_connection(
-        self, connection: _Connection, tracked: set[_Connection] | None
+        self, connection: _Connection, tracked: set[_Connection] | None, share: Share | None = None
     ) -> None:
         stream = connection.stream
         try:
@@ -168,12 +243,14 @@ class Server:
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             log.debug("rpc server: connection lost: %s", exc)
         except FrameError as exc:
-            log.warning("rpc server: %s; closing the connection", exc)
+            limited.warning(log, "rpc server: %s; closing the connection", exc)
         except Exception:  # a bug of ours: this connection ends, the server goes on
             log.exception("rpc server: internal error on a connection")
         finally:
             if tracked is not None:
                 tracked.discard(connection)
+            if share is not None:
+                share.release()
             await trio.aclose_forcefully(stream)
 
     def mount(self, app: Any, path: str = RPC_PATH, debug_path: str = DEBUG_PATH) -> None:
@@ -187,13 +264,13 @@ class Server:
         """The method ``Service.Method`` names, or the error text saying why not."""
         service_name, dot, method_name = service_method.rpartition(".")
         if not dot or not service_name or not method_name:
-            return f"rpc server: service/method request ill-formed: {service_method}"
+            return f"rpc server: service/method request ill-formed: {shorten(service_method)}"
         service = self.services.get(service_name)
         if service is None:
-            return f"rpc server: can't find service {service_name}"
+            return f"rpc server: can't find service {shorten(service_name)}"
         method = service.methods.get(method_name)
         if method is None:
-            return f"rpc server: can't find method {method_name}"
+            return f"rpc server: can't find method {shorten(method_name)}"
         return method
 
 
@@ -213,6 +290,8 @@ class _Connection:
         self.writer = FrameWriter(stream, write_timeout=WRITE_TIMEOUT, on_broken=self._broken)
         self.draining = False  # a graceful shutdown: read no more requests
         self._receiving: trio.CancelScope | None = None  # around the reader's wait
+        self.pending_bytes = 0  # request bodies being handled + replies waiting for room
+        self._room = trio.lowlevel.ParkingLot()  # the reader waits here when over budget
 
     def drain(self) -> None:
         """Read no more requests; those read finish and are answered, then it closes."""
@@ -244,6 +323,7 @@ class _Connection:
         read their replies: a net/rpc client never half-closes)."""
         self._decoder = FrameDecoder(self.server.max_frame_bytes)
         self._header: Header | None = None
+        self._frame_deadline = math.inf  # set when a message's first byte arrived
         async with trio.open_nursery() as handlers:
             self._handlers = handlers
             await self._read(rest)
@@ -255,6 +335,7 @@ class _Connection:
         the scheduler batch that read it, not one later (a third of a round trip)."""
         codec = self.codec
         assert codec is not None
+        server = self.server
         decoder, handlers = self._decoder, self._handlers
         try:
             while True:
@@ -269,6 +350,7 @@ class _Connection:
                         self.slots.acquire_nowait()
                     except trio.WouldBlock:  # backpressure: stop reading when full
                         await self.slots.acquire()
+                    await self._hold(len(frame) + MESSAGE_OVERHEAD)
                     if inline is not None:
                         self._dispatch(handlers, *inline)
                     inline = (header, frame)
@@ -278,27 +360,62 @@ class _Connection:
                     return
                 if self.draining:
                     return  # the requests read so far run on
-                with trio.CancelScope() as self._receiving:
+                now = trio.current_time()
+                if decoder.pending or self._header is not None:  # inside a message
+                    if self._frame_deadline == math.inf:
+                        self._frame_deadline = now + server.frame_timeout
+                    deadline = self._frame_deadline
+                else:
+                    self._frame_deadline = math.inf
+                    # idle: nothing in flight and nothing arriving
+                    idle = self.pending_bytes == 0
+                    deadline = now + server.idle_timeout if idle else math.inf
+                with trio.CancelScope(deadline=deadline) as self._receiving:
                     try:
                         data = await self.stream.receive_some(RECEIVE_SIZE)
                     except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                         log.debug("rpc server: connection lost: %s", exc)
                         data = b""  # a reset is an end like any other
-                self._receiving = None
+                receiving, self._receiving = self._receiving, None
                 if self.draining:
                     return
+                if receiving.cancelled_caught:
+                    what = "a frame" if deadline == self._frame_deadline else "a request"
+                    limited.info(log, "rpc server: no %s in time; closing the connection", what)
+                    break
                 if not data:
                     break
+                if self._frame_deadline != math.inf and not (
+                    decoder.pending or self._header is not None
+                ):
+                    self._frame_deadline = math.inf
         except FrameError as exc:  # the stream cannot be trusted: drop it all
-            log.warning("rpc server: %s; closing the connection", exc)
+            limited.warning(log, "rpc server: %s; closing the connection", exc)
         else:
             if decoder.pending or self._header is not None:
                 log.info("rpc server: connection closed inside a frame")
         handlers.cancel_scope.cancel()
 
+    async def _hold(self, size: int) -> None:
+        """Count ``size`` bytes in flight, first waiting (not reading) while the
+        connection holds ``max_pending_bytes`` already."""
+        limit = self.server.max_pending_bytes
+        while self.pending_bytes and self.pending_bytes + size > limit:
+            await self._room.park()
+        self.pending_bytes += size
+
+    def _free(self, size: int) -> None:
+        self.pending_bytes -= size
+        if self._room:
+            self._room.unpark_all()
+        receiving = self._receiving
+        if not self.pending_bytes and receiving is not None and receiving.deadline == math.inf:
+            # the last call answered while the reader waits: now it waits idle
+            receiving.deadline = trio.current_time() + self.server.idle_timeout
+
     async def _read_option(self) -> bytes | None:
         reader = OptionReader()
-        with trio.move_on_after(OPTION_TIMEOUT):
+        with trio.move_on_after(self.server.option_timeout):
             while True:
                 data = await self.stream.receive_some(RECEIVE_SIZE)
                 if not data:
@@ -307,15 +424,15 @@ class _Connection:
                 if got is not None:
                     break
         if got is None:
-            log.info("rpc server: no Option line within %s s", OPTION_TIMEOUT)
+            limited.info(log, "rpc server: no Option line within %s s", self.server.option_timeout)
             return None
         option, rest = got
         if option.magic_number != MAGIC_NUMBER:
-            log.warning("rpc server: invalid magic number %#x", option.magic_number)
+            limited.warning(log, "rpc server: invalid magic number %#x", option.magic_number)
             return None
         codec = get_codec(option.codec_type)
         if codec is None:
-            log.warning("rpc server: invalid codec type %r", option.codec_type)
+            limited.warning(log, "rpc server: invalid codec type %s", shorten(option.codec_type))
             return None
         self.codec = codec
         self.handle_timeout = option.handle_timeout
@@ -325,20 +442,21 @@ class _Connection:
         handlers.start_soon(self._run, header, body)
 
     async def _run(self, header: Header, body: bytes) -> None:
+        size = len(body) + MESSAGE_OVERHEAD  # as counted by the reader
         found = self.server.find(header.service_method)
         if isinstance(found, str):  # the body was read whole already: the stream stays in step
-            await self._reply(header, None, found)
+            await self._reply(header, None, found, size)
         else:
-            await self._handle(header, found, body)
+            await self._handle(header, found, body, size)
 
-    async def _handle(self, header: Header, method: Method, body: bytes) -> None:
+    async def _handle(self, header: Header, method: Method, body: bytes, size: int) -> None:
         codec = self.codec
         assert codec is not None
         try:
             arg = codec.decode_body(body, method.arg_type, "argument")
         except ValueError as exc:
             await self._reply(
-                header, None, f"rpc server: bad argument for {header.service_method}: {exc}"
+                header, None, f"rpc server: bad argument for {header.service_method}: {exc}", size
             )
             return
         method.calls += 1
@@ -353,14 +471,16 @@ class _Connection:
                     None,
                     f"rpc server: request handle timeout: expect within {timeout:g}s",
                 )
-        await self._reply(header, reply, error)
+        await self._reply(header, reply, error, size)
 
-    async def _reply(self, header: Header, reply: Any, error: str) -> None:
-        """Queue one reply for the writer, then free the request's slot."""
+    async def _reply(self, header: Header, reply: Any, error: str, size: int) -> None:
+        """Queue one reply for the writer, then free the request's slot and its bytes
+        (``size``, counted when it was read)."""
         try:
             await self._write_reply(header, reply, error)
         finally:
             self.slots.release()
+            self._free(size)
 
     async def _write_reply(self, header: Header, reply: Any, error: str) -> None:
         codec = self.codec
@@ -372,11 +492,19 @@ class _Connection:
                 error, body = f"rpc server: cannot encode the reply: {exc}", b"null"
         else:
             body = b"null"
+            if len(error) > MAX_ERROR_TEXT:  # it may echo the client's input
+                error = shorten(error, MAX_ERROR_TEXT)
         message = encode_message(
             codec.encode_header(Header(header.service_method, header.seq, error)), body
         )
         if not self.writer.write_now(message):
-            await self.writer.queue_when_room(message)  # waits while the client reads slowly
+            # waits while the client reads slowly; counted meanwhile, so the reader
+            # stops taking requests whose replies would pile up here
+            self.pending_bytes += len(message)
+            try:
+                await self.writer.queue_when_room(message)
+            finally:
+                self._free(len(message))
 
 
 async def _run(method: Method, arg: Any, header: Header) -> tuple[Any, str]:
@@ -387,5 +515,5 @@ async def _run(method: Method, arg: Any, header: Header) -> tuple[Any, str]:
         # a thread cannot be interrupted: at a deadline it is left to finish alone
         return await trio.to_thread.run_sync(method.function, arg, abandon_on_cancel=True), ""
     except Exception as exc:
-        log.info("rpc server: %s raised %r", header.service_method, exc)
+        limited.info(log, "rpc server: %s raised %s", header.service_method, shorten(repr(exc)))
         return None, str(exc) or type(exc).__name__

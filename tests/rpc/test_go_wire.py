@@ -14,7 +14,7 @@ import trio
 from geetrio import rpc
 from geetrio.rpc.client import split_connect_answer
 from geetrio.rpc.protocol import FrameDecoder, encode_message
-from geetrio.web import Engine
+from geetrio.web import Context, Engine
 from tests.rpc.test_calls import Args, Foo
 
 GO_OPTION = (
@@ -37,6 +37,10 @@ class Maps:
 
     async def Swap(self, pair: Pair) -> Pair:
         return Pair(pair.num2, pair.num1)
+
+
+async def ok(c: Context) -> None:
+    c.string(200, "ok")
 
 
 def go_request(method: str, seq: int, body: Any) -> bytes:
@@ -78,7 +82,7 @@ async def test_a_go_client_connects_with_bare_line_feeds(nursery: trio.Nursery) 
 
 async def test_bare_line_feeds_stay_refused_everywhere_else(nursery: trio.Nursery) -> None:
     app = Engine()
-    app.get("/", lambda c: c.string(200, "ok"))  # type: ignore[arg-type,return-value]
+    app.get("/", ok)
     port = await nursery.start(app.serve, "127.0.0.1", 0)
     for head in (
         b"GET / HTTP/1.0\n\n",
