@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import trio
 
 from geetrio import orm
+from geetrio._text import shorten
 from geetrio.cache import Getter, Group, HTTPPool, join_cluster, new_group
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine
@@ -39,7 +40,7 @@ class NotFoundError(LookupError):
 
 def memory_loader() -> Getter:
     async def load(key: str) -> bytes:
-        log.info("[SlowDB] search key %s", key)
+        log.info("[SlowDB] search key %s", shorten(key))
         if key not in DEMO_SCORES:
             raise NotFoundError(f"{key} not exist")
         return str(DEMO_SCORES[key]).encode()
@@ -78,7 +79,7 @@ async def orm_loader(engine: orm.Engine, *, created: bool) -> Getter:
     scores = session.model(Score)
 
     async def load(key: str) -> bytes:
-        log.info("[SlowDB] search key %s", key)
+        log.info("[SlowDB] search key %s", shorten(key))
         try:
             row = await scores.where("name = ?", key).first()
         except orm.NotFound:

@@ -23,6 +23,7 @@ from typing import Any
 
 import trio
 
+from .._text import limited, shorten
 from .lru import LRUCache
 from .peers import PeerError, PeerPicker
 from .singleflight import SingleFlight
@@ -172,8 +173,12 @@ class Group:
                     value = await peer.get(self.name, key)
                 except PeerError as exc:
                     self._stats["peer_errors"] += 1
-                    log.warning(
-                        "group %s: peer failed for %r, loading locally: %s", self.name, key, exc
+                    limited.warning(
+                        log,
+                        "group %s: peer failed for %s, loading locally: %s",
+                        self.name,
+                        shorten(repr(key)),
+                        shorten(exc),
                     )
                 else:
                     self._stats["peer_loads"] += 1
@@ -264,7 +269,13 @@ class Group:
                 await peer.remove(self.name, key)
             except PeerError as exc:
                 self._stats["peer_errors"] += 1
-                log.warning("group %s: peer failed to remove %r: %s", self.name, key, exc)
+                limited.warning(
+                    log,
+                    "group %s: peer failed to remove %s: %s",
+                    self.name,
+                    shorten(repr(key)),
+                    shorten(exc),
+                )
 
         async with trio.open_nursery() as nursery:
             for peer in self._peers.peers():

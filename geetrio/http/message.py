@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable
@@ -17,13 +18,19 @@ if TYPE_CHECKING:
 __all__ = ["BodyStream", "Request", "Response", "render_head"]
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NO_TRAILERS: list[tuple[str, str]] = []  # shared, never appended to
+
+
 class Request:
     """One parsed HTTP request with its whole body.
 
     ``target`` is the request target exactly as sent (still percent-encoded),
     ``path`` its percent-decoded path without the query, ``query_string`` the raw text
     after ``?``. ``raw_headers`` keeps the ``(name, value)`` pairs as received;
-    ``headers`` is a case-insensitive view built on first use.
+    ``headers`` is a case-insensitive view built on first use. ``trailers`` holds the
+    trailer fields of a chunked body, apart from the header fields (RFC 9110 §6.5.1:
+    never merged into them); for a streamed body they are there once it was read.
     """
 
     __slots__ = (
@@ -38,6 +45,7 @@ class Request:
         "raw_headers",
         "remote_addr",
         "target",
+        "trailers",
         "transport",
         "upgrade",
     )
@@ -64,6 +72,7 @@ class Request:
         self.keep_alive = keep_alive
         self.upgrade = upgrade
         self.remote_addr = ""
+        self.trailers: list[tuple[str, str]] = _NO_TRAILERS  # a list of its own once any come
         # Set when the handler streams the body instead (``body`` is then empty).
         self.body_stream: BodyStream | None = None
         self._headers: Headers | None = None
@@ -186,6 +195,8 @@ def render_head(
     fields = "".join([f"{name}: {value}\r\n" for name, value in headers])
     if fields.count("\n") != len(headers) or fields.count("\r") != len(headers):
         raise ValueError(f"a response header contains a line break: {headers!r}")
+    if _CONTROL.search(fields) is not None:  # NUL, VT, FF, DEL...: only HTAB is allowed
+        raise ValueError(f"a response header contains a control character: {headers!r}")
     tail = b"\r\n" if keep_alive else b"connection: close\r\n\r\n"
     if content_length is None:
         return b"".join((status_line, _date_header(), fields.encode("latin-1"), tail))

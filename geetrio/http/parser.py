@@ -103,6 +103,7 @@ class RequestParser:
         self._parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         self._ready: deque[Request] = deque()
         self.upgraded = False
+        self.error: ProtocolError | None = None  # malformed bytes after whole requests
         self.trailing_data = b""
         self.expects_continue = False
         self.in_progress = False
@@ -121,12 +122,29 @@ class RequestParser:
         self._version = "1.1"
         self._connect = False
         self._declared_body = False
+        self._trailers: list[tuple[str, str]] | None = None
+        self._streamed_request: Request | None = None
+        # Bytes fed inside a body with no parsing progress (no body byte, chunk or
+        # trailer field): an endless chunk-size line or trailer line is bounded by it.
+        self._unparsed_tail = 0
+        self._tail_progress = False
 
     # ------------------------------------------------------------------ public API
 
     def feed(self, data: bytes | bytearray) -> None:
         """Parse ``data``; raise ``ProtocolError`` on malformed input or a broken limit
-        (the parser is unusable afterwards)."""
+        (the parser is unusable afterwards). When whole requests came before the bad
+        bytes, the error waits in ``error`` instead, for after their answers (RFC 9112
+        §9.3: pipelined requests are answered in order)."""
+        try:
+            self._feed(data)
+        except ProtocolError as exc:
+            if not self._ready or self._streaming is not None:
+                raise  # nothing to answer first, or the error is a streamed body's own
+            self.error = exc
+            self._parser = None
+
+    def _feed(self, data: bytes | bytearray) -> None:
         parser = self._parser
         if self.upgraded or parser is None:
             raise RuntimeError("the parser was upgraded or closed; it takes no more bytes")
@@ -156,6 +174,16 @@ class RequestParser:
             self._unparsed_head += len(data)
             if self._unparsed_head > self._max_header:
                 raise ProtocolError(431, "request header fields too large")
+        elif self.in_progress and not self.in_head:
+            # The same inside a body: bytes that made no progress are a chunk-size line,
+            # a chunk extension or a trailer line llhttp is still buffering.
+            if self._tail_progress:
+                self._tail_progress = False
+                self._unparsed_tail = 0
+            else:
+                self._unparsed_tail += len(data)
+                if self._unparsed_tail > self._max_header:
+                    raise ProtocolError(431, "request header fields too large (trailer section)")
 
     def next_request(self) -> Request | None:
         """The oldest finished request, or None until more bytes arrive."""
@@ -201,6 +229,8 @@ class RequestParser:
         self._has_host = False
         self._expect_continue = False
         self._declared_body = False
+        self._trailers = None
+        self._unparsed_tail = 0
         self.in_progress = True
         self.in_head = True
         self._began_in_this_feed = True
@@ -215,6 +245,13 @@ class RequestParser:
         self._head_len += len(name) + len(value) + 4
         if self._head_len + self._url_len > self._max_header:
             raise ProtocolError(431, "request header fields too large")
+        if not self.in_head:  # a trailer field: kept apart, never a header field
+            self._tail_progress = True
+            field = (name.decode("latin-1"), value.decode("latin-1"))
+            if self._trailers is None:
+                self._trailers = []
+            self._trailers.append(field)
+            return
         lower = name.lower()
         if lower in _CHECKED_HEADERS:
             self._check_header(lower, value)
@@ -266,12 +303,20 @@ class RequestParser:
             request = self._build_request(b"")
             if self._stream_body is not None and self._stream_body(request):
                 request.body_stream = self._streaming = BodyStream()
+                self._streamed_request = request
                 self._ready.append(request)
                 return
         if self._content_length > self._max_body:
             raise ProtocolError(413, "request body too large")
 
+    def on_chunk_header(self) -> None:
+        self._tail_progress = True
+
+    def on_chunk_complete(self) -> None:
+        self._tail_progress = True
+
     def on_body(self, body: bytes) -> None:
+        self._tail_progress = True
         streaming = self._streaming
         if streaming is not None:  # the handler reads it as it comes: no limit, no buffer
             streaming.chunks.append(body)
@@ -285,14 +330,18 @@ class RequestParser:
         if self._streaming is not None:
             self._streaming.complete = True
             self._streaming = None
+            if self._trailers is not None and self._streamed_request is not None:
+                self._streamed_request.trailers = self._trailers
         else:
             body = self._body
             self._body = []  # the Request owns it now: gone when the request is
-            self._ready.append(
-                self._build_request(
-                    (body[0] if len(body) == 1 else b"".join(body)) if body else b""
-                )
+            request = self._build_request(
+                (body[0] if len(body) == 1 else b"".join(body)) if body else b""
             )
+            if self._trailers is not None:
+                request.trailers = self._trailers
+            self._ready.append(request)
+        self._streamed_request = None
         self.in_progress = False
         self.expects_continue = False
 

@@ -291,6 +291,10 @@ class _Connection(Transport):
                         return
                     idle_timeout = config.keep_alive_timeout
                     continue
+                if parser.error is not None:  # malformed bytes after the requests answered
+                    log.info("bad request from %s: %s", self.remote_addr, parser.error)
+                    await self.send_error(parser.error.status, parser.error.reason)
+                    return
                 if parser.upgraded:  # an upgrade the handler did not take
                     try:
                         if not parser.resume():

@@ -98,6 +98,12 @@ class Context:
         return self.request.headers
 
     @property
+    def trailers(self) -> Headers:
+        """Trailer fields of a chunked request body (lookups ignore case): kept apart
+        from ``headers``, since a proxy that filtered the headers may not have seen them."""
+        return Headers(self.request.trailers)
+
+    @property
     def body(self) -> bytes:
         """The whole request body. Routes registered with ``stream_body=True`` read it
         with ``c.stream_body()`` instead (this raises ``RuntimeError`` there)."""
@@ -273,8 +279,13 @@ async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
         yield body
 
 
+_FIELD_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _check_header(key: str, value: str) -> None:
     if not _TOKEN.match(key):
         raise ValueError(f"invalid header name {key!r}")
     if "\r" in value or "\n" in value:
         raise ValueError(f"header {key!r} value contains a line break")
+    if _FIELD_CONTROL.search(value) is not None:
+        raise ValueError(f"header {key!r} value contains a control character (only HTAB may)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from .._text import shorten
 from ..http import ProtocolError
 from .context import Context
 from .types import HandlerFunc
@@ -22,7 +23,7 @@ def logger() -> HandlerFunc:
         await c.next()
         if log.isEnabledFor(logging.INFO):
             elapsed_ms = (time.perf_counter() - started) * 1000
-            log.info("[%d] %s in %.3fms", c.status_code, c.request.target, elapsed_ms)
+            log.info("[%d] %s in %.3fms", c.status_code, shorten(c.request.target), elapsed_ms)
 
     return log_request
 
@@ -40,7 +41,9 @@ def recovery() -> HandlerFunc:
         except ProtocolError:
             raise
         except Exception as exc:
-            log.exception("recovered from %s in %s %s", type(exc).__name__, c.method, c.path)
+            log.exception(
+                "recovered from %s in %s %s", type(exc).__name__, c.method, shorten(c.path)
+            )
             c.reset_response()
             c.fail(500, "Internal Server Error")
 

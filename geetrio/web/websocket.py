@@ -14,6 +14,7 @@ import logging
 import trio
 import trio_websocket
 
+from .._text import shorten
 from .context import Context
 from .types import HandlerFunc, WebSocketHandler
 
@@ -73,7 +74,7 @@ def websocket_endpoint(
                     )
                     ws = await ws_request.accept()
             except (trio.TooSlowError, trio_websocket.ConnectionClosed) as exc:
-                log.info("WebSocket handshake on %s failed: %r", c.path, exc)
+                log.info("WebSocket handshake on %s failed: %r", shorten(c.path), exc)
                 nursery.cancel_scope.cancel()
                 return
             handler_scope, watcher_scope = trio.CancelScope(), trio.CancelScope()
@@ -85,9 +86,11 @@ def websocket_endpoint(
                 with handler_scope:
                     await handler(c, ws)
             except trio_websocket.ConnectionClosed as exc:
-                log.debug("WebSocket %s closed by the peer: %s", c.path, exc.reason)
+                log.debug(
+                    "WebSocket %s closed by the peer: %s", shorten(c.path), shorten(exc.reason)
+                )
             except Exception:
-                log.exception("WebSocket handler for %s failed", c.path)
+                log.exception("WebSocket handler for %s failed", shorten(c.path))
                 with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
                     await ws.aclose(code=1011, reason="Internal Error")
             finally:

@@ -61,3 +61,14 @@ async def test_an_existing_database_without_the_table_is_refused(tmp_path: Path)
         with pytest.raises(cache_node.NoScoresTable, match="no scores table"):
             await cache_node.orm_loader(engine, created=False)
         assert not await engine.new_session().model(cache_node.Score).has_table()
+
+
+async def test_a_key_cannot_forge_slow_db_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    load = cache_node.memory_loader()
+    with pytest.raises(cache_node.NotFoundError):
+        await load("x\n2026-12-06 12:00:00 cache_node [SlowDB] forged" + "k" * 10_000)
+    (line,) = [r.getMessage() for r in caplog.records if "SlowDB" in r.getMessage()]
+    assert "\n" not in line and len(line) < 400
