@@ -5,6 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 9999
+ALLOWED_HOSTS ?=
 
 .PHONY: run test lint bench fuzz clean tools pyodide screenshots
 
@@ -39,7 +40,7 @@ $(PYODIDE): examples/wasm/package.json examples/wasm/package-lock.json
 	@touch $@
 
 run: $(STAMP) $(PYODIDE)
-	$(BIN)/python servers/stack.py --host $(HOST) --port $(PORT)
+	$(BIN)/python servers/stack.py --host $(HOST) --port $(PORT) --allowed-hosts "$(ALLOWED_HOSTS)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

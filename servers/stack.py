@@ -195,7 +195,7 @@ async def serve_stack(
 
     # Every page is a task of the bridge; they end (1000) as the shutdown begins, so open
     # pages do not hold the web server for its whole grace period.
-    bridge = await _enter(services, Bridge(), until=shutdown)
+    bridge = await _enter(services, Bridge(allowed_hosts=allowed_hosts(args)), until=shutdown)
     web = build_web(bridge, groups, urls, rpc_servers[0], registry, args.etcd)
     web_port = await serve(web, args.port)
     say("web", f"http://{host}:{web_port}")
@@ -343,6 +343,15 @@ STATS = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ca
 """
 
 
+def allowed_hosts(args: argparse.Namespace) -> list[str]:
+    """The names the bridge's WebSockets may be reached by (DNS rebinding guard)."""
+    hosts = ["localhost", "127.0.0.1", "::1"]
+    if args.host not in ("", "0.0.0.0", "::"):
+        hosts.append(args.host)
+    hosts += [h.strip() for h in args.allowed_hosts.split(",") if h.strip()]
+    return hosts
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -357,6 +366,12 @@ if __name__ == "__main__":
         default="",
         help="etcd (http://host:2379) for RPC discovery and cache membership "
         "(default: the HTTP registry and a fixed member list)",
+    )
+    parser.add_argument(
+        "--allowed-hosts",
+        default="",
+        help="comma-separated host names browsers reach the bridge by (besides the loopback "
+        "names and --host); '*' = any (only behind a proxy that checks Host)",
     )
     parser.add_argument("--log-level", default="WARNING")
     arguments = parser.parse_args()

@@ -12,10 +12,14 @@ WebSocket route, the JS client) and ``Page`` (one connected tab).
 
     bridge.mount(app)                          # /_bridge/ws and /_bridge/client.js
 
-Safety: the WebSocket handshake checks ``Origin`` against the page's own origin (403
-otherwise: cross-site WebSocket hijacking); a message over ``max_message_bytes``
-closes that connection with 1009, one that is not protocol JSON with 1003; the page
-can call only registered functions, and nothing it sends is ever evaluated.
+Safety: the WebSocket handshake checks ``Host`` against the names the server is meant
+to be reached by (``allowed_hosts``, loopback names by default: DNS rebinding) and
+``Origin`` against the page's own origin (403 otherwise: cross-site WebSocket
+hijacking); a message over ``max_message_bytes`` closes that connection with 1009
+(the transport reads at most that plus ``TRANSPORT_MARGIN``), one that is not protocol
+JSON with 1003; the page can call only registered functions, at most
+``max_calls_per_page`` at a time (more are answered with an error at once), and
+nothing it sends is ever evaluated.
 
 Each tab is one connection and one task with a nursery of its own: its page script,
 its function calls and its event handlers run there; a closed tab cancels them all and
@@ -31,8 +35,8 @@ from __future__ import annotations
 import inspect
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack, suppress
 from importlib import resources
 from typing import Any
 
@@ -40,6 +44,7 @@ import trio
 import trio_websocket
 
 from .._nursery import background_nursery
+from .._text import limited, shorten
 from ..web import Context, Engine, RouterGroup
 from .protocol import BadMessage, Call, Event, Reply, decode, encode
 
@@ -49,7 +54,11 @@ log = logging.getLogger("geetrio.bridge")
 
 DEFAULT_PATH = "/_bridge"
 MAX_MESSAGE_BYTES = 1 << 20
-TRANSPORT_LIMIT = 16 << 20  # what trio-websocket itself buffers at most (then it closes)
+# trio-websocket buffers a message up to the cap plus this, then closes with 1009 itself;
+# a message just over the cap is read whole and refused here with a clean 1009.
+TRANSPORT_MARGIN = 64 << 10
+MAX_CALLS_PER_PAGE = 64  # function calls and event handlers running for one tab
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 PageScript = Callable[["Page"], Awaitable[None]]
 EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
@@ -92,6 +101,7 @@ class Page:
         self._subscribing: list[trio.Event] = []
         self._ready_sent = False
         self.closed = False
+        self.running = 0  # function calls and event handlers of this tab running now
 
     async def request(self, message: dict[str, Any]) -> Any:
         if self.closed:
@@ -171,8 +181,22 @@ class Page:
 class Bridge:
     """Functions the page may call, page scripts, and the route that serves them."""
 
-    def __init__(self, *, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+        max_calls_per_page: int = MAX_CALLS_PER_PAGE,
+        allowed_hosts: Iterable[str] | None = None,
+    ) -> None:
+        """``allowed_hosts``: the host names (no port) a tab may reach the bridge by;
+        ``None`` = the loopback names; ``"*"`` among them = any (behind a proxy that
+        checks ``Host`` itself)."""
+        if max_calls_per_page <= 0:
+            raise ValueError("max_calls_per_page must be positive")
         self.max_message_bytes = max_message_bytes
+        self.max_calls_per_page = max_calls_per_page
+        hosts = LOOPBACK_HOSTS if allowed_hosts is None else allowed_hosts
+        self.allowed_hosts = frozenset(h.strip("[]").lower() for h in hosts)
         self.functions: dict[str, Callable[..., Any]] = {}
         self.pages: dict[str, PageScript] = {}
         self.connected = 0  # tabs open now
@@ -220,8 +244,17 @@ class Bridge:
         async def same_origin(c: Context) -> None:
             origin = c.headers.get("origin")
             host = c.headers.get("host", "")
+            if not self.host_allowed(host):
+                limited.warning(log, "bridge: refused a WebSocket for host %s", shorten(host))
+                c.fail(403, "forbidden host")
+                return
             if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
-                log.warning("bridge: refused a WebSocket from origin %r (host %r)", origin, host)
+                limited.warning(
+                    log,
+                    "bridge: refused a WebSocket from origin %s (host %s)",
+                    shorten(origin),
+                    shorten(host),
+                )
                 c.fail(403, "forbidden origin")
                 return
             await c.next()
@@ -234,11 +267,19 @@ class Bridge:
         group.get("/client.js", client_js)
         ws_routes = group.group("/ws")
         ws_routes.use(same_origin)
-        # The transport takes messages well over the cap, so that one just over it is read
-        # whole and refused with a clean 1009 here: closing while the browser is still
-        # sending makes its kernel see a reset, and the page would get 1006 instead.
-        transport_limit = max(TRANSPORT_LIMIT, 4 * self.max_message_bytes)
+        # The transport takes a little more than the cap, so that a message just over it
+        # is read whole and refused with a clean 1009 here (closing while the browser is
+        # still sending makes its kernel see a reset: the page would get 1006). Far over
+        # it, trio-websocket closes at cap + margin: that much is buffered at most.
+        transport_limit = self.max_message_bytes + TRANSPORT_MARGIN
         ws_routes.websocket("", max_message_bytes=transport_limit)(self._serve_page)
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether a ``Host`` header names this server (its port is not checked)."""
+        if "*" in self.allowed_hosts:
+            return True
+        name = host.rpartition(":")[0] if host.rpartition(":")[2].isdigit() else host
+        return name.strip("[]").lower() in self.allowed_hosts
 
     async def _serve_page(self, c: Context, ws: trio_websocket.WebSocketConnection) -> None:
         name = c.query("page")
@@ -304,16 +345,40 @@ class Bridge:
             if isinstance(message, Reply):
                 page._deliver(message)
             elif isinstance(message, Call):
-                nursery.start_soon(self._call, page, ws, message)
+                if page.running >= self.max_calls_per_page:
+                    await self._refuse(page, ws, message)
+                else:
+                    page.running += 1
+                    nursery.start_soon(self._call, page, ws, message)
             elif isinstance(message, Event):
                 handler = page._handlers.get(message.handler)
-                if handler is not None:
+                if handler is None:
+                    continue
+                if page.running >= self.max_calls_per_page:
+                    limited.info(log, "bridge: page %r: event dropped, too busy", page.name)
+                else:
+                    page.running += 1
                     nursery.start_soon(_run_handler, page, handler, message.event)
 
+    async def _refuse(self, page: Page, ws: trio_websocket.WebSocketConnection, call: Call) -> None:
+        """Answer a call over the page's limit at once (the reader waits for the send:
+        a page that does not read its answers is not read either)."""
+        limited.info(log, "bridge: page %r: too many calls in flight", page.name)
+        message = f"too many calls in flight (at most {self.max_calls_per_page})"
+        with suppress(trio_websocket.ConnectionClosed):
+            await ws.send_message(encode({"id": call.id, "op": "fail", "message": message}))
+
     async def _call(self, page: Page, ws: trio_websocket.WebSocketConnection, call: Call) -> None:
+        try:
+            await self._answer(page, ws, call)
+        finally:
+            page.running -= 1
+
+    async def _answer(self, page: Page, ws: trio_websocket.WebSocketConnection, call: Call) -> None:
         function = self.functions.get(call.name)
         if function is None:
-            answer = {"id": call.id, "op": "fail", "message": f"no function {call.name!r}"}
+            message = f"no function {shorten(repr(call.name))}"
+            answer = {"id": call.id, "op": "fail", "message": message}
         else:
             args = [_argument(page, a) for a in call.args]
             try:
@@ -322,6 +387,9 @@ class Bridge:
                 else:
                     value = await trio.to_thread.run_sync(lambda: function(*args))
                 answer = {"id": call.id, "op": "result", "value": value}
+            except PageClosed:  # the tab went away mid-call: a normal end, nobody to answer
+                log.debug("bridge: %s(...) ended: page %r closed", call.name, page.name)
+                return
             except Exception as exc:
                 log.exception("bridge: %s(...) called by page %r raised", call.name, page.name)
                 answer = {"id": call.id, "op": "fail", "message": str(exc) or type(exc).__name__}
@@ -350,6 +418,8 @@ async def _run_handler(page: Page, handler: EventHandler, event: dict[str, Any])
         pass
     except Exception:
         log.exception("bridge: an event handler of page %r failed", page.name)
+    finally:
+        page.running -= 1
 
 
 CLIENT_JS = resources.files(__package__).joinpath("client.js").read_bytes()

@@ -243,7 +243,7 @@ async def test_a_foreign_origin_is_refused(app_port: tuple[Bridge, int]) -> None
 
 
 HANDSHAKE = (
-    "GET {path} HTTP/1.1\r\nHost: t\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n"
+    "GET {path} HTTP/1.1\r\nHost: localhost\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n"
     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
     "Sec-WebSocket-Version: 13\r\n\r\n"
 )
@@ -264,7 +264,7 @@ async def test_bad_messages_close_only_their_connection(
     async with fake_page(port, "register-functions") as other:
         raw = await RawClient.connect(port)  # a hand-driven client: exact frames
         opened = await raw.request(
-            HANDSHAKE.format(path="/_bridge/ws?page=x", origin="http://t").encode()
+            HANDSHAKE.format(path="/_bridge/ws?page=x", origin="http://localhost").encode()
         )
         assert opened.status == 101
         await raw.send(masked(message.encode()))
@@ -336,7 +336,7 @@ async def test_pages_are_tasks_of_the_bridge_and_end_with_it(nursery: trio.Nurse
     await nursery.start(hold_bridge)
     raw = await RawClient.connect(port)  # hand-driven: the server closes first here
     opened = await raw.request(
-        HANDSHAKE.format(path="/_bridge/ws?page=forever", origin="http://t").encode()
+        HANDSHAKE.format(path="/_bridge/ws?page=forever", origin="http://localhost").encode()
     )
     assert opened.status == 101
     with trio.fail_after(5):

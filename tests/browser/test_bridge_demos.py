@@ -123,7 +123,7 @@ def probe_safety(page_url: str, own_url: str, bridge_ws: str) -> dict[str, Any]:
             foreign = page.evaluate(script, [bridge_ws, None, 0])
             own = browser.new_page()
             own.goto(own_url)
-            big = own.evaluate(script, [bridge_ws, "", 2 * 1024 * 1024])
+            big = own.evaluate(script, [bridge_ws, "", 1024 * 1024 + 1024])  # just over the cap
             bad = own.evaluate(script, [bridge_ws, "{not json", 0])
             after = browser.new_page()
             after.goto(own_url.replace("hello-world", "register-functions"))
