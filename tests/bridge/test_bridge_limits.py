@@ -13,10 +13,10 @@ import trio_websocket
 
 from geetrio.bridge import Bridge
 from geetrio.web import Engine
-from tests.bridge.test_bridge import HANDSHAKE, app_port, fake_page  # noqa: F401  (fixture)
+from tests.bridge.test_bridge import HANDSHAKE, app_port, fake_page
 from tests.helpers import RawClient
 
-__all__ = ["app_port"]
+__all__ = ["app_port"]  # a fixture, used by name
 
 
 async def test_calls_in_flight_per_page_are_bounded_and_a_closed_page_ends_quietly(
