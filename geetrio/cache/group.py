@@ -96,7 +96,12 @@ class Group:
         self._hot = LRUCache(0, on_evicted=self._evicted)
         self._flights: SingleFlight[bytes] = SingleFlight()
         self._local_flights: SingleFlight[bytes] = SingleFlight()
-        self._removed_in_flight: set[str] = set()
+        # Read-after-write: a load that was running when its key was removed must not
+        # store its (maybe older) value. ``_loading`` counts the loads running per key;
+        # ``_removals`` counts the removals of a key while any load of it ran (dropped
+        # when the last load ends); a load stores only if the count did not move.
+        self._loading: dict[str, int] = {}
+        self._removals: dict[str, int] = {}
         self._peers: PeerPicker | None = None
         self._hot_probability = hot_probability
         self._rng = rng
@@ -165,7 +170,21 @@ class Group:
         if value is not None:
             return value
         self._stats["loads_deduped"] += 1
-        self._removed_in_flight.discard(key)
+        loading = self._loading
+        loading[key] = loading.get(key, 0) + 1
+        removals = self._removals.get(key, 0)
+        try:
+            return await self._fetch(key, forward, removals)
+        finally:
+            if loading[key] == 1:
+                del loading[key]
+                self._removals.pop(key, None)
+            else:
+                loading[key] -= 1
+
+    async def _fetch(self, key: str, forward: bool, removals: int) -> bytes:
+        """Load ``key`` from its peer or locally; cache it unless it was removed since
+        the load began (``removals`` no longer the count)."""
         if forward and self._peers is not None:
             peer = self._peers.pick_peer(key)
             if peer is not None:
@@ -182,12 +201,16 @@ class Group:
                     )
                 else:
                     self._stats["peer_loads"] += 1
-                    if self._rng() < self._hot_probability:
+                    if self._rng() < self._hot_probability and self._unchanged(key, removals):
                         self._store(self._hot, key, value)
                     return value
         value = await self._load_locally(key)
-        self._store(self._main, key, value)
+        if self._unchanged(key, removals):
+            self._store(self._main, key, value)
         return value
+
+    def _unchanged(self, key: str, removals: int) -> bool:
+        return self._removals.get(key, 0) == removals
 
     async def _load_locally(self, key: str) -> bytes:
         try:
@@ -226,9 +249,6 @@ class Group:
         return False
 
     def _store(self, cache: LRUCache, key: str, value: bytes) -> None:
-        if key in self._removed_in_flight:  # removed while loading: do not resurrect
-            self._removed_in_flight.discard(key)
-            return
         budget = self._cache_bytes
         if budget <= 0:
             return  # caching is off
@@ -248,16 +268,27 @@ class Group:
     # ------------------------------------------------------------------ removal
 
     def remove_local(self, key: str) -> None:
-        """Drop ``key`` from this node's caches (what a peer's remove request does)."""
+        """Drop ``key`` from this node's caches (what a peer's remove request does).
+        Read-after-write: a get that starts after this returns never gets a value
+        loaded before it — the flights in the air are forgotten (later gets start their
+        own) and the loads running now will not cache what they got."""
         self._main.remove(key)
         self._hot.remove(key)
         self._expires.pop(key, None)
-        if self._flights.in_flight(key) or self._local_flights.in_flight(key):
-            self._removed_in_flight.add(key)
+        self._flights.forget(key)
+        self._local_flights.forget(key)
+        if key in self._loading:
+            self._removals[key] = self._removals.get(key, 0) + 1
 
     async def remove(self, key: str) -> None:
         """Drop ``key`` here, at its owner and from every peer's hot cache. Peers that
-        fail are logged and counted as peer errors; the call does not raise for them."""
+        fail are logged and counted as peer errors; the call does not raise for them.
+
+        Read-after-write: once this returns, no get that starts later — here or on any
+        node reached — returns a value loaded before the call. So the owner is told
+        first (after it, any node refilling its hot cache gets the new value), then the
+        others at once, then this node's caches are cleared again (a get here between the
+        first clear and the owner's could have fetched the old value from it)."""
         if not key or not isinstance(key, str):
             raise ValueError("key is required (a non-empty str)")
         self.remove_local(key)
@@ -277,9 +308,14 @@ class Group:
                     shorten(exc),
                 )
 
+        owner = self._peers.pick_peer(key)
+        if owner is not None:
+            await tell(owner)
         async with trio.open_nursery() as nursery:
             for peer in self._peers.peers():
-                nursery.start_soon(tell, peer)
+                if peer is not owner:
+                    nursery.start_soon(tell, peer)
+        self.remove_local(key)
 
     @property
     def stats(self) -> dict[str, int]:

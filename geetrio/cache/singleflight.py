@@ -13,6 +13,7 @@ Leaf module. The design and its reasons (TRIO-NOTES §1, groupcache's singleflig
   strands its followers nor leaves a stale entry, and no follower sees its
   cancellation — the load may run twice.
 - Followers cancel independently: they only sit in ``Event.wait()``.
+- ``forget(key)`` detaches the flight in the air: later callers start a new one.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ class SingleFlight(Generic[T]):
 
     def in_flight(self, key: str) -> bool:
         return key in self._flights
+
+    def forget(self, key: str) -> None:
+        """Callers from now on start a new flight for ``key`` instead of joining the one
+        in the air (its callers so far still get its result): after a write, nobody who
+        asks later may get a value loaded before it. Go's ``singleflight.Forget``."""
+        self._flights.pop(key, None)
 
     async def do(self, key: str, fn: Callable[[], Awaitable[T]]) -> T:
         while True:
