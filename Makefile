@@ -6,6 +6,9 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 9999
 ALLOWED_HOSTS ?=
+# A new machine's first minutes often hold the dpkg lock (unattended upgrades): wait for
+# it, up to 10 minutes, instead of failing at once.
+APT_WAIT := -o DPkg::Lock::Timeout=600
 
 .PHONY: run test lint bench fuzz clean tools pyodide screenshots
 
@@ -26,7 +29,7 @@ tools:
 	@command -v curl >/dev/null && command -v wrk >/dev/null && test -x /usr/bin/chromium && \
 	  command -v ip >/dev/null && command -v iptables-legacy >/dev/null && \
 	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v etcd >/dev/null || \
-	  { apt-get update -qq && apt-get install -y -qq curl wrk chromium iproute2 iptables \
+	  { apt-get $(APT_WAIT) update -qq && apt-get $(APT_WAIT) install -y -qq curl wrk chromium iproute2 iptables \
 	    postgresql etcd-server >/dev/null; } || \
 	  echo "warning: could not install curl/wrk/chromium/iproute2/iptables/postgresql/etcd-server"
 
@@ -35,7 +38,7 @@ tools:
 PYODIDE := examples/wasm/node_modules/pyodide/pyodide.js
 pyodide: $(PYODIDE)
 $(PYODIDE): examples/wasm/package.json examples/wasm/package-lock.json
-	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v npm >/dev/null || { apt-get $(APT_WAIT) update -qq && apt-get $(APT_WAIT) install -y -qq nodejs npm >/dev/null; }
 	npm ci --prefix examples/wasm --no-audit --no-fund --silent
 	@touch $@
 
@@ -62,7 +65,7 @@ $(PURERPC)/.installed:
 	  "protobuf>=5" "trio>=0.30" && touch $@; } || echo "warning: purerpc could not be installed; its benchmark is skipped"
 
 bench: $(STAMP) tools $(PURERPC)/.installed
-	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+	@command -v redis-server >/dev/null || { apt-get $(APT_WAIT) update -qq && apt-get $(APT_WAIT) install -y -qq redis-server >/dev/null; }
 	$(BIN)/python benchmarks/run_all.py
 
 # Coverage-guided fuzzing (atheris) of the targets that `make test` fuzzes briefly with

@@ -18,6 +18,7 @@ signal stops it at once.
 from __future__ import annotations
 
 import argparse
+import errno
 import html
 import importlib.util
 import logging
@@ -113,6 +114,25 @@ def say(name: str, url: str) -> None:
     sys.stdout.flush()
 
 
+class PortTaken(Exception):
+    """A port the stack wants is in use."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} is in use")
+        self.port = port
+
+
+async def start_server(servers: trio.Nursery, serve: Any, port: int) -> int:
+    """``servers.start(serve)``; a port in use is a ``PortTaken`` naming it."""
+    try:
+        bound: int = await servers.start(serve)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortTaken(port) from None
+        raise
+    return bound
+
+
 def port_for(args: argparse.Namespace, default_port: int) -> int:
     return 0 if args.port == 0 else default_port + (args.port - 9999)
 
@@ -146,8 +166,7 @@ async def serve_stack(
     host = args.host
 
     async def serve(app: Engine, port: int) -> int:
-        bound: int = await servers.start(partial(app.serve, host, port, shutdown=shutdown))
-        return bound
+        return await start_server(servers, partial(app.serve, host, port, shutdown=shutdown), port)
 
     # Cache cluster: three nodes, each its own peer server and group.
     groups: list[Group] = []
@@ -182,9 +201,9 @@ async def serve_stack(
     for i in range(2):
         server = rpc.Server()
         server.register(Scores(engine, groups[i]))
-        port = await servers.start(
-            partial(server.serve, host, port_for(args, 9001 + i), shutdown=shutdown, grace=GRACE)
-        )
+        wanted = port_for(args, 9001 + i)
+        serve_rpc = partial(server.serve, host, wanted, shutdown=shutdown, grace=GRACE)
+        port = await start_server(servers, serve_rpc, wanted)
         address = f"tcp@{host}:{port}"
         if args.etcd:
             await services.start(partial(rpc.etcd_register, args.etcd, address))
@@ -343,6 +362,14 @@ STATS = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ca
 """
 
 
+def taken_port(group: BaseExceptionGroup[PortTaken]) -> int:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    assert isinstance(error, PortTaken)
+    return error.port
+
+
 def allowed_hosts(args: argparse.Namespace) -> list[str]:
     """The names the bridge's WebSockets may be reached by (DNS rebinding guard)."""
     hosts = ["localhost", "127.0.0.1", "::1"]
@@ -376,4 +403,12 @@ if __name__ == "__main__":
     parser.add_argument("--log-level", default="WARNING")
     arguments = parser.parse_args()
     logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
-    trio.run(run_until_signal, partial(main, arguments))
+    try:
+        trio.run(run_until_signal, partial(main, arguments))
+    except* PortTaken as taken:
+        port = taken_port(taken)
+        sys.stderr.write(
+            f"error: port {port} on {arguments.host} is in use; pick other ports with "
+            f"`make run PORT=...` (servers/stack.py --port; 0 = free ports)\n"
+        )
+        sys.exit(1)

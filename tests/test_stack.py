@@ -182,3 +182,33 @@ async def test_the_stack_on_etcd(etcd_server: Any) -> None:
                     assert (await client.get(f"{urls['web']}/api?key={key}")).status == 200
             await stop(process, signal.SIGTERM)
             assert (await etcd.get_prefix("/"))[0] == {}  # every lease revoked on the way out
+
+
+async def test_a_port_in_use_is_one_line_and_a_nonzero_exit() -> None:
+    with trio.socket.socket() as sock:
+        await sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with trio.fail_after(30):
+            result = await trio.run_process(
+                [sys.executable, str(ROOT / "servers" / "stack.py"), "--port", str(port)],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert lines == [
+        f"error: port {port} on 127.0.0.1 is in use; pick other ports with "
+        "`make run PORT=...` (servers/stack.py --port; 0 = free ports)"
+    ]
+
+
+def test_every_apt_get_waits_for_the_dpkg_lock() -> None:
+    """A new machine's first minutes often hold the dpkg lock (unattended upgrades):
+    the Makefile waits for it, bounded, instead of failing at once."""
+    lines = [line for line in (ROOT / "Makefile").read_text().splitlines() if "apt-get" in line]
+    assert lines
+    for line in lines:
+        for call in line.split("apt-get")[1:]:
+            assert call.startswith(" $(APT_WAIT)") or call.startswith(" -o DPkg::Lock::Timeout="), line
