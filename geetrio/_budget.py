@@ -19,10 +19,19 @@ own, sized from the limit when it is first asked for.
 from __future__ import annotations
 
 import resource
+from collections.abc import Callable
+from typing import Any
 
 import trio
 
-__all__ = ["Budget", "Share", "default_budget", "process_budget", "use_budget"]
+__all__ = [
+    "Budget",
+    "Share",
+    "admit",
+    "default_budget",
+    "process_budget",
+    "use_budget",
+]
 
 _BUDGET: trio.lowlevel.RunVar[Budget] = trio.lowlevel.RunVar("geetrio.connection_budget")
 
@@ -136,3 +145,21 @@ def use_budget(total: int) -> Budget:
     budget = Budget(total)
     _BUDGET.set(budget)
     return budget
+
+
+async def admit(share: Share, listener: trio.abc.Listener[Any], evict: Callable[[], bool]) -> None:
+    """Take a slot of ``share`` for the next accept. When the server is full and a
+    client waits in the listen backlog, ``evict()`` closes the server's oldest idle
+    connection to make room (nginx does the same with idle keep-alive connections):
+    a flood of connections that only sit there cannot lock out a client that will use
+    its connection. With nothing idle to close, wait for a slot."""
+    if share.try_acquire():
+        await trio.lowlevel.checkpoint()
+        return
+    sock = listener.socket if isinstance(listener, trio.SocketListener) else None
+    if sock is not None:
+        await trio.lowlevel.wait_readable(sock)  # a client is waiting
+        if share.try_acquire():
+            return
+        evict()  # its slot comes back as it closes
+    await share.acquire()

@@ -211,4 +211,6 @@ def test_every_apt_get_waits_for_the_dpkg_lock() -> None:
     assert lines
     for line in lines:
         for call in line.split("apt-get")[1:]:
-            assert call.startswith(" $(APT_WAIT)") or call.startswith(" -o DPkg::Lock::Timeout="), line
+            assert call.startswith(" $(APT_WAIT)") or call.startswith(" -o DPkg::Lock::Timeout="), (
+                line
+            )

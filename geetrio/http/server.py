@@ -33,7 +33,8 @@ from typing import Any
 
 import trio
 
-from .._budget import process_budget
+from .._budget import admit, process_budget
+from .._text import limited
 from .config import ServerConfig
 from .errors import ProtocolError
 from .message import Request, Response, Transport, render_head
@@ -129,7 +130,7 @@ class _Server:
         self.stream_body = stream_body
         self.config = config
         self.draining = False
-        self.connections: set[_Connection] = set()
+        self.connections: dict[_Connection, None] = {}  # in accept order
         # this server's draw on the process's connection budget (and its own cap)
         self.share = process_budget().share(config.max_connections)
 
@@ -162,7 +163,7 @@ class _Server:
         failures = 0
         async with listener:
             while True:
-                await slots.acquire()
+                await admit(slots, listener, self.evict_idle)
                 try:
                     stream = await listener.accept()
                 except OSError as exc:
@@ -185,7 +186,7 @@ class _Server:
 
     async def run_connection(self, stream: trio.abc.Stream) -> None:
         connection = _Connection(self, stream)
-        self.connections.add(connection)
+        self.connections[connection] = None
         try:
             await connection.run()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -195,7 +196,7 @@ class _Server:
         finally:
             connection.parser.close()  # frees the last request's body now, not at GC
             connection.current = None
-            self.connections.discard(connection)
+            self.connections.pop(connection, None)
             self.share.release()
             await trio.aclose_forcefully(stream)
 
@@ -217,6 +218,17 @@ class _Server:
                 if connection.waiting and connection.deadline <= now:
                     connection.timed_out = connection.cancelled = True
                     connection.timeout.cancel(reason="connection timeout")
+
+    def evict_idle(self) -> bool:
+        """Close the oldest idle keep-alive connection (the server is full and a new
+        client waits); False when none is idle."""
+        for connection in self.connections:
+            if connection.idle and not connection.cancelled:
+                limited.info(log, "server full: closing the oldest idle connection")
+                connection.cancelled = True
+                connection.timeout.cancel(reason="evicted for a new connection")
+                return True
+        return False
 
     def drain(self) -> None:
         """Start a graceful shutdown: idle connections close now, busy ones after

@@ -40,7 +40,7 @@ from typing import Any
 
 import trio
 
-from .._budget import Share, process_budget
+from .._budget import Share, admit, process_budget
 from .._text import limited, shorten
 from .codec import Codec, get_codec
 from .errors import FrameError
@@ -163,7 +163,7 @@ class Server:
     async def _serve_listeners(
         self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event | None, grace: float
     ) -> None:
-        open_connections: set[_Connection] = set()
+        open_connections: dict[_Connection, None] = {}  # in accept order
         share = process_budget().share(self.max_connections)
         try:
             await self._serve_with(listeners, shutdown, grace, share, open_connections)
@@ -176,7 +176,7 @@ class Server:
         shutdown: trio.Event | None,
         grace: float,
         share: Share,
-        open_connections: set[_Connection],
+        open_connections: dict[_Connection, None],
     ) -> None:
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as acceptors:
@@ -201,15 +201,24 @@ class Server:
         self,
         listener: trio.SocketListener,
         nursery: trio.Nursery,
-        tracked: set[_Connection],
+        tracked: dict[_Connection, None],
         share: Share,
     ) -> None:
         """Accept while the budget admits one more connection (past it, clients wait in
         the listen backlog). Out of descriptors anyway: back off, 10 ms doubling to 1 s."""
         failures = 0
+
+        def evict() -> bool:
+            for connection in tracked:  # the oldest first
+                if connection.idle:
+                    limited.info(log, "rpc server: full; closing the oldest idle connection")
+                    connection.scope.cancel(reason="evicted for a new connection")
+                    return True
+            return False
+
         async with listener:
             while True:
-                await share.acquire()
+                await admit(share, listener, evict)
                 try:
                     stream = await listener.accept()
                 except OSError as exc:
@@ -227,7 +236,7 @@ class Server:
                     continue
                 failures = 0
                 connection = _Connection(self, stream)
-                tracked.add(connection)  # now: a shutdown that comes next must see it
+                tracked[connection] = None  # now: a shutdown that comes next must see it
                 nursery.start_soon(self._serve_connection, connection, tracked, share)
 
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
@@ -235,7 +244,10 @@ class Server:
         await self._serve_connection(_Connection(self, stream), None)
 
     async def _serve_connection(
-        self, connection: _Connection, tracked: set[_Connection] | None, share: Share | None = None
+        self,
+        connection: _Connection,
+        tracked: dict[_Connection, None] | None,
+        share: Share | None = None,
     ) -> None:
         stream = connection.stream
         try:
@@ -248,7 +260,7 @@ class Server:
             log.exception("rpc server: internal error on a connection")
         finally:
             if tracked is not None:
-                tracked.discard(connection)
+                tracked.pop(connection, None)
             if share is not None:
                 share.release()
             await trio.aclose_forcefully(stream)
@@ -291,7 +303,20 @@ class _Connection:
         self.draining = False  # a graceful shutdown: read no more requests
         self._receiving: trio.CancelScope | None = None  # around the reader's wait
         self.pending_bytes = 0  # request bodies being handled + replies waiting for room
+        self._frame_deadline = math.inf  # set when a message's first byte arrived
         self._room = trio.lowlevel.ParkingLot()  # the reader waits here when over budget
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in flight and no message arriving (or no Option yet): a connection
+        the server may close to make room for a new one."""
+        if self.codec is None:
+            return True
+        return (
+            self.pending_bytes == 0
+            and self._receiving is not None
+            and self._frame_deadline == math.inf
+        )
 
     def drain(self) -> None:
         """Read no more requests; those read finish and are answered, then it closes."""

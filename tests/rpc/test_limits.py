@@ -42,13 +42,17 @@ async def closed_by_server(stream: trio.abc.Stream) -> bool:
             return True
 
 
-async def test_the_connection_cap_leaves_new_clients_in_the_backlog(nursery: trio.Nursery) -> None:
+async def test_at_the_cap_busy_connections_keep_new_clients_in_the_backlog(
+    nursery: trio.Nursery,
+) -> None:
+    foo = Foo()
     server = rpc.Server(max_connections=2)
-    server.register(Foo())
+    server.register(foo)
     port = await nursery.start(server.serve, "127.0.0.1", 0)
     held = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(2)]
-    for stream in held:
-        await stream.send_all(OPTION)
+    for i, stream in enumerate(held):  # each with a call in flight: not idle
+        await stream.send_all(OPTION + request("Foo.Wait", 1, f'"k{i}"'.encode()))
+        await foo.entered.setdefault(f"k{i}", trio.Event()).wait()
     answered = trio.Event()
 
     async def third() -> None:
@@ -64,6 +68,27 @@ async def test_the_connection_cap_leaves_new_clients_in_the_backlog(nursery: tri
     with trio.fail_after(5):
         await answered.wait()  # a slot came free
     await held[1].aclose()
+
+
+async def test_at_the_cap_the_oldest_idle_connection_makes_room(nursery: trio.Nursery) -> None:
+    """1,150 connections that only sent their Option line locked every new client out;
+    now a new client takes the place of the oldest idle one."""
+    server = rpc.Server(max_connections=3)
+    server.register(Foo())
+    port = await nursery.start(server.serve, "127.0.0.1", 0)
+    held = []
+    for _ in range(3):
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        await stream.send_all(OPTION)
+        held.append(stream)
+    for _ in range(5):  # each new client is served at once
+        with trio.fail_after(5):
+            async with rpc.dial("tcp", f"127.0.0.1:{port}") as client:
+                assert await client.call("Foo.Sum", Args(1, 2)) == 3
+    with trio.fail_after(5):
+        assert await closed_by_server(held[0])  # the oldest went first
+    for stream in held:
+        await stream.aclose()
 
 
 async def test_a_flood_on_one_server_leaves_the_others_accepting(nursery: trio.Nursery) -> None:

@@ -5,6 +5,7 @@ in response headers, user input escaped in log lines."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import pytest
 import trio
@@ -149,3 +150,28 @@ async def test_user_input_cannot_forge_log_lines(
     await client.aclose()
     lines = [r.getMessage() for r in caplog.records if "forged" in r.getMessage()]
     assert lines and all("\n" not in line and "\r" not in line for line in lines)
+
+
+async def test_a_full_server_closes_its_oldest_idle_connection_for_a_new_client(
+    nursery: trio.Nursery,
+) -> None:
+    from geetrio.http import ServerConfig
+
+    app = Engine()
+
+    @app.get("/fine")
+    async def fine(c: Context) -> None:
+        c.string(200, "fine")
+
+    config = ServerConfig(max_connections=2, keep_alive_timeout=300.0)
+    port = await nursery.start(partial(app.serve, "127.0.0.1", 0, config=config))
+    held = [await RawClient.connect(port) for _ in range(2)]
+    for client in held:
+        assert (await client.request(get("/fine"))).status == 200  # now idle, kept alive
+    newcomer = await RawClient.connect(port)
+    with trio.fail_after(5):
+        assert (await newcomer.request(get("/fine"))).body == b"fine"
+        assert await held[0].read_until_eof() == b""  # the oldest idle one made room
+    assert (await held[1].request(get("/fine"))).status == 200  # the other stays
+    for client in (held[1], newcomer):
+        await client.aclose()
