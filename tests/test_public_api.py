@@ -112,6 +112,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "RPCTimeout",
         "Registry",
         "RegistryDiscovery",
+        "RegistryFull",
         "RemoteError",
         "SelectMode",
         "Server",

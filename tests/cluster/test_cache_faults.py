@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from geetrio._text import limited
 from tests.cluster.cluster import (
     HERE,
     KEYS,
@@ -165,8 +166,11 @@ def test_a_peer_answering_badly_is_counted_logged_and_loaded_around(
     failures = [
         line for line in cluster.net.log("cache-h4").splitlines() if "peer failed for" in line
     ]
-    ours = failures[-len(owned) :]  # one per key, each naming the peer and what went wrong
-    assert len(failures) >= len(owned) and all(cluster.urls["h3"] in line for line in ours)
+    # one per key, each naming the peer and what went wrong — up to the rate limit of
+    # repeated warnings (geetrio._text: 10 per 10 s; the rest are counted)
+    shown = min(len(owned), limited.burst)
+    ours = failures[-shown:]
+    assert len(failures) >= shown and all(cluster.urls["h3"] in line for line in ours)
     # Behind a truncated answer, the requests pipelined on that connection see it reset
     # (the peer closed with them unread): also a peer error, logged as such.
     assert any(logged in line for line in ours), ours[-3:]
