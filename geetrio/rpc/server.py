@@ -519,8 +519,11 @@ class _Connection:
             body = b"null"
             if len(error) > MAX_ERROR_TEXT:  # it may echo the client's input
                 error = shorten(error, MAX_ERROR_TEXT)
+        service_method = header.service_method  # the client's, unless it named no method
+        if len(service_method) > MAX_ERROR_TEXT:  # clients match replies by Seq alone
+            service_method = shorten(service_method, MAX_ERROR_TEXT)
         message = encode_message(
-            codec.encode_header(Header(header.service_method, header.seq, error)), body
+            codec.encode_header(Header(service_method, header.seq, error)), body
         )
         if not self.writer.write_now(message):
             # waits while the client reads slowly; counted meanwhile, so the reader

@@ -232,6 +232,15 @@ async def test_error_texts_and_logs_quoting_input_are_bounded(
             assert "characters)" in caught.value.message or "..." in caught.value.message
         assert await client.call("Foo.Sum", Args(1, 2)) == 3
     assert max(len(r.getMessage()) for r in caplog.records) < 1200
+    stream = await trio.open_tcp_stream("127.0.0.1", port)  # the reply's header, raw
+    async with stream:
+        await stream.send_all(OPTION + request(f"Foo.{huge}", 7, b"1"))
+        reply = b""
+        with trio.fail_after(5):
+            while len(reply) < 4 or len(reply) < 4 + int.from_bytes(reply[:4], "big"):
+                reply += await stream.receive_some(65536)
+        header = json.loads(reply[4 : 4 + int.from_bytes(reply[:4], "big")])
+        assert header["Seq"] == 7 and len(header["ServiceMethod"]) < 1200
 
 
 async def test_a_frame_header_alone_counts_as_inside_a_frame(
