@@ -105,14 +105,6 @@ class Share:
         self.cap = cap
         self.used = 0
 
-    @property
-    def limit(self) -> int:
-        """The most connections this server could hold now (for logs)."""
-        budget = self.budget
-        others = len(budget.shares) - 1
-        most = budget.total - others * budget.floor
-        return min(most, self.cap) if self.cap is not None else most
-
     def try_acquire(self) -> bool:
         if not self.budget._admits(self):
             return False

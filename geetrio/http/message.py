@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["BodyStream", "Request", "Response", "render_head"]
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = bytes(range(0x09)) + bytes(range(0x0A, 0x20)) + b"\x7f"  # all but HTAB
 _NO_TRAILERS: list[tuple[str, str]] = []  # shared, never appended to
 
 
@@ -192,19 +191,21 @@ def render_head(
         if not 100 <= status <= 999:
             raise ValueError(f"invalid status code {status}")
         status_line = _status_line(status)
-    fields = "".join([f"{name}: {value}\r\n" for name, value in headers])
-    if fields.count("\n") != len(headers) or fields.count("\r") != len(headers):
-        raise ValueError(f"a response header contains a line break: {headers!r}")
-    if _CONTROL.search(fields) is not None:  # NUL, VT, FF, DEL...: only HTAB is allowed
-        raise ValueError(f"a response header contains a control character: {headers!r}")
+    fields = "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
+    # Each line ends in CR LF; any other control character (CR or LF that would split
+    # the response, NUL, VT, FF, DEL...) is refused: HTAB alone may appear. One pass.
+    if len(fields) - len(fields.translate(None, _CONTROL)) != 2 * len(headers):
+        raise ValueError(
+            f"a response header contains a line break or control character: {headers!r}"
+        )
     tail = b"\r\n" if keep_alive else b"connection: close\r\n\r\n"
     if content_length is None:
-        return b"".join((status_line, _date_header(), fields.encode("latin-1"), tail))
+        return b"".join((status_line, _date_header(), fields, tail))
     return b"".join(
         (
             status_line,
             _date_header(),
-            fields.encode("latin-1"),
+            fields,
             b"content-length: %d\r\n" % content_length,
             tail,
         )

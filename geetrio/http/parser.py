@@ -149,7 +149,7 @@ class RequestParser:
         if self.upgraded or parser is None:
             raise RuntimeError("the parser was upgraded or closed; it takes no more bytes")
         self._began_in_this_feed = False
-        if not self.in_progress and data[:8] == b"CONNECT ":
+        if not self.in_progress and data.startswith(b"CONNECT "):
             go_connect = _GO_CONNECT.match(data)
             if go_connect is not None:
                 end = go_connect.end()
