@@ -185,6 +185,12 @@ class RequestParser:
                 if self._unparsed_tail > self._max_header:
                     raise ProtocolError(431, "request header fields too large (trailer section)")
 
+    @property
+    def stalled(self) -> bool:
+        """Inside a body, bytes came that made no progress (no body byte, chunk or
+        trailer field): a chunk-size or trailer line still arriving."""
+        return self._unparsed_tail > 0
+
     def next_request(self) -> Request | None:
         """The oldest finished request, or None until more bytes arrive."""
         return self._ready.popleft() if self._ready else None

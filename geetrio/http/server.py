@@ -292,13 +292,14 @@ class _Connection(Transport):
         idle_timeout = config.header_timeout  # a new connection must start promptly
         head_deadline = math.inf  # set when we first wait for an incomplete head
         body_deadline = math.inf  # set when we first wait for a body
+        stall_deadline = math.inf  # set when bytes inside a body stop making progress
         continue_sent = False
         with self.timeout:
             while True:
                 request = parser.next_request()
                 if request is not None:
                     continue_sent = False
-                    head_deadline = body_deadline = math.inf
+                    head_deadline = body_deadline = stall_deadline = math.inf
                     if not await self.respond(request, now):
                         return
                     idle_timeout = config.keep_alive_timeout
@@ -331,7 +332,15 @@ class _Connection(Transport):
                         await self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
                     if body_deadline == math.inf:
                         body_deadline = now() + config.body_timeout
-                    self.deadline = min(now() + config.header_timeout, body_deadline)
+                    # A chunk-size or trailer line that trickles in is a head of sorts:
+                    # it gets header_timeout from when it stalled, not body_timeout.
+                    if not parser.stalled:
+                        stall_deadline = math.inf
+                    elif stall_deadline == math.inf:
+                        stall_deadline = now() + config.header_timeout
+                    self.deadline = min(
+                        now() + config.header_timeout, body_deadline, stall_deadline
+                    )
                 self.waiting = True
                 data = await stream.receive_some(RECEIVE_SIZE)
                 self.waiting = self.idle = False

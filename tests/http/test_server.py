@@ -433,3 +433,23 @@ async def test_logging_goes_through_the_geetrio_http_logger(
     assert (await client.request(b"BAD\r\n\r\n")).status == 400
     await client.aclose()
     assert any(r.name == "geetrio.http" and "bad request" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_trickling_trailer_line_gets_the_header_timeout(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A trailer (or chunk-size) line that trickles in is held to header_timeout from
+    when it stalled, not to the whole body_timeout: a byte every 1.5 s is no progress."""
+    config = ServerConfig(header_timeout=2.0, body_timeout=60.0)
+    listener = await start_memory_server(nursery, config)
+    client = await listener.connect()
+    await client.send(
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: "
+    )
+    started = trio.current_time()
+    with pytest.raises(trio.BrokenResourceError):  # the server hangs up on us
+        for _ in range(20):  # 30 s of trickle, far less than body_timeout
+            await trio.sleep(1.5)
+            await client.send(b"a")
+    assert trio.current_time() - started < 10  # ended near 2 s, not at 60
+    assert (await client.read_until_eof()).startswith(b"HTTP/1.1 408 ")
