@@ -183,7 +183,7 @@ class RequestParser:
             else:
                 self._unparsed_tail += len(data)
                 if self._unparsed_tail > self._max_header:
-                    raise ProtocolError(431, "request header fields too large (trailer section)")
+                    raise ProtocolError(431, "a chunk-size or trailer line too large")
 
     @property
     def stalled(self) -> bool:
