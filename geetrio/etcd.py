@@ -31,7 +31,8 @@ from typing import Any
 
 import trio
 
-from ._json import JSONError, loads
+from ._core.backoff import Backoff
+from ._core.netjson import JSONError, loads
 from .http import ClientError, HTTPClient
 
 __all__ = ["EtcdClient", "EtcdError", "keep_registered", "watch_prefix"]
@@ -225,7 +226,7 @@ async def keep_registered(
     if ttl < 2:
         raise ValueError("ttl must be at least 2 seconds")
     lease = 0
-    backoff = 0.1
+    backoff = Backoff(0.1, MAX_BACKOFF)
     started = False
     try:
         while True:
@@ -238,15 +239,15 @@ async def keep_registered(
                     log.warning("etcd: lease of %s expired; registering again", key)
                     lease = 0
                     continue
-                backoff = 0.1
+                backoff.reset()
                 if not started:
                     started = True
                     task_status.started()
                 await trio.sleep(ttl / 3)
             except EtcdError as exc:
-                log.warning("etcd: keeping %s failed (%s); retrying in %.1f s", key, exc, backoff)
-                await trio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                delay = backoff.next()
+                log.warning("etcd: keeping %s failed (%s); retrying in %.1f s", key, exc, delay)
+                await trio.sleep(delay)
     finally:
         if lease:
             with trio.move_on_after(REQUEST_TIMEOUT, shield=True):
@@ -279,7 +280,7 @@ async def watch_prefix(
     after every change, until cancelled. Reports started after the first list. A
     broken watch is re-listed and re-watched, retrying while etcd is away."""
     started = False
-    backoff = 0.1
+    backoff = Backoff(0.1, MAX_BACKOFF)
     while True:
         try:
             members, revision = await client.get_prefix(prefix)
@@ -287,11 +288,11 @@ async def watch_prefix(
             if not started:
                 started = True
                 task_status.started()
-            backoff = 0.1
+            backoff.reset()
 
             await client.watch(prefix, revision + 1, partial(_apply, members, on_change))
             log.info("etcd: the watch on %s ended; watching again", prefix)
         except EtcdError as exc:
-            log.warning("etcd: watching %s failed (%s); retrying in %.1f s", prefix, exc, backoff)
-            await trio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
+            delay = backoff.next()
+            log.warning("etcd: watching %s failed (%s); retrying in %.1f s", prefix, exc, delay)
+            await trio.sleep(delay)

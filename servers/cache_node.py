@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import trio
 
 from geetrio import orm
-from geetrio._text import shorten
+from geetrio._core.text import shorten
 from geetrio.cache import Getter, Group, HTTPPool, join_cluster, new_group
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine

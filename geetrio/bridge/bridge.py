@@ -43,8 +43,8 @@ from typing import Any
 import trio
 import trio_websocket
 
-from .._nursery import background_nursery
-from .._text import limited, shorten
+from .._core.nursery import background_nursery
+from .._core.text import limited, shorten
 from ..web import Context, Engine, RouterGroup
 from .protocol import BadMessage, Call, Event, Reply, decode, encode
 

@@ -29,7 +29,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .._json import JSONError, loads
+from .._core.netjson import JSONError, loads
 
 __all__ = [
     "BadMessage",

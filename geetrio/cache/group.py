@@ -23,7 +23,7 @@ from typing import Any
 
 import trio
 
-from .._text import limited, shorten
+from .._core.text import limited, shorten
 from .lru import LRUCache
 from .peers import PeerError, PeerPicker
 from .singleflight import SingleFlight

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._budget import default_budget
+from .._core.budget import default_budget
 
 __all__ = ["ServerConfig", "default_max_connections"]
 

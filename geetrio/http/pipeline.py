@@ -38,7 +38,7 @@ from contextlib import asynccontextmanager
 import outcome
 import trio
 
-from .._nursery import background_nursery
+from .._core.nursery import background_nursery
 from .client import check_target, request_head
 from .errors import ClientError
 from .parser import MAX_RESPONSE_BODY, ClientResponse, ResponseParser

@@ -25,7 +25,6 @@ everything at once.
 
 from __future__ import annotations
 
-import errno
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -33,8 +32,9 @@ from typing import Any
 
 import trio
 
-from .._budget import admit, process_budget
-from .._text import limited
+from .._core.accept import accept_loop
+from .._core.budget import process_budget
+from .._core.text import limited
 from .config import ServerConfig
 from .errors import ProtocolError
 from .message import Request, Response, Transport, render_head
@@ -57,7 +57,6 @@ LINGER_BYTES = 1 << 20
 # into one send; the batch goes out before any wait on the socket.
 OUT_BATCH_BYTES = 65536
 SWEEP_BATCH = 32  # timed-out connections cancelled per scheduler batch
-ACCEPT_CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _NO_BODY_STATUSES = frozenset({204, 304})
 _INTERNAL_ERROR = Response(
     500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error\n"
@@ -156,33 +155,19 @@ class _Server:
             connections.cancel_scope.deadline = trio.current_time() + server.config.grace
 
     async def accept_loop(self, listener: trio.abc.Listener[Any], nursery: trio.Nursery) -> None:
-        """Accept while a connection slot is free; past the cap, new clients wait in
-        the listen backlog. Out of descriptors or memory anyway (EMFILE, ENOBUFS...),
-        back off (10 ms doubling to 1 s) and log once per burst, not once per try."""
-        slots = self.share
-        failures = 0
-        async with listener:
-            while True:
-                await admit(slots, listener, self.evict_idle)
-                try:
-                    stream = await listener.accept()
-                except OSError as exc:
-                    slots.release()
-                    if exc.errno not in ACCEPT_CAPACITY_ERRNOS:
-                        raise
-                    if failures == 0:
-                        log.error(
-                            "accept failed (%s) with %d connections open; backing off",
-                            errno.errorcode[exc.errno],
-                            len(self.connections),
-                        )
-                    failures += 1
-                    await trio.sleep(min(0.01 * 2 ** min(failures - 1, 7), 1.0))
-                    continue
-                if failures:
-                    log.warning("accepting again after %d failed attempts", failures)
-                    failures = 0
-                nursery.start_soon(self.run_connection, stream)
+        """The shared accept loop (``geetrio._core.accept``) on this server's share."""
+
+        def start(stream: trio.abc.Stream) -> None:
+            nursery.start_soon(self.run_connection, stream)
+
+        await accept_loop(
+            listener,
+            self.share,
+            start,
+            evict=self.evict_idle,
+            open_count=lambda: len(self.connections),
+            log=log,
+        )
 
     async def run_connection(self, stream: trio.abc.Stream) -> None:
         connection = _Connection(self, stream)

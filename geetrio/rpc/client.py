@@ -22,7 +22,7 @@ from typing import Any
 
 import trio
 
-from .._nursery import background_nursery
+from .._core.nursery import background_nursery
 from ..http.streams import PrefixedStream
 from .codec import Codec, get_codec
 from .errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from .._json import JSONError, loads
+from .._core.netjson import JSONError, loads
 from .convert import ConversionError, from_plain, to_plain
 from .errors import FrameError
 from .protocol import Header

@@ -17,7 +17,7 @@ from types import TracebackType
 
 import trio
 
-from .._nursery import background_nursery
+from .._core.nursery import background_nursery
 from ..etcd import EtcdClient, keep_registered, watch_prefix
 from .xclient import MultiServersDiscovery, SelectMode
 

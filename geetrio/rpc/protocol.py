@@ -18,7 +18,7 @@ import json
 import struct
 from dataclasses import dataclass
 
-from .._json import JSONError, loads
+from .._core.netjson import JSONError, loads
 from .errors import FrameError
 
 __all__ = [

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import trio
 
+from .._core.backoff import Backoff
 from ..http import ClientError, HTTPClient
 from .errors import RPCError
 from .xclient import MultiServersDiscovery, SelectMode
@@ -204,7 +205,7 @@ async def heartbeat(
         raise ValueError("interval must be positive")
     host, port, path = _split(registry)
     async with HTTPClient(max_idle_per_host=1) as client:
-        backoff = 1.0
+        backoff = Backoff(min(1.0, interval), interval)
         started = False
         while True:
             try:
@@ -215,12 +216,13 @@ async def heartbeat(
                 if response.status != 200:
                     raise ClientError(f"the registry answered {response.status}")
             except (ClientError, trio.TooSlowError) as exc:
+                wait = backoff.next()
                 log.warning(
-                    "rpc heartbeat to %s failed (%s); retrying in %.0f s", registry, exc, backoff
+                    "rpc heartbeat to %s failed (%s); retrying in %.0f s", registry, exc, wait
                 )
-                wait, backoff = min(backoff, interval), min(backoff * 2, interval)
             else:
-                wait, backoff = interval, 1.0
+                wait = interval
+                backoff.reset()
             if not started:
                 started = True
                 task_status.started()

@@ -31,7 +31,6 @@ or its connection closed (a request the server never read did not run).
 
 from __future__ import annotations
 
-import errno
 import logging
 import math
 import os
@@ -40,8 +39,9 @@ from typing import Any
 
 import trio
 
-from .._budget import Share, admit, process_budget
-from .._text import limited, shorten
+from .._core.accept import accept_loop
+from .._core.budget import Share, process_budget
+from .._core.text import limited, shorten
 from .codec import Codec, get_codec
 from .errors import FrameError
 from .http import DEBUG_PATH, RPC_PATH
@@ -70,7 +70,6 @@ MAX_ERROR_TEXT = 1024  # characters of an error text sent back (it may quote the
 DEFAULT_GRACE = 5.0  # seconds in-flight requests get after a graceful shutdown began
 WRITE_TIMEOUT = 10.0  # seconds one reply may take to be written before the peer is dropped
 MESSAGE_OVERHEAD = 64  # bytes counted per request besides its body (header, bookkeeping)
-_ACCEPT_CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
 
 class Server:
@@ -204,9 +203,8 @@ class Server:
         tracked: dict[_Connection, None],
         share: Share,
     ) -> None:
-        """Accept while the budget admits one more connection (past it, clients wait in
-        the listen backlog). Out of descriptors anyway: back off, 10 ms doubling to 1 s."""
-        failures = 0
+        """The shared accept loop (``geetrio._core.accept``) on this server's share;
+        when full, the oldest idle connection makes room for a waiting client."""
 
         def evict() -> bool:
             for connection in tracked:  # the oldest first
@@ -216,28 +214,20 @@ class Server:
                     return True
             return False
 
-        async with listener:
-            while True:
-                await admit(share, listener, evict)
-                try:
-                    stream = await listener.accept()
-                except OSError as exc:
-                    share.release()
-                    if exc.errno not in _ACCEPT_CAPACITY_ERRNOS:
-                        raise
-                    if failures == 0:
-                        log.error(
-                            "rpc server: accept failed (%s) with %d connections open; backing off",
-                            errno.errorcode[exc.errno],
-                            len(tracked),
-                        )
-                    failures += 1
-                    await trio.sleep(min(0.01 * 2 ** min(failures - 1, 7), 1.0))
-                    continue
-                failures = 0
-                connection = _Connection(self, stream)
-                tracked[connection] = None  # now: a shutdown that comes next must see it
-                nursery.start_soon(self._serve_connection, connection, tracked, share)
+        def start(stream: trio.abc.Stream) -> None:
+            connection = _Connection(self, stream)
+            tracked[connection] = None  # now: a shutdown that comes next must see it
+            nursery.start_soon(self._serve_connection, connection, tracked, share)
+
+        await accept_loop(
+            listener,
+            share,
+            start,
+            evict=evict,
+            open_count=lambda: len(tracked),
+            log=log,
+            prefix="rpc server: ",
+        )
 
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one connection on any trio stream until it ends; closes the stream."""

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import trio
 
-from .._nursery import background_nursery
+from .._core.nursery import background_nursery
 from .client import Client, xdial
 from .errors import RPCError, ShutdownError
 from .protocol import Option

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from .._text import shorten
+from .._core.text import shorten
 from ..http import ProtocolError
 from .context import Context
 from .types import HandlerFunc

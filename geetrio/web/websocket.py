@@ -14,7 +14,7 @@ import logging
 import trio
 import trio_websocket
 
-from .._text import shorten
+from .._core.text import shorten
 from .context import Context
 from .types import HandlerFunc, WebSocketHandler
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from geetrio._text import limited
+from geetrio._core.text import limited
 from tests.cluster.cluster import (
     HERE,
     KEYS,

@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from geetrio._budget import Budget
+from geetrio._core.budget import Budget
 
 
 def take_all(share) -> int:  # type: ignore[no-untyped-def]

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from geetrio import _text
-from geetrio._text import RateLimitedLog, shorten
+from geetrio._core import text as _text
+from geetrio._core.text import RateLimitedLog, shorten
 
 
 def test_control_characters_are_escaped() -> None:

@@ -13,7 +13,7 @@ import trio
 import trio.testing
 
 from geetrio import rpc
-from geetrio._budget import use_budget
+from geetrio._core.budget import use_budget
 from geetrio.rpc.protocol import encode_frame, encode_message
 from geetrio.web import Context, Engine
 from tests.rpc.test_calls import Args, Foo
