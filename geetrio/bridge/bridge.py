@@ -36,14 +36,14 @@ import inspect
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from contextlib import AsyncExitStack, suppress
+from contextlib import suppress
 from importlib import resources
 from typing import Any
 
 import trio
 import trio_websocket
 
-from .._core.nursery import background_nursery
+from .._core.nursery import OwnsTasks
 from .._core.text import limited, shorten
 from ..web import Context, Engine, RouterGroup
 from .protocol import BadMessage, Call, Event, Reply, decode, encode
@@ -178,7 +178,7 @@ class Page:
             done.set()  # an empty box: PageClosed
 
 
-class Bridge:
+class Bridge(OwnsTasks):
     """Functions the page may call, page scripts, and the route that serves them."""
 
     def __init__(
@@ -200,22 +200,12 @@ class Bridge:
         self.functions: dict[str, Callable[..., Any]] = {}
         self.pages: dict[str, PageScript] = {}
         self.connected = 0  # tabs open now
-        self._nursery: trio.Nursery | None = None
-        self._stack: AsyncExitStack | None = None
 
-    async def __aenter__(self) -> Bridge:
-        stack = AsyncExitStack()
-        self._nursery = await stack.enter_async_context(background_nursery())
-        self._stack = stack
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        """End every page (their connections close with 1000)."""
-        nursery, stack = self._nursery, self._stack
-        self._nursery = self._stack = None
-        if nursery is not None and stack is not None:
-            nursery.cancel_scope.cancel()
-            await stack.__aexit__(*exc_info)
+    def _closing(self) -> None:
+        """Leaving ``async with bridge`` ends every page (their connections close
+        with 1000)."""
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
 
     def function(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
         """Register ``fn`` for ``geetrio.call(name, ...)``; as ``@bridge.function`` or

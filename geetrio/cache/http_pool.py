@@ -18,11 +18,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from types import TracebackType
 from urllib.parse import urlsplit
 
 import trio
 
+from .._core.nursery import OwnsTasks
 from ..http import ClientError
 from ..http.pipeline import PipelinedClient, open_pipelined_client
 from ..web import Context, Engine
@@ -46,7 +46,7 @@ DEFAULT_BASE_PATH = "/_geecache/"
 MAX_VALUE_BYTES = 64 * 1024 * 1024
 
 
-class HTTPPool:
+class HTTPPool(OwnsTasks):
     """Peers over HTTP. ``self_url`` is this node's own base URL (``http://host:port``).
 
     >>> async with HTTPPool("http://127.0.0.1:8001") as pool:       # doctest: +SKIP
@@ -82,10 +82,8 @@ class HTTPPool:
         self.max_value_bytes = max_value_bytes
         self.connections_per_peer = connections_per_peer
         self._client: PipelinedClient | None = None
-        self._exit_stack: AsyncExitStack | None = None
 
-    async def __aenter__(self) -> HTTPPool:
-        stack = AsyncExitStack()
+    async def _open(self, stack: AsyncExitStack) -> None:
         # protobuf framing adds at most 11 bytes to a value
         self._client = await stack.enter_async_context(
             open_pipelined_client(
@@ -93,18 +91,9 @@ class HTTPPool:
                 max_response_bytes=self.max_value_bytes + 16,
             )
         )
-        self._exit_stack = stack
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        stack, self._exit_stack, self._client = self._exit_stack, None, None
-        if stack is not None:
-            await stack.__aexit__(exc_type, exc, tb)
+    def _closing(self) -> None:
+        self._client = None
 
     @property
     def client(self) -> PipelinedClient:

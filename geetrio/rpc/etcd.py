@@ -13,11 +13,10 @@ choosing a server within moments of its key going, and closes its connection to 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from types import TracebackType
 
 import trio
 
-from .._core.nursery import background_nursery
+from .._core.nursery import OwnsTasks, background_nursery
 from ..etcd import EtcdClient, keep_registered, watch_prefix
 from .xclient import MultiServersDiscovery, SelectMode
 
@@ -40,38 +39,21 @@ async def etcd_register(
         await keep_registered(client, prefix + rpc_addr, rpc_addr, ttl, task_status=task_status)
 
 
-class EtcdDiscovery(MultiServersDiscovery):
+class EtcdDiscovery(MultiServersDiscovery, OwnsTasks):
     """The servers under ``prefix``, followed by a watch while inside ``async with``."""
 
     def __init__(self, etcd_url: str, prefix: str = DEFAULT_ETCD_PREFIX) -> None:
         super().__init__([])
         self.etcd_url = etcd_url
         self.prefix = prefix
-        self._stack: AsyncExitStack | None = None
 
-    async def __aenter__(self) -> EtcdDiscovery:
-        """Returns once the servers were listed (waiting while etcd is away)."""
-        stack = AsyncExitStack()
-        try:
-            client = await stack.enter_async_context(EtcdClient(self.etcd_url))
-            nursery = await stack.enter_async_context(background_nursery())
-            stack.callback(nursery.cancel_scope.cancel)  # on exit, before the nursery waits
-            await nursery.start(watch_prefix, client, self.prefix, self._changed)
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._stack = stack
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            await stack.__aexit__(exc_type, exc, tb)
+    async def _open(self, stack: AsyncExitStack) -> None:
+        """``async with`` returns once the servers were listed (waiting while etcd is
+        away); the watch runs until the block ends."""
+        client = await stack.enter_async_context(EtcdClient(self.etcd_url))
+        nursery = await stack.enter_async_context(background_nursery())
+        stack.callback(nursery.cancel_scope.cancel)  # on exit, before the nursery waits
+        await nursery.start(watch_prefix, client, self.prefix, self._changed)
 
     def _changed(self, members: dict[str, str]) -> None:
         self.update(sorted(set(members.values())))

@@ -6,13 +6,11 @@ import enum
 import logging
 import random
 from collections.abc import Callable
-from contextlib import AsyncExitStack
-from types import TracebackType
 from typing import Any, Protocol
 
 import trio
 
-from .._core.nursery import background_nursery
+from .._core.nursery import OwnsTasks
 from .client import Client, xdial
 from .errors import RPCError, ShutdownError
 from .protocol import Option
@@ -67,7 +65,7 @@ class MultiServersDiscovery:
         return list(self._servers)
 
 
-class XClient:
+class XClient(OwnsTasks):
     """Calls through a ``Discovery``: ``async with rpc.XClient(d, mode) as xc:``.
 
     One client per server, dialled on first use (outside any lock, so one slow dial
@@ -89,27 +87,11 @@ class XClient:
         self.option = option or Option()
         self._clients: dict[str, tuple[Client, trio.CancelScope]] = {}
         self._dialling: dict[str, trio.Event] = {}
-        self._stack: AsyncExitStack | None = None
-        self._nursery: trio.Nursery | None = None
 
-    async def __aenter__(self) -> XClient:
-        stack = AsyncExitStack()
-        self._nursery = await stack.enter_async_context(background_nursery())
-        self._stack = stack
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _closing(self) -> None:
         for _, scope in self._clients.values():
             scope.cancel()
         self._clients.clear()
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            await stack.__aexit__(exc_type, exc, tb)
 
     async def _client(self, rpc_addr: str) -> Client:
         """A live client of ``rpc_addr``, dialled if needed. ``RPCError`` if it fails."""
