@@ -16,6 +16,11 @@ Subpackages, each layer standing on the ones before it:
 - ``geetrio.bridge``: Python on the server drives a browser page over a WebSocket on
   the same server (a sans-IO message protocol, a small JS client, ``Page`` and
   ``Bridge``).
+
+Every error geetrio raises itself is a ``geetrio.GeetrioError``.
 """
 
+from .errors import GeetrioError
+
+__all__ = ["GeetrioError", "__version__"]
 __version__ = "0.1.0"

@@ -33,6 +33,7 @@ import trio
 
 from ._core.backoff import Backoff
 from ._core.netjson import JSONError, loads
+from .errors import GeetrioError
 from .http import ClientError, HTTPClient
 
 __all__ = ["EtcdClient", "EtcdError", "keep_registered", "watch_prefix"]
@@ -43,7 +44,7 @@ REQUEST_TIMEOUT = 5.0  # seconds for one unary call
 MAX_BACKOFF = 2.0  # seconds between attempts while etcd is away
 
 
-class EtcdError(Exception):
+class EtcdError(GeetrioError):
     """etcd unreachable, or it answered with an error."""
 
 

@@ -202,6 +202,24 @@ def test_error_hierarchies() -> None:
     assert issubclass(rpc.RPCTimeout, trio.TooSlowError)
 
 
+def test_one_error_root() -> None:
+    """``except geetrio.GeetrioError`` catches every error geetrio raises itself."""
+    import geetrio
+    from geetrio import bridge, cache, etcd, http
+    from geetrio.rpc.convert import ConversionError
+
+    assert geetrio.__all__ == ["GeetrioError", "__version__"]
+    for base in (http.HTTPError, cache.CacheError, orm.ORMError, rpc.RPCError, etcd.EtcdError):
+        assert issubclass(base, geetrio.GeetrioError)
+    for error in (bridge.BridgeError, bridge.PageClosed, bridge.BadMessage):
+        assert issubclass(error, geetrio.GeetrioError)
+    assert issubclass(bridge.BadMessage, bridge.BridgeError) and issubclass(
+        bridge.BadMessage, ValueError
+    )
+    assert issubclass(ConversionError, rpc.RPCError) and issubclass(ConversionError, ValueError)
+    assert issubclass(rpc.RegistryFull, rpc.RPCError)
+
+
 def test_rpc_signatures_and_defaults() -> None:
     option = rpc.Option()
     assert (option.magic_number, option.codec_type) == (0x3BEF5C, "application/json")

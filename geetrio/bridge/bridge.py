@@ -46,6 +46,7 @@ import trio_websocket
 from .._core.nursery import OwnsTasks
 from .._core.text import limited, shorten
 from ..web import Context, Engine, RouterGroup
+from .errors import BridgeError, PageClosed
 from .protocol import BadMessage, Call, Event, Reply, decode, encode
 
 __all__ = ["Bridge", "BridgeError", "Callback", "Page", "PageClosed"]
@@ -61,14 +62,6 @@ MAX_CALLS_PER_PAGE = 64  # function calls and event handlers running for one tab
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 PageScript = Callable[["Page"], Awaitable[None]]
 EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
-
-
-class BridgeError(Exception):
-    """The page could not do what was asked (no such element, a JS exception)."""
-
-
-class PageClosed(BridgeError):
-    """The tab went away before it answered."""
 
 
 class Callback:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._core.netjson import JSONError, loads
+from .errors import BadMessage
 
 __all__ = [
     "BadMessage",
@@ -39,17 +40,6 @@ __all__ = [
     "decode",
     "encode",
 ]
-
-UNSUPPORTED_DATA = 1003
-
-
-class BadMessage(ValueError):
-    """A message from the page that is not one; ``code`` is the close code to send."""
-
-    def __init__(self, reason: str, code: int = UNSUPPORTED_DATA) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
-"""The cache's errors: one base class. A leaf: imports nothing of ours."""
+"""The cache's errors: one base class, under ``geetrio.GeetrioError``."""
 
 from __future__ import annotations
+
+from ..errors import GeetrioError
 
 __all__ = ["BadPeerPath", "CacheError", "CorruptResponse", "PeerError"]
 
 
-class CacheError(Exception):
+class CacheError(GeetrioError):
     """Base class of the errors ``geetrio.cache`` raises itself."""
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from ..errors import GeetrioError
+
 __all__ = ["ClientError", "HTTPError", "ProtocolError"]
 
 
-class HTTPError(Exception):
+class HTTPError(GeetrioError):
     """Base class of every error raised by ``geetrio.http``."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 import sys
 
+from ..errors import GeetrioError
+
 __all__ = [
     "DatabaseError",
     "IntegrityError",
@@ -17,7 +19,7 @@ __all__ = [
 ]
 
 
-class ORMError(Exception):
+class ORMError(GeetrioError):
     """Base class of every error ``geetrio.orm`` raises itself."""
 
 

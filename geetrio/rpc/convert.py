@@ -1,4 +1,4 @@
-"""Plain JSON values to and from annotated Python types. A leaf: imports nothing of ours.
+"""Plain JSON values to and from annotated Python types (imports only the errors).
 
 ``to_plain`` turns dataclasses (nested), lists, tuples and dicts into JSON values;
 ``from_plain(value, annotation)`` builds the annotated type back — dataclasses, nested
@@ -15,13 +15,15 @@ import types
 import typing
 from typing import Any
 
+from .errors import RPCError
+
 __all__ = ["ConversionError", "from_plain", "to_plain"]
 
 _NONE = type(None)
 _BARE: dict[Any, Any] = {dict: dict[str, Any], list: list[Any]}
 
 
-class ConversionError(ValueError):
+class ConversionError(RPCError, ValueError):
     """A value that does not fit its annotation; the message names the field."""
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import trio
 
+from ..errors import GeetrioError
+
 __all__ = ["FrameError", "RPCError", "RPCTimeout", "RemoteError", "ShutdownError"]
 
 
-class RPCError(Exception):
+class RPCError(GeetrioError):
     """Base class of every error ``geetrio.rpc`` raises itself."""
 
 
