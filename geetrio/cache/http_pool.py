@@ -18,11 +18,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from urllib.parse import urlsplit
 
 import trio
 
 from .._core.nursery import OwnsTasks
+from .._core.urls import parse_http_url
 from ..http import ClientError
 from ..http.pipeline import PipelinedClient, open_pipelined_client
 from ..web import Context, Engine
@@ -174,12 +174,12 @@ class _HTTPGetter:
     """One peer, fetched through the pool's shared client."""
 
     def __init__(self, pool: HTTPPool, url: str) -> None:
-        parts = urlsplit(url)
+        parsed = parse_http_url(url, "a peer URL", need_port=True)
         self._pool = pool
         self.url = url
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 80
-        self._prefix = parts.path.rstrip("/") + pool.base_path
+        self._host = parsed.host
+        self._port = parsed.port
+        self._prefix = parsed.path.rstrip("/") + pool.base_path
 
     def __repr__(self) -> str:
         return f"<peer {self.url}>"
@@ -216,12 +216,5 @@ def _check_url(url: str) -> str:
     """``url`` unchanged, once it is known to be ``http://host:port[/path]``. The ring
     hashes the string as given, exactly as Go's GeeCache does (no case folding, no slash
     stripping), so a mixed cluster of both places every key alike."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:  # a malformed IPv6 literal or port
-        port = None
-        parts = None
-    if parts is None or parts.scheme != "http" or not parts.hostname or not port:
-        raise ValueError(f"a peer URL looks like http://host:port, not {url!r}")
+    parse_http_url(url, "a peer URL", need_port=True)
     return url

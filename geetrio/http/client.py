@@ -19,10 +19,10 @@ import select
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit
 
 import trio
 
+from .._core.urls import authority, parse_http_url
 from .errors import ClientError
 from .headers import Headers
 from .parser import ClientResponse, ResponseParser
@@ -280,13 +280,8 @@ class StreamedResponse:
 
 
 def _split_url(url: str) -> tuple[str, int, str]:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"only http:// URLs with a host are supported: {url!r}")
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    return parts.hostname, parts.port or 80, target
+    parsed = parse_http_url(url, "a URL (only http:// with a host is supported)")
+    return parsed.host, parsed.port, parsed.target
 
 
 def check_target(target: str) -> None:
@@ -298,8 +293,7 @@ def check_target(target: str) -> None:
 def request_head(
     method: str, host: str, port: int, target: str, headers: list[tuple[str, str]], length: int
 ) -> bytes:
-    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # IPv6 in brackets
-    lines = [f"{method} {target} HTTP/1.1\r\nHost: {authority}\r\n"]
+    lines = [f"{method} {target} HTTP/1.1\r\nHost: {authority(host, port)}\r\n"]
     for name, value in headers:
         if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
             raise ValueError(f"header {name!r} contains a line break")

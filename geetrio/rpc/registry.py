@@ -14,11 +14,11 @@ import math
 import re
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import urlsplit
 
 import trio
 
 from .._core.backoff import Backoff
+from .._core.urls import parse_http_url
 from ..http import ClientError, HTTPClient
 from .errors import RPCError
 from .xclient import MultiServersDiscovery, SelectMode
@@ -182,10 +182,8 @@ class Registry:
 
 
 def _split(url: str) -> tuple[str, int, str]:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"a registry URL looks like http://host:port/path, not {url!r}")
-    return parts.hostname, parts.port or 80, parts.path or "/"
+    parsed = parse_http_url(url, "a registry URL")
+    return parsed.host, parsed.port, parsed.path
 
 
 async def heartbeat(
