@@ -23,12 +23,21 @@ from .registry import (
 )
 from .server import Server
 from .service import Method, Service
-from .xclient import Discovery, MultiServersDiscovery, SelectMode, XClient
+from .xclient import (
+    Balancer,
+    Discovery,
+    MultiServersDiscovery,
+    RandomBalancer,
+    RoundRobinBalancer,
+    SelectMode,
+    XClient,
+)
 
 __all__ = [
     "DEFAULT_ETCD_PREFIX",
     "DEFAULT_REGISTRY_PATH",
     "MAGIC_NUMBER",
+    "Balancer",
     "Client",
     "Codec",
     "Discovery",
@@ -43,10 +52,12 @@ __all__ = [
     "OptionReader",
     "RPCError",
     "RPCTimeout",
+    "RandomBalancer",
     "Registry",
     "RegistryDiscovery",
     "RegistryFull",
     "RemoteError",
+    "RoundRobinBalancer",
     "SelectMode",
     "Server",
     "Service",

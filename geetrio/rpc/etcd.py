@@ -18,7 +18,7 @@ import trio
 
 from .._core.nursery import OwnsTasks, background_nursery
 from ..etcd import EtcdClient, keep_registered, watch_prefix
-from .xclient import MultiServersDiscovery, SelectMode
+from .xclient import MultiServersDiscovery, Selection
 
 __all__ = ["DEFAULT_ETCD_PREFIX", "EtcdDiscovery", "etcd_register"]
 
@@ -58,6 +58,6 @@ class EtcdDiscovery(MultiServersDiscovery, OwnsTasks):
     def _changed(self, members: dict[str, str]) -> None:
         self.update(sorted(set(members.values())))
 
-    async def get(self, mode: SelectMode) -> str:
+    async def get(self, mode: Selection) -> str:
         await trio.lowlevel.checkpoint()
         return self.pick(self._servers, mode)

@@ -21,7 +21,7 @@ from .._core.backoff import Backoff
 from .._core.urls import parse_http_url
 from ..http import ClientError, HTTPClient
 from .errors import RPCError
-from .xclient import MultiServersDiscovery, SelectMode
+from .xclient import MultiServersDiscovery, Selection
 
 __all__ = [
     "DEFAULT_REGISTRY_PATH",
@@ -279,7 +279,7 @@ class RegistryDiscovery(MultiServersDiscovery):
             return
         self.update(servers)
 
-    async def get(self, mode: SelectMode) -> str:
+    async def get(self, mode: Selection) -> str:
         await self.refresh()
         return self.pick(self._servers, mode)
 

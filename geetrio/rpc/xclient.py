@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import trio
@@ -15,7 +15,16 @@ from .client import Client, xdial
 from .errors import RPCError, ShutdownError
 from .protocol import Option
 
-__all__ = ["Discovery", "MultiServersDiscovery", "SelectMode", "XClient"]
+__all__ = [
+    "Balancer",
+    "Discovery",
+    "MultiServersDiscovery",
+    "RandomBalancer",
+    "RoundRobinBalancer",
+    "SelectMode",
+    "Selection",
+    "XClient",
+]
 
 log = logging.getLogger("geetrio.rpc")
 
@@ -25,10 +34,42 @@ class SelectMode(enum.Enum):
     ROUND_ROBIN = "round_robin"
 
 
+class Balancer(Protocol):
+    """Picks the server for the next call among those discovered (never empty). Give
+    one to ``XClient`` instead of a ``SelectMode`` to balance your own way."""
+
+    def pick(self, servers: Sequence[str]) -> str: ...
+
+
+class RandomBalancer:
+    """``SelectMode.RANDOM``: any server, uniformly."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng or random.Random()
+
+    def pick(self, servers: Sequence[str]) -> str:
+        return servers[self._rng.randrange(len(servers))]
+
+
+class RoundRobinBalancer:
+    """``SelectMode.ROUND_ROBIN``: each server in turn, starting anywhere."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._index = (rng or random.Random()).randrange(1 << 30)
+
+    def pick(self, servers: Sequence[str]) -> str:
+        server = servers[self._index % len(servers)]
+        self._index = (self._index + 1) % (1 << 30)
+        return server
+
+
+Selection = SelectMode | Balancer  # what XClient and Discovery.get take
+
+
 class Discovery(Protocol):
     async def refresh(self) -> None: ...
 
-    async def get(self, mode: SelectMode) -> str: ...
+    async def get(self, mode: Selection) -> str: ...
 
     async def get_all(self) -> list[str]: ...
 
@@ -38,8 +79,12 @@ class MultiServersDiscovery:
 
     def __init__(self, servers: list[str], *, rng: random.Random | None = None) -> None:
         self._servers = list(servers)
-        self._rng = rng or random.Random()
-        self._index = self._rng.randrange(1 << 30)  # round robin starts anywhere
+        rng = rng or random.Random()
+        # the balancers behind the two SelectModes, one each per discovery
+        self._modes: dict[SelectMode, Balancer] = {
+            SelectMode.ROUND_ROBIN: RoundRobinBalancer(rng),
+            SelectMode.RANDOM: RandomBalancer(rng),
+        }
 
     async def refresh(self) -> None:
         await trio.lowlevel.checkpoint()  # nothing to fetch
@@ -47,18 +92,15 @@ class MultiServersDiscovery:
     def update(self, servers: list[str]) -> None:
         self._servers = list(servers)
 
-    async def get(self, mode: SelectMode) -> str:
+    async def get(self, mode: Selection) -> str:
         await trio.lowlevel.checkpoint()
         return self.pick(self._servers, mode)
 
-    def pick(self, servers: list[str], mode: SelectMode) -> str:
+    def pick(self, servers: list[str], mode: Selection) -> str:
         if not servers:
             raise RPCError("rpc discovery: no available servers")
-        if mode is SelectMode.RANDOM:
-            return servers[self._rng.randrange(len(servers))]
-        server = servers[self._index % len(servers)]
-        self._index = (self._index + 1) % (1 << 30)
-        return server
+        balancer = self._modes[mode] if isinstance(mode, SelectMode) else mode
+        return balancer.pick(servers)
 
     async def get_all(self) -> list[str]:
         await trio.lowlevel.checkpoint()
@@ -78,7 +120,7 @@ class XClient(OwnsTasks):
     def __init__(
         self,
         discovery: Discovery,
-        mode: SelectMode = SelectMode.RANDOM,
+        mode: Selection = SelectMode.RANDOM,
         *,
         option: Option | None = None,
     ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from functools import partial
 
 import pytest
@@ -122,6 +123,39 @@ async def test_a_broken_connection_is_dialled_again(nursery: trio.Nursery) -> No
             discovery.update([replacement])  # ...discovery learns of another
             assert await xc.call("S.Who", None) == "b"
             assert list(xc._clients) == [replacement]  # the gone server's client closed
+
+
+class Sticky:
+    """A balancer of our own: always the last server listed, counting its picks."""
+
+    def __init__(self) -> None:
+        self.picks = 0
+
+    def pick(self, servers: Sequence[str]) -> str:
+        self.picks += 1
+        return servers[-1]
+
+
+async def test_a_balancer_of_ones_own(nursery: trio.Nursery) -> None:
+    a, b = Counted("a"), Counted("b")
+    servers = [await start_server(nursery, a), await start_server(nursery, b)]
+    sticky = Sticky()
+    async with rpc.XClient(rpc.MultiServersDiscovery(servers), sticky) as xc:
+        assert [await xc.call("S.Who", None) for _ in range(3)] == ["b", "b", "b"]
+    assert sticky.picks == 3 and a.calls == 0
+
+
+def test_the_two_balancers_behind_the_modes() -> None:
+    import random
+
+    servers = ["tcp@a:1", "tcp@b:1", "tcp@c:1"]
+    rr = rpc.RoundRobinBalancer(random.Random(1))
+    first = rr.pick(servers)
+    following = [rr.pick(servers) for _ in range(5)]
+    order = servers[servers.index(first) :] + servers[: servers.index(first)]
+    assert [first, *following] == (order * 2)
+    picked = {rpc.RandomBalancer(random.Random(seed)).pick(servers) for seed in range(50)}
+    assert picked == set(servers)
 
 
 # ------------------------------------------------------------------ registry
