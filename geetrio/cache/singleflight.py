@@ -1,6 +1,7 @@
 """One execution per key in flight (GeeCache day 6), on ``trio.Event``.
 
-Leaf module. The design and its reasons (TRIO-NOTES §1, groupcache's singleflight):
+Leaf module. The design and its reasons (docs/architecture.md, trio fact 1;
+groupcache's singleflight):
 
 - The first caller of a key (the leader) runs the function in its own task; callers
   arriving meanwhile (followers) wait on the flight's ``done`` event.

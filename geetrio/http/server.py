@@ -1,6 +1,6 @@
 """The HTTP/1.1 server: accept loop, one task per connection, graceful shutdown.
 
-Design (see TRIO-NOTES §4 and §8): each connection is one task that parses with the
+Design (docs/architecture.md, trio facts 4 and 6): each connection is one task that parses with the
 sans-IO ``RequestParser`` and runs the handler inline, so pipelined requests are
 answered in order with no task or channel per request. Each response (head and body)
 goes out in one ``send_all``; the answers to pipelined requests that arrived together

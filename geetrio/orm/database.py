@@ -1,7 +1,7 @@
 """The sqlite backend: a connection used from one thread at a time. (PostgreSQL:
 ``postgres.py``, the same contract over a pool.)
 
-Discipline (TRIO-NOTES §3): one ``sqlite3.Connection`` per engine, opened with
+Discipline (docs/architecture.md, trio fact 3): one ``sqlite3.Connection`` per engine, opened with
 ``check_same_thread=False`` and used under a trio ``Lock`` — held for one statement, or
 for a whole transaction so that no other task's statement lands inside it — and a
 ``CapacityLimiter(1)``, so at most one worker thread holds the connection.

@@ -94,7 +94,7 @@ class Client:
         service_method: str,
         args: Any = None,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - the SPEC contract (net/rpc style)
+        timeout: float | None = None,  # noqa: ASYNC109 - the public contract (net/rpc style)
         reply_type: Any = Any,
     ) -> Any:
         """Call ``Service.Method`` with ``args``; the reply decoded into ``reply_type``

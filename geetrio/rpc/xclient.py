@@ -184,7 +184,7 @@ class XClient(OwnsTasks):
         service_method: str,
         args: Any = None,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - the SPEC contract
+        timeout: float | None = None,  # noqa: ASYNC109 - the public contract
         reply_type: Any = Any,
     ) -> Any:
         """Call on a server chosen by the mode; see the class for failover."""
@@ -218,7 +218,7 @@ class XClient(OwnsTasks):
         service_method: str,
         args: Any = None,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - the SPEC contract
+        timeout: float | None = None,  # noqa: ASYNC109 - the public contract
         reply_type: Any = Any,
     ) -> Any:
         """Call every server at once (one nursery); one successful reply. On the first

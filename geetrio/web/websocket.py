@@ -2,9 +2,9 @@
 
 The HTTP core has parsed the upgrade request already; trio-websocket wants to read it
 itself, so the handler takes the connection over with ``transport.detach()``, which
-replays the request head and any bytes that followed it (TRIO-NOTES §5). The route's
-middleware runs first, like for any route; a middleware that fails the request
-(``c.fail(401, ...)``) answers over plain HTTP and no upgrade happens.
+replays the request head and any bytes that followed it (docs/architecture.md, trio
+fact 5). The route's middleware runs first, like for any route; a middleware that fails
+the request (``c.fail(401, ...)``) answers over plain HTTP and no upgrade happens.
 """
 
 from __future__ import annotations
