@@ -106,6 +106,10 @@ class BodyStream:
         self.complete = False
         self._receive: Callable[[], Awaitable[None]] | None = None
 
+    def attach(self, receive: Callable[[], Awaitable[None]]) -> None:
+        """The server's side: ``receive()`` feeds more of the body into ``chunks``."""
+        self._receive = receive
+
     def __aiter__(self) -> BodyStream:
         return self
 

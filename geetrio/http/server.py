@@ -350,7 +350,7 @@ class _Connection(Transport):
             await self.send(b"")  # answers before it go out before it may take the stream
         body_stream = request.body_stream
         if body_stream is not None:
-            body_stream._receive = self.receive_body
+            body_stream.attach(self.receive_body)
             self.body_continue_sent = False
             self.body_deadline = math.inf
         try:

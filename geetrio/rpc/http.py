@@ -23,10 +23,7 @@ def mount(server: Server, app: Any, path: str, debug_path: str) -> None:
     from ..web import Context
 
     async def connect(c: Context) -> None:
-        transport = c.request.transport
-        assert transport is not None
-        stream = transport.detach(replay_head=False)
-        c.detached = True
+        stream = c.detach(replay_head=False)
         await stream.send_all(CONNECTED)
         await server.serve_stream(stream)
 

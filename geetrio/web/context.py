@@ -81,6 +81,39 @@ class Context:
         self._handlers = handlers
         self._index = -1
 
+    async def run(self) -> Response | None:
+        """Run the chain from its start (the engine does, once per request) and build
+        the response; None when a handler took the connection over (``detach``).
+        Streams a later helper replaced are closed; if the chain raises, every stream
+        it set is closed too, since no response goes out."""
+        self._index = 0
+        handlers = self._handlers
+        try:
+            await handlers[0](self)
+            if self._index == 0 and len(handlers) > 1:  # a middleware returned without next()
+                await self.next()
+        except BaseException:
+            await self.close_dropped(all_streams=True)
+            raise
+        if self._dropped is not None:
+            await self.close_dropped()
+        if self.detached:
+            return None
+        return self.to_response()
+
+    def detach(self, *, replay_head: bool = True, status: int = 0) -> trio.abc.Stream:
+        """Take the connection over (an ``Upgrade`` or a ``CONNECT``): the stream, which
+        first replays the request head unless ``replay_head=False``; no response is sent
+        for this request. ``status`` is what logs show for it (101 for a WebSocket)."""
+        transport = self.request.transport
+        if transport is None:
+            raise RuntimeError("this request came without a connection to take over")
+        stream = transport.detach(replay_head=replay_head)
+        self.detached = True
+        if status:
+            self.status_code = status
+        return stream
+
     # ------------------------------------------------------------------ request
 
     @property

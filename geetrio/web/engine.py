@@ -231,20 +231,7 @@ class Engine(RouterGroup):
         else:
             params = {}
             chain = (*self.middlewares, self._no_route)
-        c = Context(request, self, chain, params)
-        c._index = 0
-        try:
-            await chain[0](c)
-            if c._index == 0 and len(chain) > 1:  # a middleware returned without next()
-                await c.next()
-        except BaseException:
-            await c.close_dropped(all_streams=True)  # no response goes out: close files
-            raise
-        if c._dropped is not None:
-            await c.close_dropped()
-        if c.detached:
-            return None
-        return c.to_response()
+        return await Context(request, self, chain, params).run()
 
     async def _no_route(self, c: Context) -> None:
         allowed = self._router.allowed_methods(c.path)

@@ -62,10 +62,7 @@ def websocket_endpoint(
             c.set_header("upgrade", "websocket")
             c.string(426, "426 Upgrade Required: this is a WebSocket endpoint\n")
             return
-        assert request.transport is not None
-        stream = request.transport.detach()
-        c.detached = True
-        c.status_code = 101
+        stream = c.detach(status=101)
         async with trio.open_nursery() as nursery:
             try:
                 with trio.fail_after(HANDSHAKE_TIMEOUT):
