@@ -10,7 +10,8 @@ protocol.
 >>> # bridge.mount(app); in the page: await geetrio.call("fib", 10)
 """
 
-from .bridge import Bridge, BridgeError, Callback, Page, PageClosed
-from .protocol import BadMessage
+from .bridge import Bridge
+from .errors import BadMessage, BridgeError, PageClosed
+from .page import Callback, Page
 
 __all__ = ["BadMessage", "Bridge", "BridgeError", "Callback", "Page", "PageClosed"]

@@ -33,9 +33,8 @@ promise.
 from __future__ import annotations
 
 import inspect
-import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from importlib import resources
 from typing import Any
@@ -46,10 +45,11 @@ import trio_websocket
 from .._core.nursery import OwnsTasks
 from .._core.text import limited, shorten
 from ..web import Context, Engine, RouterGroup
-from .errors import BridgeError, PageClosed
+from .errors import PageClosed
+from .page import Callback, EventHandler, Page, PageScript
 from .protocol import BadMessage, Call, Event, Reply, decode, encode
 
-__all__ = ["Bridge", "BridgeError", "Callback", "Page", "PageClosed"]
+__all__ = ["Bridge"]
 
 log = logging.getLogger("geetrio.bridge")
 
@@ -60,115 +60,6 @@ MAX_MESSAGE_BYTES = 1 << 20
 TRANSPORT_MARGIN = 64 << 10
 MAX_CALLS_PER_PAGE = 64  # function calls and event handlers running for one tab
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-PageScript = Callable[["Page"], Awaitable[None]]
-EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
-
-
-class Callback:
-    """A JS function the page passed as an argument: ``await callback(value)``."""
-
-    def __init__(self, page: Page, number: int) -> None:
-        self._page = page
-        self.number = number
-
-    async def __call__(self, *args: Any) -> Any:
-        return await self._page.request(
-            {"op": "callback", "callback": self.number, "args": list(args)}
-        )
-
-
-class Page:
-    """One connected tab. Its methods are round trips to the page; each raises
-    ``BridgeError`` when the page fails and ``PageClosed`` when the tab goes away.
-    Cancelled: the request may have reached the page; its answer is dropped."""
-
-    def __init__(
-        self, ws: trio_websocket.WebSocketConnection, name: str, nursery: trio.Nursery
-    ) -> None:
-        self.name = name
-        self._ws = ws
-        self._nursery = nursery
-        self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[trio.Event, list[Reply]]] = {}
-        self._handlers: dict[int, EventHandler] = {}
-        self._subscribing: list[trio.Event] = []
-        self._ready_sent = False
-        self.closed = False
-        self.running = 0  # function calls and event handlers of this tab running now
-
-    async def request(self, message: dict[str, Any]) -> Any:
-        if self.closed:
-            raise PageClosed(f"page {self.name!r} is closed")
-        number = next(self._ids)
-        done, box = self._pending[number] = (trio.Event(), [])
-        try:
-            await self._ws.send_message(encode({"id": number, **message}))
-            await done.wait()
-        except trio_websocket.ConnectionClosed:
-            raise PageClosed(f"page {self.name!r} closed") from None
-        finally:
-            self._pending.pop(number, None)
-        if not box:
-            raise PageClosed(f"page {self.name!r} closed before it answered")
-        reply = box[0]
-        if reply.error is not None:
-            raise BridgeError(reply.error)
-        return reply.value
-
-    async def alert(self, text: str) -> None:
-        """``alert(text)`` in the page; returns when the user dismissed it."""
-        await self.request({"op": "alert", "text": str(text)})
-
-    async def get(self, selector: str, prop: str) -> Any:
-        """``document.querySelector(selector)[prop]``."""
-        return await self.request({"op": "get", "selector": selector, "prop": prop})
-
-    async def set(self, selector: str, prop: str, value: Any) -> None:
-        """``document.querySelector(selector)[prop] = value``."""
-        await self.request({"op": "set", "selector": selector, "prop": prop, "value": value})
-
-    def on(self, selector: str, event: str, handler: EventHandler) -> None:
-        """Call ``handler(details)`` (sync or async, in the tab's nursery) on each
-        ``event`` of ``selector``; the subscription is sent in the background."""
-        number = next(self._ids)
-        self._handlers[number] = handler
-        done = trio.Event()
-        self._subscribing.append(done)
-        message = {"op": "on", "selector": selector, "event": event, "handler": number}
-        self._nursery.start_soon(self._subscribe, message, done)
-
-    async def _subscribe(self, message: dict[str, Any], done: trio.Event) -> None:
-        try:
-            await self.request(message)
-        except PageClosed:
-            pass
-        except BridgeError as exc:  # no such element: the handler never fires
-            log.warning(
-                "bridge: page %r: cannot listen to %s: %s", self.name, message["selector"], exc
-            )
-        finally:
-            done.set()
-
-    async def ready(self) -> None:
-        """Tell the page its Python side is set up (it sets ``data-ready``). Sent
-        automatically when the page script returns."""
-        if not self._ready_sent:
-            self._ready_sent = True
-            for subscribed in self._subscribing:  # listening before it says it is ready
-                await subscribed.wait()
-            await self.request({"op": "ready"})
-
-    def _deliver(self, reply: Reply) -> None:
-        waiter = self._pending.get(reply.id)
-        if waiter is not None:  # else: a late answer to a cancelled request
-            done, box = waiter
-            box.append(reply)
-            done.set()
-
-    def _close(self) -> None:
-        self.closed = True
-        for done, _ in self._pending.values():
-            done.set()  # an empty box: PageClosed
 
 
 class Bridge(OwnsTasks):
@@ -291,7 +182,7 @@ class Bridge(OwnsTasks):
                 try:
                     await self._read(page, ws, nursery)
                 finally:
-                    page._close()
+                    page.mark_closed()
                     nursery.cancel_scope.cancel()
         finally:
             self.connected -= 1
@@ -326,7 +217,7 @@ class Bridge(OwnsTasks):
                     await ws.aclose(code=exc.code, reason=exc.reason[:100])
                 return
             if isinstance(message, Reply):
-                page._deliver(message)
+                page.deliver(message)
             elif isinstance(message, Call):
                 if page.running >= self.max_calls_per_page:
                     await self._refuse(page, ws, message)
@@ -334,7 +225,7 @@ class Bridge(OwnsTasks):
                     page.running += 1
                     nursery.start_soon(self._call, page, ws, message)
             elif isinstance(message, Event):
-                handler = page._handlers.get(message.handler)
+                handler = page.handler(message.handler)
                 if handler is None:
                     continue
                 if page.running >= self.max_calls_per_page:

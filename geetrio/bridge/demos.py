@@ -14,7 +14,8 @@ from typing import Any
 import trio
 
 from ..web import Context, Engine
-from .bridge import DEFAULT_PATH, Bridge, Callback, Page
+from .bridge import DEFAULT_PATH, Bridge
+from .page import Callback, Page
 
 __all__ = ["DEMOS", "fib", "mount_demos"]
 
