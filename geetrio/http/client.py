@@ -25,7 +25,7 @@ import trio
 from .._core.urls import authority, parse_http_url
 from .errors import ClientError
 from .headers import Headers
-from .parser import ClientResponse, ResponseParser
+from .response_parser import ClientResponse, ResponseParser
 
 __all__ = ["ClientError", "ClientResponse", "HTTPClient", "StreamedResponse"]
 

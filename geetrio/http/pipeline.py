@@ -41,7 +41,7 @@ import trio
 from .._core.nursery import background_nursery
 from .client import check_target, request_head
 from .errors import ClientError
-from .parser import MAX_RESPONSE_BODY, ClientResponse, ResponseParser
+from .response_parser import MAX_RESPONSE_BODY, ClientResponse, ResponseParser
 
 __all__ = ["PipelinedClient", "open_pipelined_client"]
 

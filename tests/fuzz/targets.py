@@ -15,7 +15,8 @@ from geetrio.cache.errors import BadPeerPath, CorruptResponse
 from geetrio.cache.protocol import decode_response, split_peer_path
 from geetrio.http.config import ServerConfig
 from geetrio.http.errors import ClientError, ProtocolError
-from geetrio.http.parser import RequestParser, ResponseParser
+from geetrio.http.parser import RequestParser
+from geetrio.http.response_parser import ResponseParser
 from geetrio.rpc.codec import JSONCodec
 from geetrio.rpc.errors import FrameError
 from geetrio.rpc.protocol import FrameDecoder, OptionReader
