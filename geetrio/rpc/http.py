@@ -4,12 +4,13 @@ server; ``GET /debug/geerpc`` shows the services (an HTML page)."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .server import Server
+import trio
 
-__all__ = ["CONNECTED", "CONNECTED_STATUS", "DEBUG_PATH", "RPC_PATH", "mount"]
+from .service import Service
+
+__all__ = ["CONNECTED", "CONNECTED_STATUS", "DEBUG_PATH", "RPC_PATH", "Servable", "mount"]
 
 RPC_PATH = "/_geeprc_"
 DEBUG_PATH = "/debug/geerpc"
@@ -17,7 +18,15 @@ CONNECTED_STATUS = b"HTTP/1.0 200 Connected to Gee RPC"
 CONNECTED = CONNECTED_STATUS + b"\r\n\r\n"  # the whole answer to the CONNECT
 
 
-def mount(server: Server, app: Any, path: str, debug_path: str) -> None:
+class Servable(Protocol):
+    """What the routes need of an RPC server (``rpc.Server`` is one)."""
+
+    services: dict[str, Service]
+
+    async def serve_stream(self, stream: trio.abc.Stream) -> None: ...
+
+
+def mount(server: Servable, app: Any, path: str, debug_path: str) -> None:
     """Routes on a ``geetrio.web`` Engine: ``CONNECT path`` (other methods on it get
     405 from the router) and ``GET debug_path``."""
     from ..web import Context
@@ -35,7 +44,7 @@ def mount(server: Server, app: Any, path: str, debug_path: str) -> None:
     app.get(debug_path, debug)
 
 
-def debug_page(server: Server) -> str:
+def debug_page(server: Servable) -> str:
     rows = []
     for name in sorted(server.services):
         service = server.services[name]

@@ -43,7 +43,7 @@ from .._core.budget import Share, process_budget
 from .._core.text import limited, shorten
 from .connection import Connection
 from .errors import FrameError
-from .http import DEBUG_PATH, RPC_PATH
+from .http import DEBUG_PATH, RPC_PATH, mount
 from .protocol import DEFAULT_MAX_FRAME_BYTES
 from .service import Method, Service
 
@@ -243,9 +243,7 @@ class Server:
 
     def mount(self, app: Any, path: str = RPC_PATH, debug_path: str = DEBUG_PATH) -> None:
         """Serve RPC over HTTP CONNECT at ``path`` and the debug page at ``debug_path``
-        on a ``geetrio.web`` Engine."""
-        from .http import mount  # the web layer, imported only when mounting
-
+        on a ``geetrio.web`` Engine (the web layer is imported only then)."""
         mount(self, app, path, debug_path)
 
     def find(self, service_method: str) -> Method | str:

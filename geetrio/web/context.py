@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 import json.encoder
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 import trio
 
 from ..http import Headers, Request, Response
 
-if TYPE_CHECKING:
-    from .engine import Engine
-    from .types import HandlerFunc
+HandlerFunc = Callable[["Context"], Awaitable[None]]
+"""A handler or middleware: ``async def handler(c: Context) -> None``."""
+
+
+class Renderer(Protocol):
+    """What a context needs of its engine: templates (``Engine`` is one)."""
+
+    def render(self, name: str, data: Mapping[str, Any]) -> bytes: ...
+
 
 __all__ = ["Context"]
 
@@ -68,7 +74,7 @@ class Context:
     def __init__(
         self,
         request: Request,
-        engine: Engine,
+        engine: Renderer,
         handlers: tuple[HandlerFunc, ...],
         params: dict[str, str],
     ) -> None:
