@@ -138,7 +138,7 @@ class Connection:
                     inline = (header, frame)
                 if inline is not None:
                     handlers.start_soon(self._read, b"")  # the next reader
-                    await self._run(*inline)
+                    await self._answer(*inline)
                     return
                 if self.draining:
                     return  # the requests read so far run on
@@ -221,9 +221,9 @@ class Connection:
         return rest
 
     def _dispatch(self, handlers: trio.Nursery, header: Header, body: bytes) -> None:
-        handlers.start_soon(self._run, header, body)
+        handlers.start_soon(self._answer, header, body)
 
-    async def _run(self, header: Header, body: bytes) -> None:
+    async def _answer(self, header: Header, body: bytes) -> None:
         size = len(body) + MESSAGE_OVERHEAD  # as counted by the reader
         found = self.server.find(header.service_method)
         if isinstance(found, str):  # the body was read whole already: the stream stays in step
@@ -243,10 +243,10 @@ class Connection:
             return
         method.calls += 1
         if not self.handle_timeout:
-            reply, error = await _run(method, arg, header)
+            reply, error = await _call_method(method, arg, header)
         else:
             with trio.move_on_after(self.handle_timeout) as scope:
-                reply, error = await _run(method, arg, header)
+                reply, error = await _call_method(method, arg, header)
             if scope.cancelled_caught:
                 timeout = self.handle_timeout
                 reply, error = (
@@ -292,7 +292,7 @@ class Connection:
                 self._free(len(message))
 
 
-async def _run(method: Method, arg: Any, header: Header) -> tuple[Any, str]:
+async def _call_method(method: Method, arg: Any, header: Header) -> tuple[Any, str]:
     """(reply, "") or (None, the error text)."""
     try:
         if method.is_async:

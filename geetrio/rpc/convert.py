@@ -53,14 +53,13 @@ def from_plain(value: Any, annotation: Any, path: str = "argument") -> Any:
             if _NONE in options:
                 return None
             raise ConversionError(f"{path}: null is not a {_name(annotation)}")
-        errors = []
         for option in options:
             if option is _NONE:
                 continue
             try:
                 return from_plain(value, option, path)
-            except ConversionError as exc:
-                errors.append(str(exc))
+            except ConversionError:
+                continue  # the next option may fit
         raise ConversionError(f"{path}: {_describe(value)} fits none of {_name(annotation)}")
     if origin is list:
         (item,) = typing.get_args(annotation) or (Any,)
