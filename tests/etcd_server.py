@@ -11,9 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-
-class Unavailable(RuntimeError):
-    """No etcd binary on this machine."""
+from tests.helpers import Unavailable
 
 
 def _free_port() -> int:

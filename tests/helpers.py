@@ -13,6 +13,11 @@ import trio
 import trio.testing
 
 
+class Unavailable(RuntimeError):
+    """What the machine lacks to run a test's real parts (a binary, root, a kernel
+    feature); the tests fail saying so, never skip."""
+
+
 @dataclass
 class RawResponse:
     status: int

@@ -20,11 +20,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.helpers import Unavailable
+
 PG_ROOT = Path("/usr/lib/postgresql")
-
-
-class Unavailable(RuntimeError):
-    """What the machine lacks to run a PostgreSQL server."""
 
 
 def bindir() -> Path:

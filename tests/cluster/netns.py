@@ -30,15 +30,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from tests.helpers import Unavailable
+
 HERE = Path(__file__).resolve().parent
 PREFIX = "gtc"
 SUBNET = "10.77.0"
 IPTABLES = "iptables-legacy"  # the nft backend lacks the NFQUEUE expression on this kernel
 _PR_SET_PDEATHSIG = 1
-
-
-class Unavailable(RuntimeError):
-    """What the machine lacks for these tests (not root, no ``ip netns``, ...)."""
 
 
 def require() -> None:
