@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import trio
@@ -18,8 +16,9 @@ from .database import Backend, Database, Job
 from .dialect import Dialect, get_dialect
 from .errors import ORMError, driver_errors
 from .hooks import INSTANCE_HOOKS, TABLE_HOOKS, has_hook
+from .mapper import Mapper
 from .migrate import migrate
-from .schema import Schema, parse
+from .schema import parse
 from .session import Session
 from .transaction import current_level, run_transaction
 
@@ -29,35 +28,6 @@ log = logging.getLogger("geetrio.orm")
 
 T = TypeVar("T")
 CLOSE_GRACE = 5.0  # seconds close() waits for an open transaction
-
-
-SQL_CACHE_SIZE = 256
-
-
-@dataclass(frozen=True)
-class _Mapper:
-    """What a model needs on every statement, computed once."""
-
-    schema: Schema
-    insert_sql: str
-    values_of: Callable[[Any], tuple[Any, ...]]
-    from_row: Callable[[tuple[Any, ...]], Any]
-    hooks: dict[str, bool]
-    # SQL text per query shape (condition texts, order, limit, columns set): values are
-    # parameters, so the text repeats; bounded in case callers build condition texts.
-    sql_cache: dict[tuple[Any, ...], str] = field(default_factory=dict)
-
-    def remember(self, key: tuple[Any, ...], sql: str) -> str:
-        if len(self.sql_cache) >= SQL_CACHE_SIZE:
-            self.sql_cache.clear()
-        self.sql_cache[key] = sql
-        return sql
-
-    @staticmethod
-    def to_db(value: Any) -> Any:
-        if isinstance(value, datetime.datetime):
-            return value.isoformat(sep=" ")
-        return value
 
 
 class Engine:
@@ -80,7 +50,7 @@ class Engine:
     def __init__(self, db: Backend, dialect: Dialect) -> None:
         self._db = db
         self.dialect = dialect
-        self._mappers: dict[type, _Mapper] = {}
+        self._mappers: dict[type, Mapper] = {}
         self.closed = False
 
     @property
@@ -135,12 +105,12 @@ class Engine:
     def new_session(self) -> Session:
         return Session(self)
 
-    def mapper(self, model: type) -> _Mapper:
+    def mapper(self, model: type) -> Mapper:
         mapper = self._mappers.get(model)
         if mapper is None:
             schema = parse(model, self.dialect)
             hooks = {name: has_hook(model, name) for name in (*INSTANCE_HOOKS, *TABLE_HOOKS)}
-            mapper = _Mapper(
+            mapper = Mapper(
                 schema, clause.insert(schema), schema.values_of(), schema.from_row(), hooks
             )
             self._mappers[model] = mapper

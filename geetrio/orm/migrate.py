@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from . import clause
 from .dialect import quote_identifier
 from .errors import ORMError
+from .executor import Executor
 from .schema import Schema
 from .session import Session
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 __all__ = ["migrate"]
 
 log = logging.getLogger("geetrio.orm")
 
 
-async def migrate(engine: Engine, model: type) -> None:
+async def migrate(engine: Executor, model: type) -> None:
     """Add new columns (``ALTER TABLE ... ADD COLUMN``) or, when a column is dropped or
     an added one carries a constraint sqlite cannot add, rebuild the table the way
     sqlite documents it: foreign keys off for the transaction, new table, copy, drop,

@@ -14,16 +14,14 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from . import clause
 from .errors import NotFound
+from .executor import Executor
 from .hooks import call_hook
 from .placeholders import to_pyformat
 from .types import Condition
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 __all__ = ["Query", "Raw", "Session"]
 
@@ -41,7 +39,7 @@ class Session:
 
     __slots__ = ("engine",)
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Executor) -> None:
         self.engine = engine
 
     def model(self, model: type[M]) -> Query[M]:

@@ -27,17 +27,15 @@ import enum
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import trio
 
 from .database import Backend, Job, TransactionWorker, retry_locked, with_worker
 from .dialect import quote_identifier
 from .errors import ORMError, driver_errors
+from .executor import Executor
 from .session import Session
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 __all__ = ["Level", "current_level", "run_transaction"]
 
@@ -68,7 +66,7 @@ class Level:
         "worker",
     )
 
-    def __init__(self, engine: Engine, worker: TransactionWorker, parent: Level | None) -> None:
+    def __init__(self, engine: Executor, worker: TransactionWorker, parent: Level | None) -> None:
         self.engine = engine
         self.worker = worker  # the root's thread: savepoints run on it too
         self.parent = parent
@@ -125,7 +123,7 @@ _current: contextvars.ContextVar[Level | None] = contextvars.ContextVar(
 )
 
 
-def current_level(engine: Engine) -> Level | None:
+def current_level(engine: Executor) -> Level | None:
     """The open level of ``engine`` that statements of this task run in, if any."""
     level = _current.get()
     if level is None or level.engine is not engine:
@@ -134,7 +132,7 @@ def current_level(engine: Engine) -> Level | None:
 
 
 async def run_transaction(
-    engine: Engine,
+    engine: Executor,
     db: Backend,
     fn: Callable[[Session], Awaitable[T]],
     *,
@@ -154,13 +152,13 @@ async def run_transaction(
 
 
 async def _top_level(
-    engine: Engine, conn: Any, fn: Callable[[Session], Awaitable[T]], foreign_keys_off: bool
+    engine: Executor, conn: Any, fn: Callable[[Session], Awaitable[T]], foreign_keys_off: bool
 ) -> T:
     return await with_worker(conn, lambda worker: _run_root(engine, worker, fn, foreign_keys_off))
 
 
 async def _run_root(
-    engine: Engine,
+    engine: Executor,
     worker: TransactionWorker,
     fn: Callable[[Session], Awaitable[T]],
     foreign_keys_off: bool,

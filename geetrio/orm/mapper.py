@@ -1,0 +1,42 @@
+"""What a model needs on every statement, computed once per engine: its schema, its
+INSERT, how to turn objects into rows and back, which hooks it has, and the SQL text
+per query shape."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .schema import Schema
+
+__all__ = ["Mapper"]
+
+SQL_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Mapper:
+    """What a model needs on every statement, computed once."""
+
+    schema: Schema
+    insert_sql: str
+    values_of: Callable[[Any], tuple[Any, ...]]
+    from_row: Callable[[tuple[Any, ...]], Any]
+    hooks: dict[str, bool]
+    # SQL text per query shape (condition texts, order, limit, columns set): values are
+    # parameters, so the text repeats; bounded in case callers build condition texts.
+    sql_cache: dict[tuple[Any, ...], str] = field(default_factory=dict)
+
+    def remember(self, key: tuple[Any, ...], sql: str) -> str:
+        if len(self.sql_cache) >= SQL_CACHE_SIZE:
+            self.sql_cache.clear()
+        self.sql_cache[key] = sql
+        return sql
+
+    @staticmethod
+    def to_db(value: Any) -> Any:
+        if isinstance(value, datetime.datetime):
+            return value.isoformat(sep=" ")
+        return value
