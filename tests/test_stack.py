@@ -196,13 +196,15 @@ async def test_the_stack_on_etcd(etcd_server: Any) -> None:
 
 
 async def test_a_port_in_use_is_one_line_and_a_nonzero_exit() -> None:
+    """The stack binds cache-1 first, at 8001 + (--port - 9999): hold that port."""
     with trio.socket.socket() as sock:
         await sock.bind(("127.0.0.1", 0))
         sock.listen()
-        port = sock.getsockname()[1]
+        taken = sock.getsockname()[1]
+        assert taken + 1998 <= 65535  # ephemeral ports end well below
         with trio.fail_after(30):
             result = await trio.run_process(
-                [sys.executable, str(ROOT / "servers" / "stack.py"), "--port", str(port)],
+                [sys.executable, str(ROOT / "servers" / "stack.py"), "--port", str(taken + 1998)],
                 capture_stdout=True,
                 capture_stderr=True,
                 check=False,
@@ -210,7 +212,7 @@ async def test_a_port_in_use_is_one_line_and_a_nonzero_exit() -> None:
     assert result.returncode == 1
     lines = result.stderr.decode().splitlines()
     assert lines == [
-        f"error: port {port} on 127.0.0.1 is in use; pick other ports with "
+        f"error: port {taken} on 127.0.0.1 is in use; pick other ports with "
         "`make run PORT=...` (servers/stack.py --port; 0 = free ports)"
     ]
 
