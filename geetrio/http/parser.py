@@ -30,8 +30,9 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Go's net/rpc and GeeRPC clients open their tunnel with a head of bare LFs:
 # "CONNECT /_geeprc_ HTTP/1.0\n\n". llhttp (strict) refuses bare LF, and rightly for any
 # other request. This one exact shape — a CONNECT with no header fields at all, whole in
-# one feed at the start of a message — is rewritten to CRLF before parsing: with no
-# fields there is no framing to smuggle, and everything after it is the tunnel's.
+# one feed at the start of a connection's next message — is parsed again with CRLF once
+# llhttp refused it: with no fields there is no framing to smuggle, and everything after
+# it is the tunnel's. Nothing is checked on the common path.
 _GO_CONNECT = re.compile(rb"CONNECT /[!-~]* HTTP/1\.[01]\n\n")
 
 
@@ -93,7 +94,7 @@ class RequestParser:
         # Asked, for each request with a body once its head is complete, whether its
         # handler streams the body (``Request.body_stream``) instead of getting it whole.
         self._stream_body = stream_body
-        self._streaming: BodyStream | None = None
+        self._streaming: Request | None = None  # the request whose body is streamed
         self._content_length = 0
         self._max_header = config.max_header_bytes
         self._max_uri = config.max_uri_bytes
@@ -121,11 +122,12 @@ class RequestParser:
         self._connect = False
         self._declared_body = False
         self._trailers: list[tuple[str, str]] | None = None
-        self._streamed_request: Request | None = None
         # Bytes fed inside a body with no parsing progress (no body byte, chunk or
         # trailer field): an endless chunk-size line or trailer line is bounded by it.
+        # A callback that made progress sets it to -1; the feed then counts afresh.
+        # (One attribute for both: past 30 instance attributes CPython stops sharing
+        # the keys of the instances' dicts, and every attribute access gets slower.)
         self._unparsed_tail = 0
-        self._tail_progress = False
 
     # ------------------------------------------------------------------ public API
 
@@ -134,24 +136,11 @@ class RequestParser:
         (the parser is unusable afterwards). When whole requests came before the bad
         bytes, the error waits in ``error`` instead, for after their answers (RFC 9112
         §9.3: pipelined requests are answered in order)."""
-        try:
-            self._feed(data)
-        except ProtocolError as exc:
-            if not self._ready or self._streaming is not None:
-                raise  # nothing to answer first, or the error is a streamed body's own
-            self.error = exc
-            self._parser = None
-
-    def _feed(self, data: bytes | bytearray) -> None:
         parser = self._parser
         if self.upgraded or parser is None:
             raise RuntimeError("the parser was upgraded or closed; it takes no more bytes")
+        fresh = not self.in_progress  # no request of ours was begun before these bytes
         self._began_in_this_feed = False
-        if not self.in_progress and data.startswith(b"CONNECT "):
-            go_connect = _GO_CONNECT.match(data)
-            if go_connect is not None:
-                end = go_connect.end()
-                data = bytes(data[: end - 2]) + b"\r\n\r\n" + data[end:]
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -160,28 +149,51 @@ class RequestParser:
             return
         except httptools.HttpParserCallbackError as exc:
             if isinstance(exc.__context__, ProtocolError):
-                raise exc.__context__ from None
+                self._fail(exc.__context__)
+                return
             raise  # a bug of ours, not the peer's
         except httptools.HttpParserError as exc:
+            if fresh and not self._ready and _GO_CONNECT.match(data) is not None:
+                self._feed_go_connect(data)
+                return
             if str(exc) == "Invalid HTTP version":
-                raise ProtocolError(505, "only HTTP/1.0 and HTTP/1.1 are supported") from None
-            raise ProtocolError(400, f"malformed request: {exc}") from None
+                self._fail(ProtocolError(505, "only HTTP/1.0 and HTTP/1.1 are supported"))
+            else:
+                self._fail(ProtocolError(400, f"malformed request: {exc}"))
+            return
         if self.in_head and not self._began_in_this_feed:
             # llhttp buffers a header name or value it has not finished: count every
             # byte fed while the head is open so one endless header cannot grow memory.
             self._unparsed_head += len(data)
             if self._unparsed_head > self._max_header:
-                raise ProtocolError(431, "request header fields too large")
+                self._fail(ProtocolError(431, "request header fields too large"))
         elif self.in_progress and not self.in_head:
             # The same inside a body: bytes that made no progress are a chunk-size line,
             # a chunk extension or a trailer line llhttp is still buffering.
-            if self._tail_progress:
-                self._tail_progress = False
+            if self._unparsed_tail < 0:  # progress in this feed
                 self._unparsed_tail = 0
             else:
                 self._unparsed_tail += len(data)
                 if self._unparsed_tail > self._max_header:
-                    raise ProtocolError(431, "a chunk-size or trailer line too large")
+                    self._fail(ProtocolError(431, "a chunk-size or trailer line too large"))
+
+    def _fail(self, error: ProtocolError) -> None:
+        """Raise ``error``, or keep it in ``error`` when whole requests wait to be
+        answered first (not for a streamed body's own error); the parser is done."""
+        if not self._ready or self._streaming is not None:
+            raise error
+        self.error = error
+        self._parser = None
+
+    def _feed_go_connect(self, data: bytes | bytearray) -> None:
+        """Go's ``CONNECT /path HTTP/1.0\\n\\n`` (see ``_GO_CONNECT``), which llhttp
+        refused: parse it again, from a new llhttp parser, with CRLF line ends."""
+        match = _GO_CONNECT.match(data)
+        assert match is not None
+        end = match.end()
+        self._parser = httptools.HttpRequestParser(self)
+        self.in_progress = False
+        self.feed(bytes(data[: end - 2]) + b"\r\n\r\n" + data[end:])
 
     @property
     def stalled(self) -> bool:
@@ -250,7 +262,7 @@ class RequestParser:
         if self._head_len + self._url_len > self._max_header:
             raise ProtocolError(431, "request header fields too large")
         if not self.in_head:  # a trailer field: kept apart, never a header field
-            self._tail_progress = True
+            self._unparsed_tail = -1
             field = (name.decode("latin-1"), value.decode("latin-1"))
             if self._trailers is None:
                 self._trailers = []
@@ -306,24 +318,24 @@ class RequestParser:
         if not self._parser.should_upgrade():
             request = self._build_request(b"")
             if self._stream_body is not None and self._stream_body(request):
-                request.body_stream = self._streaming = BodyStream()
-                self._streamed_request = request
+                request.body_stream = BodyStream()
+                self._streaming = request
                 self._ready.append(request)
                 return
         if self._content_length > self._max_body:
             raise ProtocolError(413, "request body too large")
 
     def on_chunk_header(self) -> None:
-        self._tail_progress = True
+        self._unparsed_tail = -1
 
     def on_chunk_complete(self) -> None:
-        self._tail_progress = True
+        self._unparsed_tail = -1
 
     def on_body(self, body: bytes) -> None:
-        self._tail_progress = True
+        self._unparsed_tail = -1
         streaming = self._streaming
         if streaming is not None:  # the handler reads it as it comes: no limit, no buffer
-            streaming.chunks.append(body)
+            streaming.body_stream.chunks.append(body)  # type: ignore[union-attr]
             return
         self._body_len += len(body)
         if self._body_len > self._max_body:
@@ -331,11 +343,13 @@ class RequestParser:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if self._streaming is not None:
-            self._streaming.complete = True
+        streamed = self._streaming
+        if streamed is not None:
+            assert streamed.body_stream is not None
+            streamed.body_stream.complete = True
             self._streaming = None
-            if self._trailers is not None and self._streamed_request is not None:
-                self._streamed_request.trailers = self._trailers
+            if self._trailers is not None:
+                streamed.trailers = self._trailers
         else:
             body = self._body
             self._body = []  # the Request owns it now: gone when the request is
@@ -345,7 +359,6 @@ class RequestParser:
             if self._trailers is not None:
                 request.trailers = self._trailers
             self._ready.append(request)
-        self._streamed_request = None
         self.in_progress = False
         self.expects_continue = False
 

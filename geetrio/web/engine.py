@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -222,8 +222,10 @@ class Engine(RouterGroup):
             route.version = self._version
         return route.chain
 
-    async def handle(self, request: Request) -> Response | None:
-        """The ``geetrio.http`` handler: route, run the chain, answer."""
+    def handle(self, request: Request) -> Awaitable[Response | None]:
+        """The ``geetrio.http`` handler: route, then the context runs the chain and
+        answers (its coroutine is returned, not awaited here: one frame less per
+        request)."""
         found = self._router.lookup(request.method, request.path)
         if found is not None:
             route, params = found
@@ -231,7 +233,7 @@ class Engine(RouterGroup):
         else:
             params = {}
             chain = (*self.middlewares, self._no_route)
-        return await Context(request, self, chain, params).run()
+        return Context(request, self, chain, params).run()
 
     async def _no_route(self, c: Context) -> None:
         allowed = self._router.allowed_methods(c.path)
