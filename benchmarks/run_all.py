@@ -9,6 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     HERE / "web" / "bench_web.py",
+    HERE / "web" / "bench_instructions.py",
     HERE / "web" / "bench_slowloris.py",
     HERE / "cache" / "bench_cache.py",
     HERE / "orm" / "bench_orm.py",
