@@ -28,7 +28,7 @@ class ServerConfig:
       shared budget derived from the file-descriptor limit (``default_max_connections()``):
       a server stops accepting before ``accept`` fails with EMFILE, and a flood on one
       server leaves each other server of the process its guaranteed share (see
-      ``geetrio._budget``). ``None`` (the default): the budget is the only cap.
+      ``geetrio._core.budget``). ``None`` (the default): the budget is the only cap.
     - ``grace``: seconds in-flight requests get after a graceful shutdown starts.
 
     Memory: request bodies are buffered whole (a route can stream one instead, see
