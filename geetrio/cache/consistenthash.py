@@ -27,8 +27,6 @@ from .types import HashFn
 
 __all__ = ["HashFn", "HashRing", "blake2b_32"]
 
-"""bytes -> unsigned 32-bit int, like Go's ``func(data []byte) uint32``."""
-
 
 def blake2b_32(data: bytes) -> int:
     """A well-mixed 32-bit hash, for rings that need no Go interop."""

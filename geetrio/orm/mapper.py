@@ -4,12 +4,11 @@ per query shape."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema import Schema
+from .schema import Schema, to_db_value
 
 __all__ = ["Mapper"]
 
@@ -35,8 +34,4 @@ class Mapper:
         self.sql_cache[key] = sql
         return sql
 
-    @staticmethod
-    def to_db(value: Any) -> Any:
-        if isinstance(value, datetime.datetime):
-            return value.isoformat(sep=" ")
-        return value
+    to_db = staticmethod(to_db_value)

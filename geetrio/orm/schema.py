@@ -19,7 +19,7 @@ from typing import Any
 from .dialect import Dialect, quote_identifier
 from .errors import UnsupportedType
 
-__all__ = ["Field", "Schema", "parse"]
+__all__ = ["Field", "Schema", "parse", "to_db_value"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class Field:
         return quote_identifier(self.name)
 
 
-def _to_db_datetime(value: Any) -> Any:
+def to_db_value(value: Any) -> Any:
+    """A value as stored: a ``datetime`` as its ISO text (sqlite has no datetime type)."""
     return value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value
 
 
@@ -78,7 +79,7 @@ class Schema:
             name = self.names[0]
             getter = lambda obj: (getattr(obj, name),)  # noqa: E731 - attrgetter(one) is no tuple
         writers = [
-            (i, _to_db_datetime)
+            (i, to_db_value)
             for i, f in enumerate(self.fields)
             if f.python_type is datetime.datetime
         ]
