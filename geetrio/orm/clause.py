@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .dialect import quote_identifier
+from .dialect import quote_identifier, quote_literal
 from .schema import Field, Schema
 from .types import Condition, Statement
 
@@ -90,7 +90,7 @@ def literal(value: Any) -> str | None:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return quote_literal(value)
     return None
 
 
