@@ -108,10 +108,22 @@ async def probe_loop(urls: dict[str, str], pid: int, probe: Probe) -> None:
 # ------------------------------------------------------------------ the floods
 
 
-async def hold(streams: list[trio.abc.Stream], seconds: float) -> None:
-    await trio.sleep(seconds)
+async def close_all(streams: list[trio.abc.Stream]) -> None:
     for stream in streams:
         await trio.aclose_forcefully(stream)
+
+
+async def on_each(
+    streams: list[trio.abc.Stream],
+    send: Callable[[trio.abc.Stream], Awaitable[None]],
+    seconds: float,
+) -> None:
+    """``send(stream)`` on every stream at once for at most ``seconds``, then close them."""
+    with trio.move_on_after(seconds):
+        async with trio.open_nursery() as nursery:
+            for stream in streams:
+                nursery.start_soon(send, stream)
+    await close_all(streams)
 
 
 async def connect_many(host: str, port: int, count: int, first: bytes) -> list[trio.abc.Stream]:
@@ -131,7 +143,7 @@ async def flood_a1(urls: dict[str, str], seconds: float) -> str:
     streams: list[trio.abc.Stream] = []
     with trio.move_on_after(seconds):
         streams = await connect_many(*hostport(urls["rpc-1"]), 1150, OPTION)
-    await hold(streams, 0)
+    await close_all(streams)
     return f"{len(streams)} connections opened"
 
 
@@ -148,11 +160,7 @@ async def flood_a2(urls: dict[str, str], seconds: float) -> str:
             await stream.send_all(encode_message(header % seq, key))
             sent += 1
 
-    with trio.move_on_after(seconds):
-        async with trio.open_nursery() as nursery:
-            for stream in streams:
-                nursery.start_soon(send, stream)
-    await hold(streams, 0)
+    await on_each(streams, send, seconds)
     return f"{sent} of 300 calls sent (the rest held back by the server)"
 
 
@@ -170,7 +178,7 @@ async def flood_a3(urls: dict[str, str], seconds: float) -> str:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass
         await trio.sleep_forever()
-    await hold(idle + frames, 0)
+    await close_all(idle + frames)
     return f"{len(idle)} idle, {sent} half frames sent"
 
 
@@ -246,11 +254,7 @@ async def flood_c2(urls: dict[str, str], seconds: float) -> str:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             cut += 1
 
-    with trio.move_on_after(seconds):
-        async with trio.open_nursery() as nursery:
-            for stream in streams:
-                nursery.start_soon(send, stream)
-    await hold(streams, 0)
+    await on_each(streams, send, seconds)
     return f"{cut} of {len(streams)} sockets cut off before 16 MiB"
 
 
@@ -271,11 +275,7 @@ async def flood_d(urls: dict[str, str], seconds: float) -> str:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             cut += 1
 
-    with trio.move_on_after(seconds):
-        async with trio.open_nursery() as nursery:
-            for stream in streams:
-                nursery.start_soon(send, stream)
-    await hold(streams, 0)
+    await on_each(streams, send, seconds)
     return f"{cut} of {len(streams)} connections cut off"
 
 

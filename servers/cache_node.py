@@ -25,6 +25,7 @@ import trio
 
 from geetrio import orm
 from geetrio._core.text import shorten
+from geetrio._core.urls import authority
 from geetrio.cache import Getter, Group, HTTPPool, join_cluster, new_group
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine
@@ -157,10 +158,6 @@ async def serve_peers(
             await members.start(partial(join_cluster, args.etcd, pool, ttl=args.etcd_ttl))
         sys.stdout.write("ready\n")
         sys.stdout.flush()
-
-
-def authority(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # IPv6 in brackets
 
 
 def say(name: str, url: str) -> None:

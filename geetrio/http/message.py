@@ -14,7 +14,7 @@ from .headers import Headers
 if TYPE_CHECKING:
     import trio
 
-__all__ = ["BodyStream", "Request", "Response", "render_head"]
+__all__ = ["BodyStream", "Request", "Response", "has_control", "render_head"]
 
 
 _CONTROL = bytes(range(0x09)) + bytes(range(0x0A, 0x20)) + b"\x7f"  # all but HTAB
@@ -182,6 +182,13 @@ def _date_header() -> bytes:
         _date_second = now
         _date_line = b"date: " + formatdate(now, usegmt=True).encode() + b"\r\nserver: geetrio\r\n"
     return _date_line
+
+
+def has_control(text: str) -> bool:
+    """Whether a header value holds a control character other than HTAB (CR and LF
+    included): what ``render_head`` refuses, for checking one value up front."""
+    data = text.encode("latin-1", "replace")
+    return len(data.translate(None, _CONTROL)) != len(data)
 
 
 def render_head(

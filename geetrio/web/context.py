@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 import trio
 
 from ..http import Headers, Request, Response
+from ..http.message import has_control
 
 HandlerFunc = Callable[["Context"], Awaitable[None]]
 """A handler or middleware: ``async def handler(c: Context) -> None``."""
@@ -318,13 +319,10 @@ async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
         yield body
 
 
-_FIELD_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _check_header(key: str, value: str) -> None:
     if not _TOKEN.match(key):
         raise ValueError(f"invalid header name {key!r}")
     if "\r" in value or "\n" in value:
         raise ValueError(f"header {key!r} value contains a line break")
-    if _FIELD_CONTROL.search(value) is not None:
+    if has_control(value):
         raise ValueError(f"header {key!r} value contains a control character (only HTAB may)")

@@ -48,6 +48,23 @@ class Cluster:
         return response.status, response.body
 
 
+def seed_scores(db: Path) -> None:
+    """The slow DB every node reads: a scores table holding ``KEYS``."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE scores (name TEXT PRIMARY KEY, score INTEGER)")
+        conn.executemany("INSERT INTO scores VALUES (?, ?)", KEYS.items())
+    conn.close()
+
+
+async def stop_all(processes: list[trio.Process]) -> None:
+    for process in processes:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+        assert process.stderr is not None
+        await process.stderr.aclose()
+
+
 async def wait_listening(process: trio.Process, count: int) -> None:
     assert process.stderr is not None
     log = b""
@@ -60,10 +77,7 @@ async def wait_listening(process: trio.Process, count: int) -> None:
 @pytest.fixture
 async def cluster(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[Cluster]:
     db = tmp_path / "scores.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE scores (name TEXT PRIMARY KEY, score INTEGER)")
-        conn.executemany("INSERT INTO scores VALUES (?, ?)", KEYS.items())
-    conn.close()
+    seed_scores(db)
 
     async def garbage(stream: trio.SocketStream) -> None:
         while await stream.receive_some():
@@ -102,12 +116,7 @@ async def cluster(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[Cluste
                 urls, [f"http://127.0.0.1:{p}" for p in api_ports], garbage_url, processes, client
             )
     finally:
-        for process in processes:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
-            assert process.stderr is not None
-            await process.stderr.aclose()
+        await stop_all(processes)
 
 
 async def test_each_key_is_loaded_once_by_its_owner_and_faults_fall_back(cluster: Cluster) -> None:
@@ -185,10 +194,7 @@ async def test_ipv6_nodes_with_peers_named_as_go_names_them(tmp_path: Path) -> N
     """Two real nodes on ``[::1]``, their peer strings in mixed case: each key is loaded
     by the node Go's ring (crc32 of the strings as given) names."""
     db = tmp_path / "scores.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE scores (name TEXT PRIMARY KEY, score INTEGER)")
-        conn.executemany("INSERT INTO scores VALUES (?, ?)", KEYS.items())
-    conn.close()
+    seed_scores(db)
     ports = [free_port() for _ in range(2)]
     urls = [f"http://[::1]:{ports[0]}", f"http://[::1]:{ports[1]}/"]  # a trailing slash kept
     api = free_port()
@@ -215,9 +221,4 @@ async def test_ipv6_nodes_with_peers_named_as_go_names_them(tmp_path: Path) -> N
         assert stats["peer_loads"] == remote and stats["peer_errors"] == 0
         assert stats["local_loads"] == len(KEYS) - remote
     finally:
-        for process in processes:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
-            assert process.stderr is not None
-            await process.stderr.aclose()
+        await stop_all(processes)
