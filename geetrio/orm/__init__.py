@@ -8,7 +8,7 @@ hooks, transactions that roll back on cancellation, and migrations.
 >>> #     adults = await s.where("age > ?", 17).order_by("age DESC").find(User)
 """
 
-from .dialect import Dialect, SQLiteDialect, get_dialect, quote_identifier
+from .dialect import Dialect, StandardDialect, get_dialect, quote_identifier, register_dialect
 from .engine import Engine, open
 from .errors import (
     DatabaseError,
@@ -18,8 +18,13 @@ from .errors import (
     UnknownDialect,
     UnsupportedType,
 )
+from .postgres import PostgreSQLDialect
 from .schema import Field, Schema
 from .session import Query, Raw, Session
+from .sqlite import SQLiteDialect
+
+register_dialect(SQLiteDialect())
+register_dialect(PostgreSQLDialect())
 
 __all__ = [
     "DatabaseError",
@@ -29,14 +34,17 @@ __all__ = [
     "IntegrityError",
     "NotFound",
     "ORMError",
+    "PostgreSQLDialect",
     "Query",
     "Raw",
     "SQLiteDialect",
     "Schema",
     "Session",
+    "StandardDialect",
     "UnknownDialect",
     "UnsupportedType",
     "get_dialect",
     "open",
     "quote_identifier",
+    "register_dialect",
 ]

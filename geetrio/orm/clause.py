@@ -4,10 +4,10 @@ fragments (documented on ``Query``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .dialect import quote_identifier, quote_literal
+from .quoting import quote_literal
 from .schema import Field, Schema
 from .types import Condition, Statement
 
@@ -74,7 +74,8 @@ def update(
     if not values:
         raise ValueError("update() needs at least one column to set")
     where, params = where_sql(conditions)
-    sets = ", ".join(f"{quote_identifier(name)} = ?" for name in values)
+    quote = schema.dialect.quote_identifier
+    sets = ", ".join(f"{quote(name)} = ?" for name in values)
     return f"UPDATE {schema.quoted_table} SET {sets}{where}", (*values.values(), *params)
 
 
@@ -83,30 +84,31 @@ def delete(schema: Schema, conditions: Sequence[Condition] = ()) -> Statement:
     return f"DELETE FROM {schema.quoted_table}{where}", params
 
 
-def literal(value: Any) -> str | None:
-    """A model default as SQL text: bool, int, float and str literals only."""
+def literal(value: Any, quote: Callable[[str], str] = quote_literal) -> str | None:
+    """A model default as SQL text: bool, int, float and str literals only (strings
+    quoted by ``quote``, the dialect's)."""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"  # both dialects (sqlite since 3.23)
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return quote_literal(value)
+        return quote(value)
     return None
 
 
-def column_definition(field: Field) -> str:
+def column_definition(schema: Schema, field: Field) -> str:
     column = f"{field.quoted} {field.sql_type}"
     if field.tag:
         column += f" {field.tag}"
-    default = literal(field.default)
+    default = literal(field.default, schema.dialect.quote_literal)
     if default is not None:
         column += f" DEFAULT {default}"
     return column
 
 
 def create_table(schema: Schema, table: str | None = None) -> str:
-    columns = [column_definition(f) for f in schema.fields]
-    name = quote_identifier(table) if table else schema.quoted_table
+    columns = [column_definition(schema, f) for f in schema.fields]
+    name = schema.dialect.quote_identifier(table) if table else schema.quoted_table
     return f"CREATE TABLE {name} ({', '.join(columns)})"
 
 

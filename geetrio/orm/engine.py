@@ -12,15 +12,16 @@ from typing import Any, TypeVar
 import trio
 
 from . import clause
-from .database import Backend, Database, Job
+from .backend import Backend
 from .dialect import Dialect, get_dialect
-from .errors import ORMError, driver_errors
+from .errors import ORMError
 from .hooks import INSTANCE_HOOKS, TABLE_HOOKS, has_hook
 from .mapper import Mapper
 from .migrate import migrate
 from .schema import parse
 from .session import Session
 from .transaction import current_level, run_transaction
+from .types import Job
 
 __all__ = ["Engine", "open"]
 
@@ -65,17 +66,7 @@ class Engine:
         sqlite file; ``("postgresql", "postgresql://user@host:5432/db")`` a pool of up
         to ``pool_size`` (default 5) PostgreSQL connections, connecting once now."""
         dialect = get_dialect(driver)
-        db: Backend
-        if dialect.name == "postgresql":
-            from .postgres import DEFAULT_POOL_SIZE, PgDatabase  # psycopg only when asked
-
-            size = DEFAULT_POOL_SIZE if pool_size is None else pool_size
-            with driver_errors:
-                db = await PgDatabase.open(os.fspath(path), pool_size=size)
-        else:
-            if pool_size is not None:
-                raise ValueError("pool_size: a sqlite engine has one connection")
-            db = await Database.open(path)
+        db = await dialect.open(path, pool_size=pool_size)
         log.info("opened %s database %s", driver, db.path)
         return cls(db, dialect)
 
@@ -126,7 +117,7 @@ class Engine:
             log.debug(
                 "%s %r", sql, params if not isinstance(params, list) else f"<{len(params)} rows>"
             )
-        with driver_errors:
+        with self.dialect.errors:
             level = current_level(self)
             while level is not None and level.child is not None:
                 await level.wait_for_child()
@@ -135,7 +126,7 @@ class Engine:
                 return await level.worker.run(job)
             if self.closed:
                 raise ORMError("the engine is closed")
-            return await self._db.run_hop(job)
+            return await self._db.run_statement(job)
 
     async def transaction(self, fn: Callable[[Session], Awaitable[T]]) -> T:
         """Run ``await fn(session)`` in a transaction: commit when it returns, roll back

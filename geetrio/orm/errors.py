@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
-import sys
+from collections.abc import Callable
 
 from ..errors import GeetrioError
 
 __all__ = [
     "DatabaseError",
+    "DriverErrors",
     "IntegrityError",
     "NotFound",
     "ORMError",
     "UnknownDialect",
     "UnsupportedType",
-    "driver_errors",
-    "wrap_driver_error",
 ]
 
 
@@ -48,34 +46,22 @@ class IntegrityError(DatabaseError):
     """A constraint failed (primary key, unique, not null, ...)."""
 
 
-def wrap_driver_error(exc: BaseException) -> DatabaseError | None:
-    """A driver's error (sqlite3's or psycopg's) as ours, keeping it as ``.orig``;
-    ``None`` for anything else."""
-    if isinstance(exc, sqlite3.Error):
-        return (
-            IntegrityError(exc) if isinstance(exc, sqlite3.IntegrityError) else DatabaseError(exc)
-        )
-    psycopg = sys.modules.get("psycopg")  # imported only by the PostgreSQL backend
-    if psycopg is not None and isinstance(exc, psycopg.Error):
-        if isinstance(exc, psycopg.IntegrityError):
-            return IntegrityError(exc)
-        return DatabaseError(exc)
-    return None
+class DriverErrors:
+    """``with dialect.errors:`` — a driver's error leaves the block as ours, mapped by
+    the dialect's ``wrap_error`` (its ``.orig`` the driver's); anything else passes
+    unchanged. A plain class, not a generator context manager: it sits on every
+    statement's path."""
 
+    __slots__ = ("_wrap",)
 
-class _DriverErrors:
-    """``with driver_errors:`` — a driver's error leaves the block as ours (its
-    ``.orig`` the driver's); anything else passes unchanged. A plain class, not a
-    generator context manager: it sits on every statement's path."""
+    def __init__(self, wrap: Callable[[BaseException], DatabaseError | None]) -> None:
+        self._wrap = wrap
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
         if isinstance(exc, Exception):
-            wrapped = wrap_driver_error(exc)
+            wrapped = self._wrap(exc)
             if wrapped is not None:
                 raise wrapped from exc
-
-
-driver_errors = _DriverErrors()

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from .database import Job
 from .dialect import Dialect
 from .mapper import Mapper
+from .types import Job
 
 __all__ = ["Executor"]
 

@@ -1,4 +1,5 @@
-"""The PostgreSQL backend: psycopg 3's blocking API in worker threads, over a pool.
+"""PostgreSQL: its dialect (``PostgreSQLDialect``) and its backend (``PgDatabase``),
+psycopg 3's blocking API in worker threads, over a pool.
 
 psycopg's asynchronous API is asyncio's alone (psycopg/psycopg#29, open since 2021; the
 anyio port, #146, was closed unmerged), so the ORM uses the blocking connections the
@@ -23,7 +24,10 @@ nested ``transaction()`` (a savepoint), which rolls back to before it.
 
 from __future__ import annotations
 
+import datetime
 import logging
+import os
+import sys
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -33,11 +37,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import trio
 
-from .database import Job, with_worker
-from .errors import ORMError
+from .backend import with_worker
+from .dialect import StandardDialect
+from .errors import DatabaseError, IntegrityError, ORMError
 from .placeholders import to_pyformat
+from .types import Job
 
-__all__ = ["DEFAULT_POOL_SIZE", "PgDatabase"]
+__all__ = ["DEFAULT_POOL_SIZE", "PgDatabase", "PostgreSQLDialect"]
 
 log = logging.getLogger("geetrio.orm")
 
@@ -192,14 +198,14 @@ class PgDatabase:
 
     transaction_connection = checkout
 
-    async def run_hop(self, job: Job[T]) -> T:
+    async def run_statement(self, job: Job[T]) -> T:
         """One statement outside a transaction, on a pooled connection, in a worker
         thread whose statement the server cancels if the caller is cancelled."""
         async with self.checkout() as conn:
             result: T = await with_worker(conn, lambda worker: worker.run(job))
             return result
 
-    async def close_after(self, conn: PgConnection) -> None:
+    async def discard(self, conn: PgConnection) -> None:
         await self._discard(conn)
 
     async def _discard(self, conn: PgConnection) -> None:
@@ -215,3 +221,31 @@ class PgDatabase:
             await self._returned.park()
         while self._idle:
             await self._discard(self._idle.pop())
+
+
+class PostgreSQLDialect(StandardDialect):
+    """PostgreSQL: standard SQL throughout (information_schema, transactional DDL,
+    ``DROP COLUMN`` in place); its types, psycopg's errors, a pool as its backend."""
+
+    name = "postgresql"
+    types = {
+        bool: "boolean",
+        int: "bigint",  # a Python int: 64 bits at least, as sqlite's integer
+        float: "double precision",
+        str: "text",
+        bytes: "bytea",
+        datetime.datetime: "timestamp",
+    }
+
+    def wrap_error(self, exc: BaseException) -> DatabaseError | None:
+        psycopg = sys.modules.get("psycopg")  # not imported until a database is opened
+        if psycopg is None or not isinstance(exc, psycopg.Error):
+            return None
+        if isinstance(exc, psycopg.IntegrityError):
+            return IntegrityError(exc)
+        return DatabaseError(exc)
+
+    async def open(self, path: str | os.PathLike[str], *, pool_size: int | None) -> PgDatabase:
+        size = DEFAULT_POOL_SIZE if pool_size is None else pool_size
+        with self.errors:
+            return await PgDatabase.open(os.fspath(path), pool_size=size)

@@ -14,12 +14,23 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from .dialect import Dialect, quote_identifier
 from .errors import UnsupportedType
 
-__all__ = ["Field", "Schema", "parse", "to_db_value"]
+__all__ = ["Field", "SQLNames", "Schema", "parse", "to_db_value"]
+
+
+class SQLNames(Protocol):
+    """What parsing a model needs of its dialect (``dialect.Dialect`` is one)."""
+
+    name: str
+
+    def column_type(self, python_type: type) -> str | None: ...
+
+    def quote_identifier(self, name: str) -> str: ...
+
+    def quote_literal(self, text: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -30,10 +41,7 @@ class Field:
     tag: str
     nullable: bool
     default: Any  # dataclasses.MISSING when there is none
-
-    @property
-    def quoted(self) -> str:
-        return quote_identifier(self.name)
+    quoted: str  # the name as the dialect quotes it
 
 
 def to_db_value(value: Any) -> Any:
@@ -56,10 +64,8 @@ class Schema:
     model: type
     table: str
     fields: tuple[Field, ...]
-
-    @property
-    def quoted_table(self) -> str:
-        return quote_identifier(self.table)
+    quoted_table: str
+    dialect: SQLNames = dataclasses.field(compare=False, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -118,7 +124,7 @@ class Schema:
 _cache: dict[tuple[type, str], Schema] = {}
 
 
-def parse(model: type, dialect: Dialect) -> Schema:
+def parse(model: type, dialect: SQLNames) -> Schema:
     """The schema of a dataclass model (cached)."""
     key = (model, dialect.name)
     schema = _cache.get(key)
@@ -127,11 +133,11 @@ def parse(model: type, dialect: Dialect) -> Schema:
     return schema
 
 
-def _parse(model: type, dialect: Dialect) -> Schema:
+def _parse(model: type, dialect: SQLNames) -> Schema:
     if not (isinstance(model, type) and dataclasses.is_dataclass(model)):
         raise TypeError(f"a model must be a dataclass, not {model!r}")
     table = model.__dict__.get("__tablename__", model.__name__)
-    quote_identifier(table)  # refuses "" and NUL now, with a clear message
+    quoted_table = dialect.quote_identifier(table)  # refuses "" and NUL, clearly
     hints = typing.get_type_hints(model)
     fields = []
     for f in dataclasses.fields(model):
@@ -146,15 +152,15 @@ def _parse(model: type, dialect: Dialect) -> Schema:
                 f"{model.__name__}.{f.name}: type {hints[f.name]!r} has no {dialect.name} "
                 "column type (use int, bool, float, str, bytes, datetime, or X | None of those)"
             )
-        quote_identifier(f.name)
+        quoted = dialect.quote_identifier(f.name)
         default = f.default if f.default is not dataclasses.MISSING else dataclasses.MISSING
         tag = f.metadata.get("geeorm", "")
         if not isinstance(tag, str):
             raise TypeError(f"{model.__name__}.{f.name}: metadata 'geeorm' must be a string")
-        fields.append(Field(f.name, python_type, sql_type, tag, nullable, default))
+        fields.append(Field(f.name, python_type, sql_type, tag, nullable, default, quoted))
     if not fields:
         raise UnsupportedType(f"{model.__name__} has no fields to map")
-    return Schema(model, table, tuple(fields))
+    return Schema(model, table, tuple(fields), quoted_table, dialect)
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:

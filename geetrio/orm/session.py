@@ -10,7 +10,6 @@ parameters (``where("name = ?", name)``), never into the text.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -21,7 +20,7 @@ from .errors import NotFound
 from .executor import Executor
 from .hooks import call_hook
 from .placeholders import to_pyformat
-from .types import Condition
+from .types import Condition, DBConnection
 
 __all__ = ["Query", "Raw", "Session"]
 
@@ -103,19 +102,19 @@ class Session:
 
 
 # Jobs: what runs in the worker thread, built here so each closes over its own values.
-def _rowcount(sql: str, params: Any) -> Callable[[sqlite3.Connection], int]:
+def _rowcount(sql: str, params: Any) -> Callable[[DBConnection], int]:
     return lambda conn: conn.execute(sql, params).rowcount
 
 
-def _fetchall(sql: str, params: Any) -> Callable[[sqlite3.Connection], list[Any]]:
+def _fetchall(sql: str, params: Any) -> Callable[[DBConnection], list[Any]]:
     return lambda conn: conn.execute(sql, params).fetchall()
 
 
-def _fetchone(sql: str, params: Any) -> Callable[[sqlite3.Connection], Any]:
+def _fetchone(sql: str, params: Any) -> Callable[[DBConnection], Any]:
     return lambda conn: conn.execute(sql, params).fetchone()
 
 
-def _insert_many(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> int:
+def _insert_many(conn: DBConnection, sql: str, rows: list[tuple[Any, ...]]) -> int:
     if conn.in_transaction:
         return conn.executemany(sql, rows).rowcount
     conn.execute("BEGIN")  # autocommit mode: make the many rows one transaction

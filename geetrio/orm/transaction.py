@@ -25,17 +25,17 @@ from __future__ import annotations
 import contextvars
 import enum
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import trio
 
-from .database import Backend, Job, TransactionWorker, retry_locked, with_worker
-from .dialect import quote_identifier
-from .errors import ORMError, driver_errors
+from .backend import Backend, TransactionWorker, with_worker
+from .dialect import Dialect
+from .errors import ORMError
 from .executor import Executor
 from .session import Session
+from .types import Job
 
 __all__ = ["Level", "current_level", "run_transaction"]
 
@@ -148,7 +148,7 @@ async def run_transaction(
             return await _top_level(engine, conn, fn, foreign_keys_off)
         finally:
             if engine.closed:  # close() gave up waiting for this transaction
-                await db.close_after(conn)
+                await db.discard(conn)
 
 
 async def _top_level(
@@ -166,21 +166,14 @@ async def _run_root(
     root = Level(engine, worker, None)
     token = _current.set(root)
     try:
-        # BEGIN IMMEDIATE takes the write lock now, retried (cancellably) while another
-        # process holds it; later statements of the transaction then never meet a lock
-        # (a deferred BEGIN would fail at its first write, which cannot be retried).
-        if engine.dialect.name != "sqlite3":  # no lock to take early, no pragma to set
-            begin, finish = _begin_plain, _finish
-        elif foreign_keys_off:
-            begin, finish = _begin_without_foreign_keys, _finish_foreign_keys
-        else:
-            begin, finish = _begin, _finish
-        await _control(worker, begin)
+        dialect = engine.dialect
+        begin, finish = dialect.transaction_jobs(foreign_keys_off=foreign_keys_off)
+        await _control(dialect, worker, begin)
         try:
             result = await fn(Session(engine))
             root.state = State.RETURNED
             await root.wait_for_child()  # a stray task's nested transaction still open
-            await _control(worker, lambda c: finish(c, "COMMIT"))
+            await _control(dialect, worker, lambda c: finish(c, "COMMIT"))
         except BaseException:  # includes Cancelled: roll back, then re-raise it
             root.state = State.RETURNED
             await _undo(worker, lambda c: finish(c, "ROLLBACK"))
@@ -197,10 +190,11 @@ async def _savepoint(parent: Level, fn: Callable[[Session], Awaitable[T]]) -> T:
     level = Level(parent.engine, worker, parent)
     await parent.enter_child(level)
     level.root.savepoints += 1
-    name = quote_identifier(f"geetrio_sp{level.root.savepoints}")
+    dialect = parent.engine.dialect
+    name = dialect.quote_identifier(f"geetrio_sp{level.root.savepoints}")
     token = _current.set(level)
     try:
-        await _control(worker, lambda c: c.execute(f"SAVEPOINT {name}"))
+        await _control(dialect, worker, lambda c: c.execute(f"SAVEPOINT {name}"))
         try:
             result = await fn(Session(parent.engine))
             if level.state is State.ORPHANED:
@@ -210,12 +204,12 @@ async def _savepoint(parent: Level, fn: Callable[[Session], Awaitable[T]]) -> T:
                 )
             level.state = State.RETURNED
             await level.wait_for_child()  # a stray task's nested transaction still open
-            await _control(worker, lambda c: c.execute(f"RELEASE {name}"))
+            await _control(dialect, worker, lambda c: c.execute(f"RELEASE {name}"))
         except BaseException:  # includes Cancelled: roll back to the savepoint, re-raise
             if level.state is not State.ORPHANED:  # an orphan's savepoint is gone already
                 level.state = State.RETURNED
 
-                def rollback_to_savepoint(conn: sqlite3.Connection) -> None:
+                def rollback_to_savepoint(conn: Any) -> None:
                     conn.execute(f"ROLLBACK TO {name}")
                     conn.execute(f"RELEASE {name}")
 
@@ -228,45 +222,11 @@ async def _savepoint(parent: Level, fn: Callable[[Session], Awaitable[T]]) -> T:
         _current.reset(token)
 
 
-# Jobs that open and end a top-level transaction, run in its worker thread.
-def _begin(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-
-
-def _begin_plain(conn: Any) -> None:
-    conn.execute("BEGIN")
-
-
-def _begin_without_foreign_keys(conn: sqlite3.Connection) -> None:
-    """For a table rebuild (sqlite's documented procedure): foreign keys off for the
-    transaction, so that dropping the old table fires no ON DELETE action elsewhere.
-    The pragma is a no-op inside a transaction, hence before BEGIN."""
-    conn.execute("PRAGMA foreign_keys=OFF")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except BaseException:
-        conn.execute("PRAGMA foreign_keys=ON")
-        raise
-
-
-def _finish(conn: sqlite3.Connection, statement: str) -> None:
-    if statement == "COMMIT" or conn.in_transaction:
-        conn.execute(statement)
-
-
-def _finish_foreign_keys(conn: sqlite3.Connection, statement: str) -> None:
-    try:
-        _finish(conn, statement)
-    finally:
-        if not conn.in_transaction:
-            conn.execute("PRAGMA foreign_keys=ON")
-
-
-async def _control(worker: TransactionWorker, job: Job[Any]) -> None:
+async def _control(dialect: Dialect, worker: TransactionWorker, job: Job[Any]) -> None:
     """BEGIN, COMMIT, SAVEPOINT...: the transaction's own statements, retried while
     another process holds the lock, errors wrapped."""
-    with driver_errors:
-        await retry_locked(lambda: worker.run(job))
+    with dialect.errors:
+        await dialect.retry_busy(lambda: worker.run(job))
 
 
 async def _undo(worker: TransactionWorker, job: Job[Any]) -> None:
