@@ -39,6 +39,7 @@ import outcome
 import trio
 
 from .._core.nursery import background_nursery
+from .._core.waiter import Waiter
 from .client import check_target, request_head
 from .errors import ClientError
 from .response_parser import MAX_RESPONSE_BODY, ClientResponse, ResponseParser
@@ -165,14 +166,15 @@ class PipelinedClient:
         self._pipes.clear()
 
 
-class _Call:
-    __slots__ = ("abandoned", "payload", "queued_at", "task")
+class _Call(Waiter[ClientResponse]):
+    """A request and the caller waiting for its answer (abandoned when cancelled)."""
 
-    def __init__(self, payload: bytes, task: trio.lowlevel.Task, queued_at: float) -> None:
+    __slots__ = ("payload", "queued_at")
+
+    def __init__(self, payload: bytes, queued_at: float) -> None:
+        super().__init__()
         self.payload = payload
-        self.task = task
         self.queued_at = queued_at
-        self.abandoned = False  # the caller stopped waiting (cancelled)
 
 
 class _Pipe:
@@ -208,16 +210,10 @@ class _Pipe:
         return True
 
     async def call(self, payload: bytes) -> ClientResponse:
-        call = _Call(payload, trio.lowlevel.current_task(), trio.current_time())
+        call = _Call(payload, trio.current_time())
         self.unsent.append(call)
         self._writer_idle.unpark()
-
-        def abort(_: object) -> trio.lowlevel.Abort:
-            call.abandoned = True  # unsent: skipped; in flight: its answer is dropped
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        response: ClientResponse = await trio.lowlevel.wait_task_rescheduled(abort)
-        return response
+        return await call.wait()  # cancelled: unsent, skipped; in flight, answer dropped
 
     async def run(self) -> None:
         """Connect, then write and read until closed or broken (in the client's nursery)."""
@@ -257,7 +253,6 @@ class _Pipe:
     async def _read(self, stream: trio.SocketStream) -> None:
         parser = ResponseParser(max_body=self.client.max_response_bytes, pipelined=True)
         in_flight = self.in_flight
-        reschedule = trio.lowlevel.reschedule
         try:
             while True:
                 data = await stream.receive_some(RECEIVE_SIZE)
@@ -270,9 +265,7 @@ class _Pipe:
                 for response in parser.pop_responses():
                     if not in_flight:
                         raise ClientError(f"{self.host}:{self.port} sent an unrequested response")
-                    call = in_flight.popleft()
-                    if not call.abandoned:
-                        reschedule(call.task, outcome.Value(response))
+                    in_flight.popleft().set(outcome.Value(response))
                     if not response.keep_alive:
                         self.retiring = True
                         if not in_flight and not self.unsent:
@@ -295,7 +288,4 @@ class _Pipe:
         self._scope.cancel()
         for queue in (self.in_flight, self.unsent):
             while queue:
-                call = queue.popleft()
-                if not call.abandoned:
-                    call.abandoned = True
-                    trio.lowlevel.reschedule(call.task, outcome.Error(self.broken))
+                queue.popleft().set(outcome.Error(self.broken))

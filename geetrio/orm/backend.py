@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 import outcome
 import trio
 
+from .._core.waiter import Waiter
 from .errors import ORMError
 from .types import Job
 
@@ -81,9 +82,7 @@ class TransactionWorker:
 
     def __init__(self, db: Connection) -> None:
         self._db = db
-        self._jobs: queue.SimpleQueue[tuple[Job[Any], trio.lowlevel.Task, _JobState] | None] = (
-            queue.SimpleQueue()
-        )
+        self._jobs: queue.SimpleQueue[tuple[Job[Any], _JobState] | None] = queue.SimpleQueue()
         self._token = trio.lowlevel.current_trio_token()
         self._stopped = False
 
@@ -91,16 +90,16 @@ class TransactionWorker:
         await trio.to_thread.run_sync(self.serve, limiter=self._db.limiter)
 
     def serve(self) -> None:
-        reschedule, run_soon = trio.lowlevel.reschedule, self._token.run_sync_soon
+        run_soon = self._token.run_sync_soon
         while (item := self._jobs.get()) is not None:
-            job, task, state = item
+            job, state = item
             if state.aborted:
                 result: outcome.Outcome[Any] = outcome.Value(_NOT_RUN)
             else:
                 state.running = True
                 result = outcome.capture(self._db.run_job, job, state.is_aborted)
                 state.running = False
-            run_soon(reschedule, task, result)
+            run_soon(state.set, result)
 
     def stop(self) -> None:
         if not self._stopped:
@@ -111,16 +110,15 @@ class TransactionWorker:
         if self._stopped:
             raise ORMError("the transaction is over")
         state = _JobState()
-        self._jobs.put((job, trio.lowlevel.current_task(), state))
+        self._jobs.put((job, state))
 
-        def abort(_: object) -> trio.lowlevel.Abort:
-            state.aborted = True  # the worker interrupts or skips it, then wakes us
+        def stop_early() -> None:
+            state.aborted = True  # the worker interrupts or skips it, then answers
             if state.running:
                 self._db.interrupt()
-            return trio.lowlevel.Abort.FAILED
 
         try:
-            result = await trio.lowlevel.wait_task_rescheduled(abort)
+            result = await state.wait(on_cancel=stop_early)
         except Exception as exc:
             if state.aborted and self._db.interrupted(exc):
                 await trio.lowlevel.checkpoint()  # raises the pending Cancelled
@@ -149,10 +147,14 @@ async def with_worker(conn: Connection, body: Callable[[TransactionWorker], Awai
     return box[0]
 
 
-class _JobState:
+class _JobState(Waiter[Any]):
+    """A job handed to the worker: the caller waits for its outcome; a cancelled caller
+    asks for it to stop (``aborted``) and still waits for the answer."""
+
     __slots__ = ("aborted", "running")
 
     def __init__(self) -> None:
+        super().__init__()
         self.aborted = False
         self.running = False  # set in the worker thread while the job runs
 

@@ -20,9 +20,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import outcome
 import trio
 
 from .._core.nursery import background_nursery
+from .._core.waiter import Waiter
 from ..http.streams import PrefixedStream
 from .codec import Codec, get_codec
 from .errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
@@ -43,24 +45,15 @@ _WRITTEN = Queued(b"")
 _WRITTEN.taken = True  # what a call holds when its request went out at once
 
 
-class _Pending:
-    """A call waiting for its reply; the reader (or a shutdown) wakes its task."""
+class _Pending(Waiter[bytes]):
+    """A call waiting for its reply's body (or error): the reader or a shutdown sets it;
+    a cancelled or timed-out call abandons it, and a late reply is dropped."""
 
-    __slots__ = ("body", "done", "error", "queued", "task", "waiting")
+    __slots__ = ("queued",)
 
-    def __init__(self, task: trio.lowlevel.Task) -> None:
-        self.task = task
-        self.waiting = False  # parked in wait_task_rescheduled: only then may it be woken
-        self.done = False
-        self.body: bytes | None = None
-        self.error: RPCError | None = None
+    def __init__(self) -> None:
+        super().__init__()
         self.queued: Queued | None = None
-
-    def finish(self) -> None:
-        self.done = True
-        if self.waiting:
-            self.waiting = False
-            trio.lowlevel.reschedule(self.task)
 
 
 class Client:
@@ -120,48 +113,39 @@ class Client:
         message = encode_message(codec.encode_header(Header(service_method, seq, "")), body)
         if len(body) > self._max_frame_bytes:
             raise RPCError(f"rpc client: the argument is over {self._max_frame_bytes} bytes")
-        pending = self._pending[seq] = _Pending(trio.lowlevel.current_task())
+        pending = self._pending[seq] = _Pending()
         try:
             if timeout is None:
-                await self._exchange(message, pending)
+                reply = await self._exchange(message, pending)
             else:
                 with trio.move_on_after(timeout) as scope:
-                    await self._exchange(message, pending)
+                    reply = await self._exchange(message, pending)
                 if scope.cancelled_caught:
                     raise RPCTimeout(
                         f"rpc client: call {service_method} timed out after {timeout:g}s"
                     )
+        except ShutdownError as exc:
+            queued = pending.queued
+            if not (queued and queued.taken):
+                raise ShutdownError(str(exc), sent=False) from None  # safe to try elsewhere
+            raise
         finally:
             self._pending.pop(seq, None)
             if pending.queued is not None and not pending.done:
                 FrameWriter.cancel(pending.queued)  # not written yet: it never will be
-        if pending.error is not None:
-            queued = pending.queued
-            if isinstance(pending.error, ShutdownError) and not (queued and queued.taken):
-                raise ShutdownError(str(pending.error), sent=False)  # safe to try elsewhere
-            raise pending.error
-        assert pending.body is not None
         try:
-            return codec.decode_body(pending.body, reply_type, f"the reply of {service_method}")
+            return codec.decode_body(reply, reply_type, f"the reply of {service_method}")
         except ValueError as exc:
             raise RPCError(f"rpc client: {exc}") from None
 
-    async def _exchange(self, message: bytes, pending: _Pending) -> None:
+    async def _exchange(self, message: bytes, pending: _Pending) -> bytes:
         """Send the request (straight to the socket when it can, else queued for the
-        writer) and wait for ``pending`` to be finished by the reader or a shutdown."""
+        writer) and wait for the reader (or a shutdown) to set ``pending``."""
         if self.writer.write_now(message):
             pending.queued = _WRITTEN
         else:
             pending.queued = await self.writer.queue_when_room(message)
-            if pending.done:  # shut down while it waited for room
-                return
-
-        def abort(_: object) -> trio.lowlevel.Abort:
-            pending.waiting = False  # cancelled: its reply, if it comes, is dropped
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        pending.waiting = True
-        await trio.lowlevel.wait_task_rescheduled(abort)
+        return await pending.wait()
 
     async def read_replies(self) -> None:
         """The reader task: replies to their callers by ``Seq`` until the connection
@@ -181,12 +165,11 @@ class Client:
                             header = codec.decode_header(frame)
                             continue
                         pending = self._pending.get(header.seq)
-                        if pending is not None and pending.waiting:  # else: a late reply
+                        if pending is not None:  # else a late reply, dropped
                             if header.error:
-                                pending.error = RemoteError(header.error)
+                                pending.set(outcome.Error(RemoteError(header.error)))
                             else:
-                                pending.body = frame
-                            pending.finish()
+                                pending.set(outcome.Value(frame))
                         header = None
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 reason = f"the connection broke: {exc}"
@@ -202,9 +185,7 @@ class Client:
             log.debug("rpc client: %s", reason)
             self.writer.close(reason)  # callers waiting for room in its queue wake up
         for pending in self._pending.values():
-            if not pending.done:
-                pending.error = self._error
-                pending.finish()
+            pending.set(outcome.Error(self._error))
 
     async def aclose(self) -> None:
         """Close: pending and later calls fail with ``ShutdownError``."""
