@@ -11,12 +11,13 @@ from .config import ServerConfig, default_max_connections
 from .errors import ClientError, HTTPError, ProtocolError
 from .headers import Headers
 from .message import Request, Response, Transport, render_head
-from .parser import RequestParser, decode_path
+from .parser import RequestParser
 from .pipeline import PipelinedClient, open_pipelined_client
 from .response_parser import ClientResponse, ResponseParser
 from .server import serve, serve_listeners
 from .signals import run_until_signal
 from .streams import PrefixedStream
+from .target import decode_path
 from .types import Handler
 
 __all__ = [

@@ -9,6 +9,7 @@ A ``Connection`` knows its server only through ``Host`` (its config, handler,
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 from collections.abc import Callable
@@ -19,11 +20,11 @@ import trio
 from .config import ServerConfig
 from .errors import ProtocolError
 from .message import Request, Response, Transport, render_head
-from .parser import RequestParser
+from .parser import BODY, HEAD, IDLE, UPGRADED, RequestParser
 from .streams import PrefixedStream
 from .types import Handler
 
-__all__ = ["Connection", "Host"]
+__all__ = ["Connection", "End", "Host", "Phase"]
 
 log = logging.getLogger("geetrio.http")
 
@@ -40,6 +41,30 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 _INTERNAL_ERROR = Response(
     500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error\n"
 )
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class Phase(enum.Enum):
+    """What a connection is doing. While it waits on the socket (``WAITING``,
+    ``READING``, ``SENDING``) its ``deadline`` is in force, else ``deadline`` is
+    infinite: the server's sweeper ends it when ``deadline`` passes."""
+
+    WAITING = "waiting"  # for the next request: eviction and graceful shutdown end it
+    READING = "reading"  # the rest of a request (its head or its body)
+    HANDLING = "handling"  # the handler runs: no deadline of ours
+    SENDING = "sending"  # a send, within send_timeout
+    DETACHED = "detached"  # the handler took the stream
+
+
+class End(enum.Enum):
+    """Why the server ended a connection (``Connection.end``)."""
+
+    TIMEOUT = "connection timeout"
+    EVICTED = "evicted for a new connection"
+    SHUTDOWN = "graceful shutdown"
+
+
+WAITING, READING, HANDLING, SENDING, DETACHED = Phase
 
 
 class Host(Protocol):
@@ -77,18 +102,23 @@ class Connection(Transport):
         self.timeout = trio.CancelScope()
         self.handler = server.handler
         self.send_timeout = server.config.send_timeout
-        self.waiting = False  # blocked on the socket with ``deadline`` in force
-        self.deadline = math.inf
-        self.cancelled = False  # ``timeout`` was cancelled (timeout or shutdown)
-        self.timed_out = False
-        self.idle = False  # waiting between requests (graceful shutdown closes it)
-        self.detached = False
+        self.phase = WAITING
+        self.deadline = math.inf  # in force while waiting on the socket, else infinite
+        self.ended: End | None = None  # set by ``end()``
         self.remote_addr = _remote_addr(stream)
         self.current: Request | None = None
         self.out: list[bytes] = []  # answers to pipelined requests, not sent yet
         self.out_bytes = 0
-        self.body_continue_sent = False  # of the streamed body being read
-        self.body_deadline = math.inf
+        # Of the request being read: whether 100 Continue went out, and its deadlines.
+        self.continue_sent = False
+        self.body_deadline = math.inf  # body_timeout, from the first wait for its body
+        self.stall_deadline = math.inf  # header_timeout, from when its bytes stalled
+
+    def end(self, why: End) -> None:
+        """The server ends this connection (cancels its scope); once."""
+        if self.ended is None:
+            self.ended = why
+            self.timeout.cancel(reason=why.value)
 
     async def run(self) -> None:
         config = self.server.config
@@ -97,15 +127,12 @@ class Connection(Transport):
         now = trio.lowlevel.current_clock().current_time  # one lookup, not one per call
         idle_timeout = config.header_timeout  # a new connection must start promptly
         head_deadline = math.inf  # set when we first wait for an incomplete head
-        body_deadline = math.inf  # set when we first wait for a body
-        stall_deadline = math.inf  # set when bytes inside a body stop making progress
-        continue_sent = False
         with self.timeout:
             while True:
                 request = parser.next_request()
                 if request is not None:
-                    continue_sent = False
-                    head_deadline = body_deadline = stall_deadline = math.inf
+                    head_deadline = self.body_deadline = self.stall_deadline = math.inf
+                    self.continue_sent = False
                     if not await self.respond(request, now):
                         return
                     idle_timeout = config.keep_alive_timeout
@@ -114,7 +141,21 @@ class Connection(Transport):
                     log.info("bad request from %s: %s", self.remote_addr, parser.error)
                     await self.send_error(parser.error.status, parser.error.reason)
                     return
-                if parser.upgraded:  # an upgrade the handler did not take
+                state = parser.state
+                if state is IDLE:
+                    if self.server.draining:
+                        return
+                    self.phase = WAITING
+                    self.deadline = now() + idle_timeout
+                elif state is HEAD:
+                    if head_deadline == math.inf:
+                        head_deadline = now() + config.header_timeout
+                    self.phase = READING
+                    self.deadline = head_deadline
+                elif state is BODY:
+                    await self.before_body_bytes(now())
+                else:  # UPGRADED: an upgrade the handler did not take
+                    assert state is UPGRADED
                     try:
                         if not parser.resume():
                             return  # after a CONNECT (or an upgrade with a body): no way back
@@ -123,34 +164,10 @@ class Connection(Transport):
                         await self.send_error(exc.status, exc.reason)
                         return
                     continue
-                if not parser.in_progress:
-                    if self.server.draining:
-                        return
-                    self.idle = True
-                    self.deadline = now() + idle_timeout
-                elif parser.in_head:
-                    if head_deadline == math.inf:
-                        head_deadline = now() + config.header_timeout
-                    self.deadline = head_deadline
-                else:  # reading a body: within body_timeout, each pause header_timeout
-                    if parser.expects_continue and not continue_sent:
-                        continue_sent = True
-                        await self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
-                    if body_deadline == math.inf:
-                        body_deadline = now() + config.body_timeout
-                    # A chunk-size or trailer line that trickles in is a head of sorts:
-                    # it gets header_timeout from when it stalled, not body_timeout.
-                    if not parser.stalled:
-                        stall_deadline = math.inf
-                    elif stall_deadline == math.inf:
-                        stall_deadline = now() + config.header_timeout
-                    self.deadline = min(
-                        now() + config.header_timeout, body_deadline, stall_deadline
-                    )
-                self.waiting = True
                 data = await stream.receive_some(RECEIVE_SIZE)
-                self.waiting = self.idle = False
-                if self.cancelled or not data:
+                self.phase = READING
+                self.deadline = math.inf
+                if self.ended is not None or not data:
                     break  # timed out or shut down as data arrived, or the client closed
                 try:
                     parser.feed(data)
@@ -158,7 +175,7 @@ class Connection(Transport):
                     log.info("bad request from %s: %s", self.remote_addr, exc)
                     await self.send_error(exc.status, exc.reason)
                     return
-        if self.timed_out and parser.in_progress and not self.server.draining:
+        if self.ended is End.TIMEOUT and parser.in_progress and not self.server.draining:
             log.info("request from %s timed out", self.remote_addr)
             await self.send_error(408, "request timeout")
 
@@ -167,16 +184,15 @@ class Connection(Transport):
         request.remote_addr = self.remote_addr
         request.transport = self
         self.current = request
+        self.phase = HANDLING
         if request.upgrade and self.out:
             await self.send(b"")  # answers before it go out before it may take the stream
         body_stream = request.body_stream
         if body_stream is not None:
             body_stream.attach(self.receive_body)
-            self.body_continue_sent = False
-            self.body_deadline = math.inf
         try:
             response = await self.handler(request)
-            if response is None and not self.detached:
+            if response is None and self.phase is not DETACHED:
                 raise RuntimeError("handler returned None without taking the connection")
         except ProtocolError as exc:  # a streamed body that was malformed or cut off
             log.info("bad request body from %s: %s", self.remote_addr, exc)
@@ -187,7 +203,7 @@ class Connection(Transport):
             response = _INTERNAL_ERROR
         finally:
             self.current = None
-        if self.detached:
+        if self.phase is DETACHED:
             return False
         assert response is not None
         keep_alive = request.keep_alive and not self.server.draining
@@ -213,10 +229,10 @@ class Connection(Transport):
                 data = b"".join(out)
                 out.clear()
                 self.out_bytes = 0
+            self.phase = SENDING
             self.deadline = now() + self.send_timeout
-            self.waiting = True
             await self.stream.send_all(data)
-            self.waiting = False
+            self.deadline = math.inf
             return keep_alive
         return await self.send_response(request, response, keep_alive)
 
@@ -273,25 +289,36 @@ class Connection(Transport):
 
     async def receive_body(self) -> None:
         """More of a streamed request body (``BodyStream`` calls this): one receive,
-        fed to the parser, under ``header_timeout`` per pause and ``body_timeout`` in
-        all (the sweeper cancels the connection, which answers 408)."""
-        parser = self.parser
-        config = self.server.config
-        if parser.expects_continue and not self.body_continue_sent:
-            self.body_continue_sent = True
-            await self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
-        now = trio.current_time()
-        if self.body_deadline == math.inf:
-            self.body_deadline = now + config.body_timeout
-        self.deadline = min(now + config.header_timeout, self.body_deadline)
-        self.waiting = True
+        fed to the parser, within the deadlines of ``before_body_bytes`` (the sweeper
+        cancels the connection, which answers 408)."""
+        await self.before_body_bytes(trio.current_time())
         try:
             data = await self.stream.receive_some(RECEIVE_SIZE)
         finally:
-            self.waiting = False
+            self.phase = HANDLING
+            self.deadline = math.inf
         if not data:
             raise ProtocolError(400, "the client closed the connection inside the body")
-        parser.feed(data)
+        self.parser.feed(data)
+
+    async def before_body_bytes(self, now: float) -> None:
+        """Before waiting for body bytes, whole or streamed: ``100 Continue`` once when
+        the request asked for it, then the deadline — ``header_timeout`` per pause,
+        ``body_timeout`` in all, and ``header_timeout`` from when a chunk-size or
+        trailer line stalled (it trickles in: a head of sorts)."""
+        parser = self.parser
+        if parser.expects_continue and not self.continue_sent:
+            self.continue_sent = True
+            await self.send(_CONTINUE)
+        config = self.server.config
+        if self.body_deadline == math.inf:
+            self.body_deadline = now + config.body_timeout
+        if not parser.stalled:
+            self.stall_deadline = math.inf
+        elif self.stall_deadline == math.inf:
+            self.stall_deadline = now + config.header_timeout
+        self.phase = READING
+        self.deadline = min(now + config.header_timeout, self.body_deadline, self.stall_deadline)
 
     async def send(self, data: bytes) -> None:
         """``send_all`` bounded by ``send_timeout`` (through the sweeper), after the
@@ -300,12 +327,14 @@ class Connection(Transport):
             data = b"".join((*self.out, data))
             self.out.clear()
             self.out_bytes = 0
+        phase = self.phase
+        self.phase = SENDING
         self.deadline = trio.current_time() + self.send_timeout
-        self.waiting = True
         try:
             await self.stream.send_all(data)
         finally:
-            self.waiting = False
+            self.phase = phase
+            self.deadline = math.inf
 
     async def send_error(self, status: int, reason: str) -> None:
         """Answer a request we will not process, then close without a reset."""
@@ -330,9 +359,9 @@ class Connection(Transport):
     # Transport
     def detach(self, *, replay_head: bool = True) -> trio.abc.Stream:
         request = self.current
-        if self.detached or request is None or not request.upgrade:
+        if self.phase is DETACHED or request is None or not request.upgrade:
             raise RuntimeError("only the current Upgrade or CONNECT request can take the stream")
-        self.detached = True
+        self.phase = DETACHED
         trailing = self.parser.trailing_data
         if not replay_head:
             return PrefixedStream(self.stream, trailing) if trailing else self.stream

@@ -11,22 +11,22 @@ status to answer before closing.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections import deque
 from collections.abc import Callable
-from urllib.parse import unquote_to_bytes, urlsplit
 
 import httptools
 
 from .config import ServerConfig
 from .errors import ProtocolError
 from .message import BodyStream, Request
+from .target import decode_path, split_target
 
-__all__ = ["RequestParser", "decode_path", "split_target"]
+__all__ = ["ParseState", "RequestParser"]
 
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 _CHECKED_HEADERS = frozenset({b"host", b"content-length", b"expect", b"transfer-encoding"})
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Go's net/rpc and GeeRPC clients open their tunnel with a head of bare LFs:
 # "CONNECT /_geeprc_ HTTP/1.0\n\n". llhttp (strict) refuses bare LF, and rightly for any
 # other request. This one exact shape — a CONNECT with no header fields at all, whole in
@@ -36,47 +36,32 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _GO_CONNECT = re.compile(rb"CONNECT /[!-~]* HTTP/1\.[01]\n\n")
 
 
-def decode_path(raw_path: str) -> str:
-    """Percent-decode a request path as UTF-8; ``ProtocolError(400)`` when the escapes
-    are broken (``%zz``, a lone ``%``), the bytes are not UTF-8, or they hold a NUL
-    (``%00``), which no file name or route should ever see."""
-    if "%" not in raw_path and raw_path.isascii():
-        return raw_path
-    if _BAD_ESCAPE.search(raw_path):
-        raise ProtocolError(400, "malformed percent-encoding in the request path")
-    try:
-        path = unquote_to_bytes(raw_path.encode("latin-1")).decode("utf-8")
-    except UnicodeDecodeError:
-        raise ProtocolError(400, "request path is not UTF-8 after percent-decoding") from None
-    if "\x00" in path:
-        raise ProtocolError(400, "request path contains a NUL byte (%00)")
-    return path
+class ParseState(enum.Enum):
+    """Where a ``RequestParser`` is. Transitions: ``IDLE`` → ``HEAD`` (a request's first
+    byte) → ``BODY`` (its head complete) → ``IDLE`` (complete); ``UPGRADED`` after an
+    Upgrade/CONNECT request (``resume()`` → ``IDLE``); ``DONE`` once it failed or was
+    closed, for good."""
+
+    IDLE = "idle"  # between requests: nothing of the next one buffered
+    HEAD = "head"  # a request's head (request line and headers) is incomplete
+    BODY = "body"  # its head is complete, its body is not
+    UPGRADED = "upgraded"  # it stopped after an Upgrade/CONNECT request
+    DONE = "done"  # failed or closed: it takes no more bytes
 
 
-def split_target(target: str) -> tuple[str, str]:
-    """Split a request target into (raw path, raw query string)."""
-    if target.startswith("/"):
-        path, _, query = target.partition("?")
-        return path, query
-    if target.startswith(("http://", "https://")):  # absolute-form, as proxies send it
-        parts = urlsplit(target)
-        return parts.path or "/", parts.query
-    return target, ""  # asterisk-form ("*") and authority-form (CONNECT host:port)
+IDLE, HEAD, BODY, UPGRADED, DONE = ParseState
 
 
 class RequestParser:
     """Feed bytes with ``feed()``; take finished requests with ``next_request()``.
 
-    Pipelined requests come out in order. Read-only state, plain attributes because
-    the server checks them for every request:
-
-    - ``in_progress``: bytes of an unfinished request are buffered;
-    - ``in_head``: that request's head (request line and headers) is incomplete;
-    - ``expects_continue``: it asked for ``100 Continue`` and its body has not come;
-    - ``upgraded``: a request asked for a protocol upgrade (or CONNECT), so the parser
-      stops; ``trailing_data`` holds the bytes that followed its head. When the
-      handler does not take the connection, ``resume()`` goes on parsing them
-      (``Upgrade:`` requests; after a CONNECT there is no way back).
+    Pipelined requests come out in order. ``state`` (a ``ParseState``, read-only) says
+    where it is; ``in_progress`` (``HEAD`` or ``BODY``), ``in_head`` and ``upgraded``
+    say the same as booleans. ``expects_continue``: the request asked for
+    ``100 Continue`` and its body has not come. After an upgrade (or CONNECT)
+    ``trailing_data`` holds the bytes that followed its head; when the handler does not
+    take the connection, ``resume()`` goes on parsing them (``Upgrade:`` requests; after
+    a CONNECT there is no way back).
 
     Each request's body belongs to its ``Request`` alone: the parser lets go of it as
     soon as the request is complete. ``close()`` drops the llhttp parser, which refers
@@ -101,12 +86,10 @@ class RequestParser:
         self._max_body = config.max_body_bytes
         self._parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         self._ready: deque[Request] = deque()
-        self.upgraded = False
+        self.state = IDLE
         self.error: ProtocolError | None = None  # malformed bytes after whole requests
         self.trailing_data = b""
         self.expects_continue = False
-        self.in_progress = False
-        self.in_head = False
         self._began_in_this_feed = False
         # Per-request state, reset by on_message_begin.
         self._url: list[bytes] = []
@@ -131,20 +114,33 @@ class RequestParser:
 
     # ------------------------------------------------------------------ public API
 
+    @property
+    def in_progress(self) -> bool:
+        """Bytes of an unfinished request are buffered (``HEAD`` or ``BODY``)."""
+        return self.state is HEAD or self.state is BODY
+
+    @property
+    def in_head(self) -> bool:
+        return self.state is HEAD
+
+    @property
+    def upgraded(self) -> bool:
+        return self.state is UPGRADED
+
     def feed(self, data: bytes | bytearray) -> None:
         """Parse ``data``; raise ``ProtocolError`` on malformed input or a broken limit
         (the parser is unusable afterwards). When whole requests came before the bad
         bytes, the error waits in ``error`` instead, for after their answers (RFC 9112
         §9.3: pipelined requests are answered in order)."""
         parser = self._parser
-        if self.upgraded or parser is None:
+        if parser is None or self.state is UPGRADED:
             raise RuntimeError("the parser was upgraded or closed; it takes no more bytes")
-        fresh = not self.in_progress  # no request of ours was begun before these bytes
+        fresh = self.state is IDLE  # no request of ours was begun before these bytes
         self._began_in_this_feed = False
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
-            self.upgraded = True
+            self.state = UPGRADED
             self.trailing_data = bytes(data[exc.args[0] :])
             return
         except httptools.HttpParserCallbackError as exc:
@@ -161,13 +157,14 @@ class RequestParser:
             else:
                 self._fail(ProtocolError(400, f"malformed request: {exc}"))
             return
-        if self.in_head and not self._began_in_this_feed:
+        state = self.state
+        if state is HEAD and not self._began_in_this_feed:
             # llhttp buffers a header name or value it has not finished: count every
             # byte fed while the head is open so one endless header cannot grow memory.
             self._unparsed_head += len(data)
             if self._unparsed_head > self._max_header:
                 self._fail(ProtocolError(431, "request header fields too large"))
-        elif self.in_progress and not self.in_head:
+        elif state is BODY:
             # The same inside a body: bytes that made no progress are a chunk-size line,
             # a chunk extension or a trailer line llhttp is still buffering.
             if self._unparsed_tail < 0:  # progress in this feed
@@ -180,10 +177,11 @@ class RequestParser:
     def _fail(self, error: ProtocolError) -> None:
         """Raise ``error``, or keep it in ``error`` when whole requests wait to be
         answered first (not for a streamed body's own error); the parser is done."""
+        self.state = DONE
+        self._parser = None
         if not self._ready or self._streaming is not None:
             raise error
         self.error = error
-        self._parser = None
 
     def _feed_go_connect(self, data: bytes | bytearray) -> None:
         """Go's ``CONNECT /path HTTP/1.0\\n\\n`` (see ``_GO_CONNECT``), which llhttp
@@ -192,7 +190,7 @@ class RequestParser:
         assert match is not None
         end = match.end()
         self._parser = httptools.HttpRequestParser(self)
-        self.in_progress = False
+        self.state = IDLE
         self.feed(bytes(data[: end - 2]) + b"\r\n\r\n" + data[end:])
 
     @property
@@ -214,12 +212,12 @@ class RequestParser:
         connection: parse the bytes that followed it as the next requests. False (and
         nothing done) when there is no way back: after a CONNECT, or an upgrade request
         with a body (llhttp hands its body over as the new protocol's bytes)."""
-        if not self.upgraded:
+        if self.state is not UPGRADED:
             raise RuntimeError("only an upgraded parser can resume")
         if self._connect or self._declared_body:
             return False
         data, self.trailing_data = self.trailing_data, b""
-        self.upgraded = False
+        self.state = IDLE
         self._parser = httptools.HttpRequestParser(self)
         if data:
             self.feed(data)
@@ -227,6 +225,7 @@ class RequestParser:
 
     def close(self) -> None:
         """Let go of everything: no more bytes are taken."""
+        self.state = DONE
         self._parser = None
         self._ready.clear()
         self._body = []
@@ -247,8 +246,7 @@ class RequestParser:
         self._declared_body = False
         self._trailers = None
         self._unparsed_tail = 0
-        self.in_progress = True
-        self.in_head = True
+        self.state = HEAD
         self._began_in_this_feed = True
 
     def on_url(self, url: bytes) -> None:
@@ -261,7 +259,7 @@ class RequestParser:
         self._head_len += len(name) + len(value) + 4
         if self._head_len + self._url_len > self._max_header:
             raise ProtocolError(431, "request header fields too large")
-        if not self.in_head:  # a trailer field: kept apart, never a header field
+        if self.state is not HEAD:  # a trailer field: kept apart, never a header field
             self._unparsed_tail = -1
             field = (name.decode("latin-1"), value.decode("latin-1"))
             if self._trailers is None:
@@ -299,7 +297,7 @@ class RequestParser:
             self._expect_continue = True
 
     def on_headers_complete(self) -> None:
-        self.in_head = False
+        self.state = BODY
         assert self._parser is not None
         version = self._version = self._parser.get_http_version()
         if version == "1.1":
@@ -359,7 +357,7 @@ class RequestParser:
             if self._trailers is not None:
                 request.trailers = self._trailers
             self._ready.append(request)
-        self.in_progress = False
+        self.state = IDLE
         self.expects_continue = False
 
     def _build_request(self, body: bytes) -> Request:

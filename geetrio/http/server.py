@@ -8,9 +8,9 @@ go out together, in one ``send_all`` per batch.
 
 Timeouts: before each wait on the socket a connection writes a plain deadline
 (``header_timeout`` while a request head arrives, ``keep_alive_timeout`` while idle,
-``send_timeout`` while a send is stuck) and raises its ``waiting`` flag; the handler
-runs with no deadline. One sweeper task per server cancels the scope of each
-connection whose wait has passed its deadline. Moving a real cancel-scope deadline
+``send_timeout`` while a send is stuck), and sets it back to infinity after; the handler
+runs with no deadline. One sweeper task per server ends each connection whose
+deadline has passed (``Connection.end``). Moving a real cancel-scope deadline
 twice per request cost 2.4 us, a tenth of our whole per-request budget; the sweeper
 costs two attribute writes, and timeouts fire within ``_sweep_interval`` of their
 deadline. A receive that completed just as its scope was cancelled is dropped (the
@@ -35,7 +35,7 @@ from .._core.accept import accept_loop
 from .._core.budget import process_budget
 from .._core.text import limited
 from .config import ServerConfig
-from .connection import Connection
+from .connection import Connection, End, Phase
 from .message import Request
 from .types import Handler
 
@@ -179,23 +179,21 @@ class _Server:
         while True:
             await trio.sleep(interval)
             now = trio.current_time()
-            due = [c for c in self.connections if c.waiting and c.deadline <= now]
+            due = [c for c in self.connections if c.deadline <= now]
             for done, connection in enumerate(due):
                 if done and done % SWEEP_BATCH == 0:
                     # let this batch run and the other connections' I/O be polled
                     await trio.lowlevel.checkpoint()
-                if connection.waiting and connection.deadline <= now:
-                    connection.timed_out = connection.cancelled = True
-                    connection.timeout.cancel(reason="connection timeout")
+                if connection.deadline <= now:
+                    connection.end(End.TIMEOUT)
 
     def evict_idle(self) -> bool:
         """Close the oldest idle keep-alive connection (the server is full and a new
         client waits); False when none is idle."""
         for connection in self.connections:
-            if connection.idle and not connection.cancelled:
+            if connection.phase is Phase.WAITING and connection.ended is None:
                 limited.info(log, "server full: closing the oldest idle connection")
-                connection.cancelled = True
-                connection.timeout.cancel(reason="evicted for a new connection")
+                connection.end(End.EVICTED)
                 return True
         return False
 
@@ -204,9 +202,8 @@ class _Server:
         their current response."""
         self.draining = True
         for connection in self.connections:
-            if connection.idle:
-                connection.cancelled = True
-                connection.timeout.cancel(reason="graceful shutdown")
+            if connection.phase is Phase.WAITING:
+                connection.end(End.SHUTDOWN)
 
 
 def _sweep_interval(config: ServerConfig) -> float:

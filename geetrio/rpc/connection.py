@@ -12,6 +12,7 @@ are cut to ``MAX_ERROR_TEXT`` (they may quote the input).
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 from typing import Any, Protocol
@@ -25,7 +26,7 @@ from .protocol import MAGIC_NUMBER, FrameDecoder, Header, OptionReader, encode_m
 from .service import Method
 from .writer import FrameWriter
 
-__all__ = ["Connection", "Host"]
+__all__ = ["Connection", "Host", "ReadState"]
 
 log = logging.getLogger("geetrio.rpc")
 
@@ -48,6 +49,20 @@ class Host(Protocol):
     def find(self, service_method: str) -> Method | str: ...
 
 
+class ReadState(enum.Enum):
+    """What a connection's reader is doing; one place sets it (``_read``), except that
+    the last call answered turns ``BUSY`` into ``IDLE`` (``_free``)."""
+
+    OPTION = "option"  # waiting for the Option line, within option_timeout
+    IDLE = "idle"  # waiting between messages, nothing in flight: idle_timeout
+    BUSY = "busy"  # waiting between messages while calls run: no deadline
+    FRAME = "frame"  # waiting inside a message: frame_timeout from its first byte
+    DISPATCHING = "dispatching"  # not waiting on the socket: handing requests out
+
+
+OPTION, IDLE, BUSY, FRAME, DISPATCHING = ReadState
+
+
 class Connection:
     def __init__(self, server: Host, stream: trio.abc.Stream) -> None:
         self.server = server
@@ -58,6 +73,7 @@ class Connection:
         self.slots = trio.Semaphore(MAX_IN_FLIGHT)
         self.writer = FrameWriter(stream, write_timeout=WRITE_TIMEOUT, on_broken=self._broken)
         self.draining = False  # a graceful shutdown: read no more requests
+        self.state = OPTION
         self._receiving: trio.CancelScope | None = None  # around the reader's wait
         self.pending_bytes = 0  # request bodies being handled + replies waiting for room
         self._frame_deadline = math.inf  # set when a message's first byte arrived
@@ -67,18 +83,12 @@ class Connection:
     def idle(self) -> bool:
         """Nothing in flight and no message arriving (or no Option yet): a connection
         the server may close to make room for a new one."""
-        if self.codec is None:
-            return True
-        return (
-            self.pending_bytes == 0
-            and self._receiving is not None
-            and self._frame_deadline == math.inf
-        )
+        return self.state is IDLE or self.state is OPTION
 
     def drain(self) -> None:
         """Read no more requests; those read finish and are answered, then it closes."""
         self.draining = True
-        if self.codec is None:  # no Option yet: nothing is in flight
+        if self.state is OPTION:  # nothing is in flight
             self.scope.cancel(reason="graceful shutdown")
         elif self._receiving is not None:
             self._receiving.cancel(reason="graceful shutdown")
@@ -146,12 +156,13 @@ class Connection:
                 if decoder.pending or self._header is not None:  # inside a message
                     if self._frame_deadline == math.inf:
                         self._frame_deadline = now + server.frame_timeout
-                    deadline = self._frame_deadline
+                    self.state, deadline = FRAME, self._frame_deadline
                 else:
                     self._frame_deadline = math.inf
-                    # idle: nothing in flight and nothing arriving
-                    idle = self.pending_bytes == 0
-                    deadline = now + server.idle_timeout if idle else math.inf
+                    if self.pending_bytes == 0:
+                        self.state, deadline = IDLE, now + server.idle_timeout
+                    else:
+                        self.state, deadline = BUSY, math.inf
                 with trio.CancelScope(deadline=deadline) as self._receiving:
                     try:
                         data = await self.stream.receive_some(RECEIVE_SIZE)
@@ -159,10 +170,11 @@ class Connection:
                         log.debug("rpc server: connection lost: %s", exc)
                         data = b""  # a reset is an end like any other
                 receiving, self._receiving = self._receiving, None
+                waited, self.state = self.state, DISPATCHING
                 if self.draining:
                     return
                 if receiving.cancelled_caught:
-                    what = "a frame" if deadline == self._frame_deadline else "a request"
+                    what = "a frame" if waited is FRAME else "a request"
                     limited.info(log, "rpc server: no %s in time; closing the connection", what)
                     break
                 if not data:
@@ -191,8 +203,9 @@ class Connection:
         if self._room:
             self._room.unpark_all()
         receiving = self._receiving
-        if not self.pending_bytes and receiving is not None and receiving.deadline == math.inf:
+        if not self.pending_bytes and self.state is BUSY and receiving is not None:
             # the last call answered while the reader waits: now it waits idle
+            self.state = IDLE
             receiving.deadline = trio.current_time() + self.server.idle_timeout
 
     async def _read_option(self) -> bytes | None:
@@ -218,6 +231,7 @@ class Connection:
             return None
         self.codec = codec
         self.handle_timeout = option.handle_timeout
+        self.state = DISPATCHING
         return rest
 
     def _dispatch(self, handlers: trio.Nursery, header: Header, body: bytes) -> None:

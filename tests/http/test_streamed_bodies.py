@@ -154,6 +154,30 @@ async def test_a_trickling_streamed_body_gets_408(
     assert trio.current_time() - started == pytest.approx(5.0, abs=1.1)
 
 
+async def test_a_trickling_chunk_size_line_of_a_streamed_body_gets_the_header_timeout(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """As for a whole body: a chunk-size line that trickles in is no progress, held to
+    header_timeout from when it stalled, not to the whole body_timeout."""
+    u = Uploads()
+    listener = MemoryListener()
+    config = ServerConfig(header_timeout=2.0, body_timeout=60.0)
+    await nursery.start(
+        partial(serve_listeners, u.handler, [listener], config=config, stream_body=u.streams)
+    )
+    client = await listener.connect()
+    await client.send(
+        b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+    )
+    started = trio.current_time()
+    with pytest.raises(trio.BrokenResourceError):  # the server hangs up on us
+        for _ in range(20):  # a hex digit every 1.5 s: 30 s, far less than body_timeout
+            await trio.sleep(1.5)
+            await client.send(b"0")
+    assert trio.current_time() - started < 10  # ended near 2 s, not at 60
+    assert (await client.read_until_eof()).startswith(b"HTTP/1.1 408 ")
+
+
 # ------------------------------------------------------------------ Gee
 
 
