@@ -48,6 +48,16 @@ async def uploads(nursery: trio.Nursery) -> tuple[Uploads, int]:
     return u, port
 
 
+async def memory_uploads(nursery: trio.Nursery, config: ServerConfig) -> RawClient:
+    """A client of an ``Uploads`` server on memory streams (for the autojump clock)."""
+    u = Uploads()
+    listener = MemoryListener()
+    await nursery.start(
+        partial(serve_listeners, u.handler, [listener], config=config, stream_body=u.streams)
+    )
+    return await listener.connect()
+
+
 def post(path: str, length: int, *, extra: str = "") -> bytes:
     return f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {length}\r\n{extra}\r\n".encode()
 
@@ -139,13 +149,7 @@ async def test_a_malformed_or_cut_off_body_harms_no_one(
 async def test_a_trickling_streamed_body_gets_408(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
-    u = Uploads()
-    listener = MemoryListener()
-    config = ServerConfig(header_timeout=2.0, body_timeout=5.0)
-    await nursery.start(
-        partial(serve_listeners, u.handler, [listener], config=config, stream_body=u.streams)
-    )
-    client = await listener.connect()
+    client = await memory_uploads(nursery, ServerConfig(header_timeout=2.0, body_timeout=5.0))
     await client.send(post("/upload", 100))
     started = trio.current_time()
 
@@ -159,13 +163,7 @@ async def test_a_trickling_chunk_size_line_of_a_streamed_body_gets_the_header_ti
 ) -> None:
     """As for a whole body: a chunk-size line that trickles in is no progress, held to
     header_timeout from when it stalled, not to the whole body_timeout."""
-    u = Uploads()
-    listener = MemoryListener()
-    config = ServerConfig(header_timeout=2.0, body_timeout=60.0)
-    await nursery.start(
-        partial(serve_listeners, u.handler, [listener], config=config, stream_body=u.streams)
-    )
-    client = await listener.connect()
+    client = await memory_uploads(nursery, ServerConfig(header_timeout=2.0, body_timeout=60.0))
     await client.send(
         b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
     )
