@@ -36,7 +36,7 @@ from geetrio import orm, rpc
 from geetrio.bridge import Bridge, Page
 from geetrio.bridge.demos import mount_demos
 from geetrio.cache import Group, HTTPPool, join_cluster
-from geetrio.etcd import EtcdClient
+from geetrio.discovery import EtcdClient
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine, default
 

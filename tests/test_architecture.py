@@ -15,11 +15,12 @@ ALLOWED = {
     "errors": set(),
     "_core": {"errors"},
     "http": {"_core", "errors"},
-    "etcd": {"http", "_core", "errors"},
+    "discovery": {"http", "_core", "errors"},
+    "etcd": {"discovery"},  # kept for code importing geetrio.etcd
     "web": {"http", "_core", "errors"},
     "orm": {"_core", "errors"},
-    "cache": {"web", "http", "etcd", "_core", "errors"},
-    "rpc": {"web", "http", "etcd", "_core", "errors"},
+    "cache": {"http", "discovery", "_core", "errors"},
+    "rpc": {"http", "discovery", "_core", "errors"},
     "bridge": {"web", "http", "_core", "errors"},
 }
 

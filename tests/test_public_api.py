@@ -12,6 +12,8 @@ import trio
 
 import geetrio.bridge
 import geetrio.cache
+import geetrio.discovery
+import geetrio.etcd
 import geetrio.http
 import geetrio.web
 from geetrio import orm, rpc
@@ -32,6 +34,8 @@ SURFACE: dict[ModuleType, set[str]] = {
         "RequestParser",
         "Response",
         "ResponseParser",
+        "RouteContext",
+        "Routes",
         "ServerConfig",
         "Transport",
         "decode_path",
@@ -134,6 +138,18 @@ SURFACE: dict[ModuleType, set[str]] = {
         "register_codec",
         "xdial",
     },
+    geetrio.discovery: {
+        "DEFAULT_REGISTRY_PATH",
+        "DiscoveryError",
+        "EtcdClient",
+        "EtcdError",
+        "heartbeat",
+        "keep_registered",
+        "list_servers",
+        "prefix_end",
+        "watch_prefix",
+    },
+    geetrio.etcd: {"EtcdClient", "EtcdError", "keep_registered", "watch_prefix"},
 }
 
 
@@ -224,6 +240,8 @@ def test_one_error_root() -> None:
     )
     assert issubclass(ConversionError, rpc.RPCError) and issubclass(ConversionError, ValueError)
     assert issubclass(rpc.RegistryFull, rpc.RPCError)
+    assert issubclass(etcd.EtcdError, geetrio.discovery.DiscoveryError)
+    assert issubclass(geetrio.discovery.DiscoveryError, geetrio.GeetrioError)
 
 
 def test_rpc_signatures_and_defaults() -> None:

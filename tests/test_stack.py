@@ -171,7 +171,7 @@ async def test_the_stack_on_postgresql(postgres_server: str) -> None:
 async def test_the_stack_on_etcd(etcd_server: Any) -> None:
     """``--etcd``: RPC servers and cache members in etcd; a client discovers them there;
     after SIGTERM their keys are gone (leases revoked)."""
-    from geetrio.etcd import EtcdClient
+    from geetrio.discovery import EtcdClient
 
     async with stack("--etcd", etcd_server.url) as (process, urls, _):
         assert urls["etcd"] == etcd_server.url

@@ -24,8 +24,8 @@ import trio
 from .._core.nursery import OwnsTasks
 from .._core.urls import parse_http_url
 from ..http import ClientError
+from ..http.mount import RouteContext, Routes
 from ..http.pipeline import PipelinedClient, open_pipelined_client
-from ..web import Context, Engine
 from .consistenthash import HashFn, HashRing
 from .group import Group, get_group
 from .peers import PeerError, PeerGetter
@@ -130,13 +130,14 @@ class HTTPPool(OwnsTasks):
 
     # ------------------------------------------------------------------ serving
 
-    def mount(self, app: Engine) -> None:
-        """Serve the peer protocol under ``base_path`` on ``app``."""
+    def mount(self, app: Routes) -> None:
+        """Serve the peer protocol under ``base_path`` on ``app`` (a ``geetrio.web``
+        Engine or group)."""
         pattern = self.base_path + "*path"
-        app.get(pattern, self._serve_get)
-        app.delete(pattern, self._serve_delete)
+        app.add_route("GET", pattern, self._serve_get)
+        app.add_route("DELETE", pattern, self._serve_delete)
 
-    def _parse(self, c: Context) -> tuple[Group, str] | None:
+    def _parse(self, c: RouteContext) -> tuple[Group, str] | None:
         try:
             name, key = split_peer_path(c.request.target, self.base_path)
         except BadPeerPath as exc:
@@ -148,7 +149,7 @@ class HTTPPool(OwnsTasks):
             return None
         return group, key
 
-    async def _serve_get(self, c: Context) -> None:
+    async def _serve_get(self, c: RouteContext) -> None:
         parsed = self._parse(c)
         if parsed is None:
             return
@@ -161,7 +162,7 @@ class HTTPPool(OwnsTasks):
         c.set_header("Content-Type", "application/octet-stream")
         c.data(200, encode_response(value))
 
-    async def _serve_delete(self, c: Context) -> None:
+    async def _serve_delete(self, c: RouteContext) -> None:
         parsed = self._parse(c)
         if parsed is None:
             return

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import trio
 
-from ..etcd import EtcdClient, keep_registered, watch_prefix
+from ..discovery.etcd import EtcdClient, keep_registered, watch_prefix
 from .http_pool import HTTPPool
 
 __all__ = ["DEFAULT_CLUSTER_PREFIX", "join_cluster"]

@@ -11,6 +11,7 @@ from .config import ServerConfig, default_max_connections
 from .errors import ClientError, HTTPError, ProtocolError
 from .headers import Headers
 from .message import Request, Response, Transport, render_head
+from .mount import RouteContext, Routes
 from .parser import RequestParser
 from .pipeline import PipelinedClient, open_pipelined_client
 from .response_parser import ClientResponse, ResponseParser
@@ -34,6 +35,8 @@ __all__ = [
     "RequestParser",
     "Response",
     "ResponseParser",
+    "RouteContext",
+    "Routes",
     "ServerConfig",
     "Transport",
     "decode_path",

@@ -17,7 +17,7 @@ from contextlib import AsyncExitStack
 import trio
 
 from .._core.nursery import OwnsTasks, background_nursery
-from ..etcd import EtcdClient, keep_registered, watch_prefix
+from ..discovery.etcd import EtcdClient, keep_registered, watch_prefix
 from .xclient import MultiServersDiscovery, Selection
 
 __all__ = ["DEFAULT_ETCD_PREFIX", "EtcdDiscovery", "etcd_register"]

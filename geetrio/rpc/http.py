@@ -4,10 +4,11 @@ server; ``GET /debug/geerpc`` shows the services (an HTML page)."""
 from __future__ import annotations
 
 import html
-from typing import Any, Protocol
+from typing import Protocol
 
 import trio
 
+from ..http.mount import RouteContext, Routes
 from .service import Service
 
 __all__ = ["CONNECTED", "CONNECTED_STATUS", "DEBUG_PATH", "RPC_PATH", "Servable", "mount"]
@@ -26,22 +27,21 @@ class Servable(Protocol):
     async def serve_stream(self, stream: trio.abc.Stream) -> None: ...
 
 
-def mount(server: Servable, app: Any, path: str, debug_path: str) -> None:
+def mount(server: Servable, app: Routes, path: str, debug_path: str) -> None:
     """Routes on a ``geetrio.web`` Engine: ``CONNECT path`` (other methods on it get
     405 from the router) and ``GET debug_path``."""
-    from ..web import Context
 
-    async def connect(c: Context) -> None:
+    async def connect(c: RouteContext) -> None:
         stream = c.detach(replay_head=False)
         await stream.send_all(CONNECTED)
         await server.serve_stream(stream)
 
-    async def debug(c: Context) -> None:
+    async def debug(c: RouteContext) -> None:
         c.set_header("content-type", "text/html; charset=utf-8")
         c.data(200, debug_page(server).encode())
 
     app.add_route("CONNECT", path, connect)
-    app.get(debug_path, debug)
+    app.add_route("GET", debug_path, debug)
 
 
 def debug_page(server: Servable) -> str:

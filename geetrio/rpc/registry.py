@@ -13,13 +13,20 @@ import logging
 import math
 import re
 from collections import OrderedDict
-from typing import Any
 
 import trio
 
-from .._core.backoff import Backoff
-from .._core.urls import parse_http_url
-from ..http import ClientError, HTTPClient
+from ..discovery.errors import DiscoveryError
+from ..discovery.registry import (
+    DEFAULT_REGISTRY_PATH,
+    DEFAULT_TIMEOUT,
+    SERVER_HEADER,
+    SERVERS_HEADER,
+    heartbeat,
+    list_servers,
+    split_registry_url,
+)
+from ..http.mount import RouteContext, Routes
 from .errors import RPCError
 from .xclient import MultiServersDiscovery, Selection
 
@@ -33,12 +40,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("geetrio.rpc")
-
-DEFAULT_REGISTRY_PATH = "/_geerpc_/registry"
-DEFAULT_TIMEOUT = 300.0
-HTTP_TIMEOUT = 5.0  # seconds one registry request may take
-SERVERS_HEADER = "X-Geerpc-Servers"
-SERVER_HEADER = "X-Geerpc-Server"
 
 
 MAX_ADDRESS_BYTES = 255  # a DNS name's limit (253) with room for "tcp@" and a port
@@ -153,11 +154,10 @@ class Registry:
                 self._changed = trio.Event()
                 await self._changed.wait()
 
-    def mount(self, app: Any, path: str = DEFAULT_REGISTRY_PATH) -> None:
+    def mount(self, app: Routes, path: str = DEFAULT_REGISTRY_PATH) -> None:
         """Serve the registry at ``path`` on a ``geetrio.web`` Engine."""
-        from ..web import Context
 
-        async def serve(c: Context) -> None:
+        async def serve(c: RouteContext) -> None:
             if c.method == "GET":
                 c.set_header(SERVERS_HEADER, ",".join(self.alive()))
                 c.status(200)
@@ -181,52 +181,6 @@ class Registry:
             app.add_route(method, path, serve)
 
 
-def _split(url: str) -> tuple[str, int, str]:
-    parsed = parse_http_url(url, "a registry URL")
-    return parsed.host, parsed.port, parsed.path
-
-
-async def heartbeat(
-    registry: str,
-    rpc_addr: str,
-    interval: float | None = None,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Announce ``rpc_addr`` to ``registry`` now and then every ``interval`` seconds
-    (default: the registry's default timeout less 60 s) until cancelled. Reports
-    started after the first attempt. A failed post is logged and retried with backoff
-    (from 1 s, doubling, at most ``interval``); it never stops on an error."""
-    if interval is None:
-        interval = DEFAULT_TIMEOUT - 60.0
-    if interval <= 0:
-        raise ValueError("interval must be positive")
-    host, port, path = _split(registry)
-    async with HTTPClient(max_idle_per_host=1) as client:
-        backoff = Backoff(min(1.0, interval), interval)
-        started = False
-        while True:
-            try:
-                with trio.fail_after(HTTP_TIMEOUT):
-                    response = await client.fetch(
-                        "POST", host, port, path, headers=[(SERVER_HEADER, rpc_addr)]
-                    )
-                if response.status != 200:
-                    raise ClientError(f"the registry answered {response.status}")
-            except (ClientError, trio.TooSlowError) as exc:
-                wait = backoff.next()
-                log.warning(
-                    "rpc heartbeat to %s failed (%s); retrying in %.0f s", registry, exc, wait
-                )
-            else:
-                wait = interval
-                backoff.reset()
-            if not started:
-                started = True
-                task_status.started()
-            await trio.sleep(wait)
-
-
 class RegistryDiscovery(MultiServersDiscovery):
     """Servers from a registry, refreshed when the list is older than
     ``refresh_interval`` seconds. A failed refresh keeps the last list (logged); with
@@ -237,7 +191,7 @@ class RegistryDiscovery(MultiServersDiscovery):
         super().__init__([])
         self.registry = registry
         self.refresh_interval = refresh_interval
-        self._address = _split(registry)
+        split_registry_url(registry)  # a bad URL fails here, not at the first call
         self._last_update = -math.inf
         self._reached = False
 
@@ -249,14 +203,9 @@ class RegistryDiscovery(MultiServersDiscovery):
         if trio.current_time() - self._last_update < self.refresh_interval:
             await trio.lowlevel.checkpoint()
             return
-        host, port, path = self._address
         try:
-            async with HTTPClient(max_idle_per_host=0) as client:
-                with trio.fail_after(HTTP_TIMEOUT):
-                    response = await client.fetch("GET", host, port, path)
-            if response.status != 200:
-                raise ClientError(f"it answered {response.status}")
-        except (ClientError, trio.TooSlowError) as exc:
+            servers = await list_servers(self.registry)
+        except DiscoveryError as exc:
             if not self._reached:
                 raise RPCError(f"rpc registry {self.registry} unreachable: {exc}") from exc
             log.warning(
@@ -264,8 +213,6 @@ class RegistryDiscovery(MultiServersDiscovery):
             )
             return
         self._reached = True
-        value = response.headers.get(SERVERS_HEADER, "")
-        servers = [s.strip() for s in value.split(",") if s.strip()]
         if not servers and self._servers:
             # A registry that just restarted knows nobody until the next heartbeats
             # (up to an interval away); trusting it would leave every client without

@@ -34,13 +34,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import Any
 
 import trio
 
 from .._core.accept import accept_loop
 from .._core.budget import Share, process_budget
 from .._core.text import limited, shorten
+from ..http.mount import Routes
 from .connection import Connection
 from .errors import FrameError
 from .http import DEBUG_PATH, RPC_PATH, mount
@@ -241,9 +241,9 @@ class Server:
                 share.release()
             await trio.aclose_forcefully(stream)
 
-    def mount(self, app: Any, path: str = RPC_PATH, debug_path: str = DEBUG_PATH) -> None:
+    def mount(self, app: Routes, path: str = RPC_PATH, debug_path: str = DEBUG_PATH) -> None:
         """Serve RPC over HTTP CONNECT at ``path`` and the debug page at ``debug_path``
-        on a ``geetrio.web`` Engine (the web layer is imported only then)."""
+        on a ``geetrio.web`` Engine (or anything with its ``add_route``)."""
         mount(self, app, path, debug_path)
 
     def find(self, service_method: str) -> Method | str:
