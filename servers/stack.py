@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import errno
 import html
-import importlib.util
 import logging
 import sys
 import tempfile
@@ -34,7 +33,6 @@ import trio
 
 from geetrio import orm, rpc
 from geetrio.bridge import Bridge, Page
-from geetrio.bridge.demos import mount_demos
 from geetrio.cache import Group, HTTPPool, join_cluster
 from geetrio.discovery import EtcdClient
 from geetrio.http import run_until_signal
@@ -42,6 +40,7 @@ from geetrio.web import Context, Engine, default
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cache_node import Score, orm_loader
+from loading import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("geetrio.stack")
@@ -99,14 +98,11 @@ async def open_database(path: str) -> orm.Engine:
 
 
 def wasm_demos() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "wasm_demos", ROOT / "examples" / "wasm" / "wasm_demos.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wasm_demos"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_file("examples/wasm/wasm_demos.py", "wasm_demos")
+
+
+def bridge_demos() -> ModuleType:
+    return load_file("examples/bridge/demos.py", "bridge_demos")
 
 
 def say(name: str, url: str) -> None:
@@ -260,7 +256,7 @@ def build_web(
 ) -> Engine:
     app = default()
     bridge.mount(app)
-    mount_demos(app, bridge)
+    bridge_demos().mount_demos(app, bridge)
     wasm_demos().mount(app)
     server.mount(app)  # /debug/geerpc (and RPC over CONNECT)
 

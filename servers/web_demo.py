@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import logging
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import trio_websocket
 
 from geetrio.bridge import Bridge
-from geetrio.bridge.demos import mount_demos
 from geetrio.http import ServerConfig
 from geetrio.web import Context, Engine, default
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loading import load_file
 
 ASSETS = Path(__file__).resolve().parent.parent / "examples" / "web"
 log = logging.getLogger("geetrio.demo")
@@ -93,19 +93,9 @@ def build_app() -> Engine:
     # (the bridge) and Python in the page (Pyodide, after `make pyodide`).
     bridge = Bridge()
     bridge.mount(app)
-    mount_demos(app, bridge)
-    _wasm_demos().mount(app)
+    load_file("examples/bridge/demos.py", "bridge_demos").mount_demos(app, bridge)
+    load_file("examples/wasm/wasm_demos.py", "wasm_demos").mount(app)
     return app
-
-
-def _wasm_demos() -> ModuleType:
-    path = ASSETS.parent / "wasm" / "wasm_demos.py"
-    spec = importlib.util.spec_from_file_location("wasm_demos", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wasm_demos"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:

@@ -19,7 +19,15 @@ import geetrio.web
 from geetrio import orm, rpc
 
 SURFACE: dict[ModuleType, set[str]] = {
-    geetrio.bridge: {"BadMessage", "Bridge", "BridgeError", "Callback", "Page", "PageClosed"},
+    geetrio.bridge: {
+        "DEFAULT_PATH",
+        "BadMessage",
+        "Bridge",
+        "BridgeError",
+        "Callback",
+        "Page",
+        "PageClosed",
+    },
     geetrio.http: {
         "ClientError",
         "ClientResponse",

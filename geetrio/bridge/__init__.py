@@ -10,8 +10,16 @@ protocol.
 >>> # bridge.mount(app); in the page: await geetrio.call("fib", 10)
 """
 
-from .bridge import Bridge
+from .bridge import DEFAULT_PATH, Bridge
 from .errors import BadMessage, BridgeError, PageClosed
 from .page import Callback, Page
 
-__all__ = ["BadMessage", "Bridge", "BridgeError", "Callback", "Page", "PageClosed"]
+__all__ = [
+    "DEFAULT_PATH",
+    "BadMessage",
+    "Bridge",
+    "BridgeError",
+    "Callback",
+    "Page",
+    "PageClosed",
+]

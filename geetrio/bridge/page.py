@@ -13,7 +13,7 @@ import trio
 import trio_websocket
 
 from .errors import BridgeError, PageClosed
-from .protocol import Reply, encode
+from .protocol import Reply, encode, operation
 
 __all__ = ["Callback", "EventHandler", "Page", "PageScript"]
 
@@ -32,7 +32,7 @@ class Callback:
 
     async def __call__(self, *args: Any) -> Any:
         return await self._page.request(
-            {"op": "callback", "callback": self.number, "args": list(args)}
+            operation("callback", callback=self.number, args=list(args))
         )
 
 
@@ -76,15 +76,15 @@ class Page:
 
     async def alert(self, text: str) -> None:
         """``alert(text)`` in the page; returns when the user dismissed it."""
-        await self.request({"op": "alert", "text": str(text)})
+        await self.request(operation("alert", text=str(text)))
 
     async def get(self, selector: str, prop: str) -> Any:
         """``document.querySelector(selector)[prop]``."""
-        return await self.request({"op": "get", "selector": selector, "prop": prop})
+        return await self.request(operation("get", selector=selector, prop=prop))
 
     async def set(self, selector: str, prop: str, value: Any) -> None:
         """``document.querySelector(selector)[prop] = value``."""
-        await self.request({"op": "set", "selector": selector, "prop": prop, "value": value})
+        await self.request(operation("set", selector=selector, prop=prop, value=value))
 
     def handler(self, number: int) -> EventHandler | None:
         """The bridge's side: the handler subscribed as ``number``, if any."""
@@ -97,7 +97,7 @@ class Page:
         self._handlers[number] = handler
         done = trio.Event()
         self._subscribing.append(done)
-        message = {"op": "on", "selector": selector, "event": event, "handler": number}
+        message = operation("on", selector=selector, event=event, handler=number)
         self._nursery.start_soon(self._subscribe, message, done)
 
     async def _subscribe(self, message: dict[str, Any], done: trio.Event) -> None:
@@ -119,7 +119,7 @@ class Page:
             self._ready_sent = True
             for subscribed in self._subscribing:  # listening before it says it is ready
                 await subscribed.wait()
-            await self.request({"op": "ready"})
+            await self.request(operation("ready"))
 
     def deliver(self, reply: Reply) -> None:
         """The bridge's side: the page answered request ``reply.id``."""

@@ -1,12 +1,14 @@
 """The bridge's message protocol, sans-IO: JSON text messages with ids.
 
-Server to page (the page answers each with ``reply`` or ``error`` and the same ``id``):
+Server to page (the page answers each with ``reply`` or ``error`` and the same ``id``;
+``OPERATIONS`` is the table of them, which ``client.js`` is tested against):
 
     {"id": 1, "op": "alert", "text": "Hello World!"}
     {"id": 2, "op": "get", "selector": "#num", "prop": "value"}
     {"id": 3, "op": "set", "selector": "#ans", "prop": "innerHTML", "value": "89"}
     {"id": 4, "op": "on", "selector": "#btn", "event": "click", "handler": 7}
     {"id": 5, "op": "callback", "callback": 2, "args": [89]}
+    {"id": 6, "op": "ready"}                         the page sets data-ready="true"
 
 Page to server:
 
@@ -26,20 +28,57 @@ that is not a JSON object of a known shape. Size limits are the transport's (100
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 from .._core.netjson import JSONError, loads
 from .errors import BadMessage
 
 __all__ = [
+    "CALL_ANSWERS",
+    "OPERATIONS",
+    "PAGE_MESSAGES",
     "BadMessage",
     "Call",
     "Event",
+    "Operation",
     "Reply",
     "decode",
     "encode",
+    "operation",
 ]
+
+
+class Operation(NamedTuple):
+    """A request the server sends the page: its fields besides ``id`` and ``op``, and
+    what the page's ``reply`` carries."""
+
+    fields: tuple[str, ...]
+    answer: str
+
+
+OPERATIONS: Final[Mapping[str, Operation]] = {
+    "alert": Operation(("text",), "null, once the alert is dismissed"),
+    "get": Operation(("selector", "prop"), "document.querySelector(selector)[prop]"),
+    "set": Operation(("selector", "prop", "value"), "null"),
+    "on": Operation(("selector", "event", "handler"), "null; then event messages"),
+    "callback": Operation(("callback", "args"), "what the JS function returned"),
+    "ready": Operation((), "null"),
+}
+PAGE_MESSAGES: Final = ("reply", "error", "call", "event")  # page to server: ``decode``
+CALL_ANSWERS: Final = ("result", "fail")  # the server's answers to a page's ``call``
+
+
+def operation(op: str, **fields: Any) -> dict[str, Any]:
+    """A request of the table (``id`` is added when it is sent); ``ValueError`` for
+    an unknown op or fields other than its own."""
+    known = OPERATIONS.get(op)
+    if known is None:
+        raise ValueError(f"the page has no operation {op!r}")
+    if set(fields) != set(known.fields):
+        raise ValueError(f"{op} takes {', '.join(known.fields) or 'no fields'}")
+    return {"op": op, **fields}
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,18 @@ with the page played over a WebSocket (the browser tests come with the stack).""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import trio
 
 from geetrio.bridge import Bridge
-from geetrio.bridge.demos import DEMOS, fib, mount_demos
 from geetrio.web import Engine
+from servers.loading import load_file
 from tests.bridge.test_bridge import fake_page
 from tests.helpers import RawClient, get
 
-WEB_DEMO = Path(__file__).resolve().parents[2] / "servers" / "web_demo.py"
+demos = load_file("examples/bridge/demos.py", "bridge_demos")
+DEMOS, fib, mount_demos = demos.DEMOS, demos.fib, demos.mount_demos
 
 
 @pytest.fixture
@@ -88,18 +88,9 @@ async def test_callback(port: int) -> None:
 
 
 async def test_the_demo_server_links_and_serves_both_variants() -> None:
-    import importlib.util
-    import sys
-
     from tests.helpers import call
 
-    path = WEB_DEMO
-    spec = importlib.util.spec_from_file_location("web_demo_for_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["web_demo_for_test"] = module
-    spec.loader.exec_module(module)
-    app = module.build_app()
+    app = load_file("servers/web_demo.py", "web_demo_for_test").build_app()
     home = (await call(app, "GET", "/")).body.decode()
     for demo in DEMOS:
         assert f'href="/demo/bridge/{demo}"' in home and f'href="/demo/wasm/{demo}"' in home

@@ -3,8 +3,6 @@ package, nothing from a CDN) in headless Chromium; and the page without Pyodide.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -13,6 +11,7 @@ from typing import Any
 import trio
 
 from geetrio.web import Engine
+from servers.loading import load_file
 from tests.browser.test_bridge_demos import launch
 
 WASM = Path(__file__).resolve().parents[2] / "examples" / "wasm"
@@ -20,12 +19,7 @@ LOAD = 30_000  # ms: Pyodide takes a few seconds to start
 
 
 def wasm_demos() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wasm_demos", WASM / "wasm_demos.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wasm_demos"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_file("examples/wasm/wasm_demos.py", "wasm_demos")
 
 
 def drive(base: str) -> dict[str, Any]:

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from geetrio import orm
+from servers.loading import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def load_cache_node() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cache_node", ROOT / "servers" / "cache_node.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["cache_node"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-cache_node = load_cache_node()
+cache_node = load_file("servers/cache_node.py", "cache_node")  # as dataclasses look it up
 
 
 async def test_a_database_it_creates_gets_the_demo_rows(tmp_path: Path) -> None:

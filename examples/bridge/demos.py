@@ -1,9 +1,10 @@
 """The Go series' four WebAssembly demos, with Python on the server driving the page
-through the bridge: ``/demo/bridge/<demo>`` (``hello-world``, ``register-functions``,
-``manipulate-dom``, ``callback``). Same DOM ids and behaviour as the originals:
-``#num``, ``#btn``, ``#ans``; fib(0) = fib(1) = 1; the callback page shows
-"Waiting 3s..." at once and the answer about 3 s later. Each page sets
-``document.body.dataset.ready = "true"`` once its Python side is ready.
+through the bridge, at ``/demo/bridge/<demo>`` (``hello-world``, ``register-functions``,
+``manipulate-dom``, ``callback``); ``servers/web_demo.py`` and ``make run`` serve them.
+Same DOM ids and behaviour as the originals: ``#num``, ``#btn``, ``#ans``; fib(0) =
+fib(1) = 1; the callback page shows "Waiting 3s..." at once and the answer about 3 s
+later. Each page sets ``document.body.dataset.ready = "true"`` once its Python side is
+ready.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from typing import Any
 
 import trio
 
-from ..web import Context, Engine
-from .bridge import DEFAULT_PATH, Bridge
-from .page import Callback, Page
+from geetrio.bridge import DEFAULT_PATH, Bridge, Callback, Page
+from geetrio.web import Context, Engine
 
 __all__ = ["DEMOS", "fib", "mount_demos"]
 
