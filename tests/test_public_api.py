@@ -275,3 +275,27 @@ def test_server_config_rejects_nonsense() -> None:
     ):
         with pytest.raises(ValueError):
             ServerConfig(**bad)  # type: ignore[arg-type]
+
+
+def _public_async_functions() -> dict[str, object]:
+    """Every async function and method (async context managers included) reachable
+    from a package's ``__all__``."""
+    found: dict[str, object] = {}
+    for package in SURFACE:
+        for name in package.__all__:
+            obj = getattr(package, name)
+            members = inspect.getmembers(obj) if inspect.isclass(obj) else [("", obj)]
+            for attr, member in members:
+                if attr.startswith("_") and attr != "__call__":
+                    continue
+                function = inspect.unwrap(member) if callable(member) else member
+                if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+                    found[f"{package.__name__}.{name}{'.' + attr if attr else ''}"] = function
+    return found
+
+
+def test_every_public_async_function_says_what_cancellation_does() -> None:
+    functions = _public_async_functions()
+    assert len(functions) > 90  # the walk reaches them all
+    silent = [name for name, f in functions.items() if "ancel" not in (inspect.getdoc(f) or "")]
+    assert silent == []

@@ -10,11 +10,11 @@ from typing import Self
 
 import trio
 
-__all__ = ["OwnsTasks", "background_nursery"]
+__all__ = ["OwnsTasks", "unwrapped_nursery"]
 
 
 @asynccontextmanager
-async def background_nursery() -> AsyncIterator[trio.Nursery]:
+async def unwrapped_nursery() -> AsyncIterator[trio.Nursery]:
     """Yield a nursery for background tasks that handle their own errors.
 
     An exception from the ``async with`` body comes out as itself, not wrapped in an
@@ -38,7 +38,7 @@ class OwnsTasks:
     their ``async with`` (``HTTPPool``, ``XClient``, ``EtcdDiscovery``, ``Bridge``).
 
     ``__aenter__`` opens an exit stack and calls ``await self._open(stack)``, where a
-    subclass enters what it owns (by default: a ``background_nursery``, kept in
+    subclass enters what it owns (by default: a ``unwrapped_nursery``, kept in
     ``self._nursery``); if that fails, what was entered is closed again. ``__aexit__``
     calls ``self._closing()`` (cancel what must not be waited for), then unwinds the
     stack, last entered first. An exception from the body comes out as itself.
@@ -48,7 +48,7 @@ class OwnsTasks:
     _nursery: trio.Nursery | None = None
 
     async def _open(self, stack: AsyncExitStack) -> None:
-        self._nursery = await stack.enter_async_context(background_nursery())
+        self._nursery = await stack.enter_async_context(unwrapped_nursery())
 
     def _closing(self) -> None:
         """Called first on exit, before anything entered is closed."""

@@ -31,6 +31,8 @@ class Callback:
         self.number = number
 
     async def __call__(self, *args: Any) -> Any:
+        """Call the JS function with ``args``; its return value. Cancelled: as every
+        ``Page`` request, the call may have happened; its answer is dropped."""
         return await self._page.request(
             operation("callback", callback=self.number, args=list(args))
         )
@@ -56,6 +58,8 @@ class Page:
         self.running = 0  # function calls and event handlers of this tab running now
 
     async def request(self, message: dict[str, Any]) -> Any:
+        """Send ``message`` (an ``operation(...)``) and wait for the page's answer.
+        Cancelled: the page may have done it; its answer is dropped."""
         if self.closed:
             raise PageClosed(f"page {self.name!r} is closed")
         number = next(self._ids)
@@ -75,15 +79,17 @@ class Page:
         return reply.value
 
     async def alert(self, text: str) -> None:
-        """``alert(text)`` in the page; returns when the user dismissed it."""
+        """``alert(text)`` in the page; returns when the user dismissed it. Cancelled:
+        the alert may be showing still."""
         await self.request(operation("alert", text=str(text)))
 
     async def get(self, selector: str, prop: str) -> Any:
-        """``document.querySelector(selector)[prop]``."""
+        """``document.querySelector(selector)[prop]``. Cancelled: nothing changed."""
         return await self.request(operation("get", selector=selector, prop=prop))
 
     async def set(self, selector: str, prop: str, value: Any) -> None:
-        """``document.querySelector(selector)[prop] = value``."""
+        """``document.querySelector(selector)[prop] = value``. Cancelled: the page may
+        have set it."""
         await self.request(operation("set", selector=selector, prop=prop, value=value))
 
     def handler(self, number: int) -> EventHandler | None:
@@ -114,7 +120,8 @@ class Page:
 
     async def ready(self) -> None:
         """Tell the page its Python side is set up (it sets ``data-ready``). Sent
-        automatically when the page script returns."""
+        automatically when the page script returns. Cancelled: it may not have been
+        sent; it is not sent again."""
         if not self._ready_sent:
             self._ready_sent = True
             for subscribed in self._subscribing:  # listening before it says it is ready

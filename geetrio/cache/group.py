@@ -7,7 +7,7 @@ any peer failure counts it, logs it and loads locally. Local loads fill the main
 values fetched from peers fill the hot cache now and then (1 in 10, as groupcache),
 so popular keys of other nodes stop costing a round trip.
 
-A request that came *from* a peer (``get_local``) is loaded here and never forwarded
+A request that came *from* a peer (``get_for_peer``) is loaded here and never forwarded
 again, so nodes whose peer lists disagree cannot bounce a key between them. It has its
 own flight table: joining a flight that is itself waiting on that same peer would be
 the distributed deadlock of mailgun/groupcache #72.
@@ -144,8 +144,9 @@ class Group:
             return value
         return await self._miss(key, self._flights, forward=True)
 
-    async def get_local(self, key: str) -> bytes:
-        """Like ``get`` but never asks a peer: for requests that came from one."""
+    async def get_for_peer(self, key: str) -> bytes:
+        """Like ``get`` but never asks a peer: for requests that came from one.
+        Cancelled: as ``get``, only this caller's wait stops."""
         if not key or not isinstance(key, str):
             raise ValueError("key is required (a non-empty str)")
         self._stats["gets"] += 1
@@ -288,7 +289,9 @@ class Group:
         node reached — returns a value loaded before the call. So the owner is told
         first (after it, any node refilling its hot cache gets the new value), then the
         others at once, then this node's caches are cleared again (a get here between the
-        first clear and the owner's could have fetched the old value from it)."""
+        first clear and the owner's could have fetched the old value from it).
+        Cancelled: this node's caches are cleared already; peers not told yet keep their
+        copies until their TTL or the next ``remove``."""
         if not key or not isinstance(key, str):
             raise ValueError("key is required (a non-empty str)")
         self.remove_local(key)

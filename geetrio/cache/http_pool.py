@@ -155,7 +155,7 @@ class HTTPPool(OwnsTasks):
             return
         group, key = parsed
         try:
-            value = await group.get_local(key)
+            value = await group.get_for_peer(key)
         except Exception as exc:
             c.string(500, "%s\n", exc)
             return

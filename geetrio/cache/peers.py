@@ -16,9 +16,14 @@ __all__ = ["CacheError", "PeerError", "PeerGetter", "PeerPicker"]
 class PeerGetter(Protocol):
     """One peer: fetch or drop a key of a group there. Raises ``PeerError``."""
 
-    async def get(self, group: str, key: str) -> bytes: ...
+    async def get(self, group: str, key: str) -> bytes:
+        """The value at the peer. Cancelled: the request is abandoned (its connection
+        closed); the peer may still load the key."""
+        ...
 
-    async def remove(self, group: str, key: str) -> None: ...
+    async def remove(self, group: str, key: str) -> None:
+        """Drop the key at the peer. Cancelled: the peer may or may not have dropped it."""
+        ...
 
 
 class PeerPicker(Protocol):

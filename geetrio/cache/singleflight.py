@@ -59,6 +59,9 @@ class SingleFlight(Generic[T]):
         self._flights.pop(key, None)
 
     async def do(self, key: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """``await fn()`` once for all concurrent callers of ``key``; each gets its
+        result or exception. Cancelled: a follower only stops waiting; the leader's
+        ``fn`` is cancelled with it, and the followers then start a new flight."""
         while True:
             flight = self._flights.get(key)
             if flight is None:

@@ -73,7 +73,11 @@ def prefix_end(prefix: str) -> str:
 
 
 class EtcdClient:
-    """``async with EtcdClient("http://127.0.0.1:2379") as etcd:``."""
+    """``async with EtcdClient("http://127.0.0.1:2379") as etcd:``.
+
+    Every call is one HTTP exchange with the gateway, within 5 s (``EtcdError`` after);
+    cancelled, the exchange's connection is closed and the call may or may not have
+    taken effect in etcd (a put, a grant, a revoke)."""
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
@@ -86,7 +90,8 @@ class EtcdClient:
         await self._http.aclose()
 
     async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One unary gateway call; ``EtcdError`` when it fails."""
+        """One unary gateway call; ``EtcdError`` when it fails. Cancelled: may or may
+        not have taken effect."""
         try:
             with trio.fail_after(REQUEST_TIMEOUT):
                 response = await self._http.post(self.url + path, json.dumps(body).encode())
@@ -101,6 +106,8 @@ class EtcdClient:
         return answer
 
     async def put(self, key: str, value: str, *, lease: int = 0) -> int:
+        """``key = value`` (under ``lease``); the new revision. Cancelled: may or may
+        not have taken effect."""
         body: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
         if lease:
             body["lease"] = str(lease)
@@ -109,7 +116,8 @@ class EtcdClient:
             return int(answer["header"]["revision"])
 
     async def get_prefix(self, prefix: str) -> tuple[dict[str, str], int]:
-        """The keys under ``prefix`` with their values, and the store's revision."""
+        """The keys under ``prefix`` with their values, and the store's revision.
+        Cancelled: nothing changes."""
         answer = await self.call(
             "/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))}
         )
@@ -118,20 +126,27 @@ class EtcdClient:
             return kvs, int(answer["header"]["revision"])
 
     async def delete(self, key: str) -> int:
+        """Delete ``key``; how many keys went. Cancelled: may or may not have taken
+        effect."""
         answer = await self.call("/v3/kv/deleterange", {"key": _b64(key)})
         with _reading("deleterange"):
             return int(answer.get("deleted", 0))
 
     async def grant(self, ttl: int) -> int:
+        """A new lease of ``ttl`` seconds; its ID. Cancelled: a lease may have been
+        granted; unused, it expires after ``ttl``."""
         answer = await self.call("/v3/lease/grant", {"TTL": str(ttl)})
         with _reading("lease grant"):
             return int(answer["ID"])
 
     async def revoke(self, lease: int) -> None:
+        """End ``lease`` and delete its keys now. Cancelled: may or may not have taken
+        effect (else the lease expires after its TTL)."""
         await self.call("/v3/lease/revoke", {"ID": str(lease)})
 
     async def keep_alive(self, lease: int) -> int:
-        """Refresh ``lease`` once; its TTL now (0: etcd no longer has it)."""
+        """Refresh ``lease`` once; its TTL now (0: etcd no longer has it). Cancelled:
+        the lease may or may not have been refreshed."""
         answer = await self._first_of_stream("/v3/lease/keepalive", {"ID": str(lease)})
         with _reading("lease keepalive"):
             return int(answer.get("TTL", 0))
@@ -157,7 +172,8 @@ class EtcdClient:
         self, prefix: str, start_revision: int, on_events: Callable[[list[Any]], None]
     ) -> None:
         """Follow the keys under ``prefix`` from ``start_revision``; ``on_events`` with
-        each batch of ``(kind, key, value)``. Returns or raises when the stream ends."""
+        each batch of ``(kind, key, value)``. Returns or raises when the stream ends.
+        Cancelled: the watch's connection is closed (etcd ends the watch)."""
         request = {
             "create_request": {
                 "key": _b64(prefix),

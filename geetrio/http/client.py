@@ -79,7 +79,8 @@ class HTTPClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every idle connection; the client takes no more requests."""
+        """Close every idle connection; the client takes no more requests. Cancelled:
+        the connections are still closed (``aclose_forcefully`` does not wait)."""
         self._closed = True
         idle, self._idle = self._idle, {}
         for connections in idle.values():
@@ -89,11 +90,13 @@ class HTTPClient:
     async def get(
         self, url: str, *, headers: list[tuple[str, str]] | None = None
     ) -> ClientResponse:
+        """``request("GET", url)``. Cancelled: as ``request``."""
         return await self.request("GET", url, headers=headers)
 
     async def post(
         self, url: str, body: bytes = b"", *, headers: list[tuple[str, str]] | None = None
     ) -> ClientResponse:
+        """``request("POST", url, body)``. Cancelled: as ``request``."""
         return await self.request("POST", url, headers=headers, body=body)
 
     async def request(
@@ -124,7 +127,8 @@ class HTTPClient:
         body: bytes = b"",
     ) -> ClientResponse:
         """``request`` with the URL already split (no parsing on hot paths).
-        ``target`` is sent as given: percent-encode it yourself."""
+        ``target`` is sent as given: percent-encode it yourself. Cancelled: the
+        connection is closed; the request may or may not have reached the server."""
         if self._closed:
             raise ClientError("the client is closed")
         check_target(target)
@@ -152,7 +156,8 @@ class HTTPClient:
         body: bytes = b"",
         max_chunk_bytes: int = 1 << 20,
     ) -> AsyncIterator[StreamedResponse]:
-        """A response read as it arrives, for endless bodies (a watch, a feed):
+        """A response read as it arrives, for endless bodies (a watch, a feed); cancelled
+        (while connecting or reading), its connection is closed:
 
         >>> async with client.stream("POST", url, body=b"{}") as response:  # doctest: +SKIP
         ...     async for chunk in response:

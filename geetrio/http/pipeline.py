@@ -38,7 +38,7 @@ from contextlib import asynccontextmanager
 import outcome
 import trio
 
-from .._core.nursery import background_nursery
+from .._core.nursery import unwrapped_nursery
 from .._core.waiter import Waiter
 from .client import check_target, request_head
 from .errors import ClientError
@@ -61,8 +61,9 @@ async def open_pipelined_client(
     max_response_bytes: int = MAX_RESPONSE_BODY,
 ) -> AsyncIterator[PipelinedClient]:
     """``async with open_pipelined_client() as client:`` — its connections' tasks live
-    in a nursery of its own and end with the block."""
-    async with background_nursery() as nursery:
+    in a nursery of its own and end with the block (cancelled or not: the connections
+    close and calls still waiting fail with ``ClientError``)."""
+    async with unwrapped_nursery() as nursery:
         client = PipelinedClient(
             nursery,
             connections_per_host=connections_per_host,
@@ -115,7 +116,9 @@ class PipelinedClient:
     ) -> ClientResponse:
         """Send one request and wait for its whole response. ``target`` is sent as
         given (percent-encode it yourself). Raises ``ClientError`` when the server is
-        unreachable, breaks the protocol, or the connection fails before the answer."""
+        unreachable, breaks the protocol, or the connection fails before the answer.
+        Cancelled: at once; a request not written yet never is, one written may have
+        run (its answer is read and dropped, the connection stays usable)."""
         if self._closed:
             raise ClientError("the client is closed")
         if method == "HEAD":

@@ -86,7 +86,8 @@ async def serve_listeners(
     task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """``serve`` on listeners you made (memory listeners in tests, unix sockets).
-    Reports the first listener's port when it is a TCP socket, else None."""
+    Reports the first listener's port when it is a TCP socket, else None. Cancelled:
+    everything stops at once (no grace; that is what ``shutdown`` is for)."""
     server = _Server(handler, config or ServerConfig(), stream_body)
     try:
         await server.serve(listeners, shutdown, task_status)

@@ -20,6 +20,8 @@ class PrefixedStream(trio.abc.Stream):
         self._prefix = prefix
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        """The prefix first, then the stream's bytes. Cancelled: nothing is lost (a
+        prefix is handed out only when the call returns)."""
         if self._prefix:
             if max_bytes is None or max_bytes >= len(self._prefix):
                 data, self._prefix = self._prefix, b""
@@ -33,6 +35,7 @@ class PrefixedStream(trio.abc.Stream):
         await self.stream.send_all(data)
 
     async def wait_send_all_might_not_block(self) -> None:
+        """The stream's own. Cancelled: as the stream's."""
         await self.stream.wait_send_all_might_not_block()
 
     async def aclose(self) -> None:

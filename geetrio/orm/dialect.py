@@ -74,13 +74,14 @@ class Dialect(Protocol):
         ...
 
     async def retry_busy(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """``await attempt()``, retried (cancellably) while another process holds a
-        lock the database reports as an error rather than waiting on."""
+        """``await attempt()``, retried while another process holds a lock the database
+        reports as an error rather than waiting on. Cancelled: between attempts, at
+        once; during one, as the attempt is."""
         ...
 
     async def alter_table(self, db: Statements, schema: Schema, existing: Sequence[str]) -> None:
         """Inside a transaction: make ``schema.table`` (with columns ``existing``) match
-        ``schema``, keeping its rows."""
+        ``schema``, keeping its rows. Cancelled: the transaction rolls it all back."""
         ...
 
     def wrap_error(self, exc: BaseException) -> DatabaseError | None:
@@ -88,7 +89,8 @@ class Dialect(Protocol):
         ...
 
     async def open(self, path: str | os.PathLike[str], *, pool_size: int | None) -> Backend:
-        """The backend for ``Engine.open(name, path, pool_size=...)``."""
+        """The backend for ``Engine.open(name, path, pool_size=...)``. Cancelled:
+        nothing stays open."""
         ...
 
 
@@ -125,11 +127,12 @@ class StandardDialect:
         return _begin, finish_transaction
 
     async def retry_busy(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``await attempt()`` (no retries). Cancelled: as the attempt is."""
         return await attempt()
 
     async def alter_table(self, db: Statements, schema: Schema, existing: Sequence[str]) -> None:
         """In place: ``DROP COLUMN`` the removed, ``ADD COLUMN`` the new (transactional
-        DDL, as PostgreSQL has)."""
+        DDL, as PostgreSQL has). Cancelled: the transaction rolls it all back."""
         for name in removed_columns(schema, existing):
             await db.exec(
                 f"ALTER TABLE {schema.quoted_table} DROP COLUMN {self.quote_identifier(name)}"
@@ -140,6 +143,8 @@ class StandardDialect:
         return None
 
     async def open(self, path: str | os.PathLike[str], *, pool_size: int | None) -> Backend:
+        """No backend: a dialect that has one overrides this (never cancelled: it
+        raises at once)."""
         raise NotImplementedError(f"the {self.name} dialect has no backend")
 
 

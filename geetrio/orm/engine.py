@@ -64,7 +64,8 @@ class Engine:
     ) -> Engine:
         """Open a database: ``("sqlite3", "gee.db")`` opens (creating it if missing) a
         sqlite file; ``("postgresql", "postgresql://user@host:5432/db")`` a pool of up
-        to ``pool_size`` (default 5) PostgreSQL connections, connecting once now."""
+        to ``pool_size`` (default 5) PostgreSQL connections, connecting once now.
+        Cancelled: nothing stays open."""
         dialect = get_dialect(driver)
         db = await dialect.open(path, pool_size=pool_size)
         log.info("opened %s database %s", driver, db.path)
@@ -112,7 +113,8 @@ class Engine:
     async def execute(self, job: Job[T], sql: str, params: Any) -> T:
         """Run ``job(connection)`` in a worker thread: in the transaction this task (or
         the task that started it) is in, while that one is open, else on its own. It
-        waits while a nested transaction of that transaction is open."""
+        waits while a nested transaction of that transaction is open. Cancelled: as
+        every statement (the class docstring): not run, or interrupted and undone."""
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s %r", sql, params if not isinstance(params, list) else f"<{len(params)} rows>"
@@ -147,7 +149,8 @@ class Engine:
     async def run_transaction(
         self, fn: Callable[[Session], Awaitable[T]], *, foreign_keys_off: bool
     ) -> T:
-        """``transaction`` with the options the ORM itself needs (``migrate``)."""
+        """``transaction`` with the options the ORM itself needs (``migrate``).
+        Cancelled: as ``transaction``, rolled back."""
         return await run_transaction(self, self._db, fn, foreign_keys_off=foreign_keys_off)
 
     # ------------------------------------------------------------ migrations
@@ -176,7 +179,8 @@ async def _close_on_exit(engine: Engine, *, raising: bool) -> None:
 async def open(
     driver: str, path: str | os.PathLike[str], *, pool_size: int | None = None
 ) -> AsyncIterator[Engine]:
-    """``async with orm.open("sqlite3", path) as engine:`` — closes it on exit."""
+    """``async with orm.open("sqlite3", path) as engine:`` — closes it on exit, also
+    when the block is cancelled (the close is shielded, bounded by its grace)."""
     engine = await Engine.open(driver, path, pool_size=pool_size)
     try:
         yield engine

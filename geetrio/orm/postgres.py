@@ -246,6 +246,8 @@ class PostgreSQLDialect(StandardDialect):
         return DatabaseError(exc)
 
     async def open(self, path: str | os.PathLike[str], *, pool_size: int | None) -> PgDatabase:
+        """A pool, connecting once now. Cancelled while connecting: at once; the
+        connection, when it comes, is closed."""
         size = DEFAULT_POOL_SIZE if pool_size is None else pool_size
         with self.errors:
             return await PgDatabase.open(os.fspath(path), pool_size=size)

@@ -214,13 +214,16 @@ class SQLiteDialect(StandardDialect):
         return _begin_immediate, finish_transaction
 
     async def retry_busy(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Retry "database is locked" for up to 5 s. Cancelled: the sleep between
+        attempts ends at once; an attempt is interrupted as any statement is."""
         return await retry_locked(attempt)
 
     async def alter_table(self, db: Statements, schema: Schema, existing: Sequence[str]) -> None:
         """``ADD COLUMN`` when only columns without constraints are new (sqlite cannot
         add UNIQUE, PRIMARY KEY, ...); else a rebuild, the way sqlite documents it: new
         table, copy, drop, rename, ``PRAGMA foreign_key_check`` (foreign keys are off
-        for the transaction: ``transaction_jobs(foreign_keys_off=True)``)."""
+        for the transaction: ``transaction_jobs(foreign_keys_off=True)``). Cancelled:
+        the transaction rolls it all back."""
         added = added_fields(schema, existing)
         if removed_columns(schema, existing) or any(f.tag for f in added):
             await self._rebuild(db, schema, [n for n in schema.names if n in existing])
@@ -264,6 +267,8 @@ class SQLiteDialect(StandardDialect):
         return None
 
     async def open(self, path: str | os.PathLike[str], *, pool_size: int | None) -> Database:
+        """Open (or create) the sqlite file. Cancelled while the lock on a new file is
+        retried: at once, nothing left open."""
         if pool_size is not None:
             raise ValueError("pool_size: a sqlite engine has one connection")
         return await Database.open(path)

@@ -1,7 +1,8 @@
 """Transactions: a worker thread per top-level transaction, savepoints for nested ones.
 
-Each open transaction or savepoint is a ``Level``, the value of a context variable, so
-statements of the task that runs ``fn`` — and of every task started from it — find it.
+Each open transaction or savepoint is an ``OpenTransaction``, the value of a context
+variable, so statements of the task that runs ``fn`` — and of every task started from it
+— find it.
 Three rules keep that sound:
 
 - **Serialised nesting.** A level has at most one nested level open at a time. A nested
@@ -37,7 +38,7 @@ from .executor import Executor
 from .session import Session
 from .types import Job
 
-__all__ = ["Level", "current_level", "run_transaction"]
+__all__ = ["OpenTransaction", "current_level", "run_transaction"]
 
 log = logging.getLogger("geetrio.orm")
 
@@ -52,7 +53,7 @@ class State(enum.Enum):
     ORPHANED = "orphaned"  # an enclosing level ended while fn was still running
 
 
-class Level:
+class OpenTransaction:
     """One open transaction (``parent is None``) or savepoint."""
 
     __slots__ = (
@@ -66,20 +67,22 @@ class Level:
         "worker",
     )
 
-    def __init__(self, engine: Executor, worker: TransactionWorker, parent: Level | None) -> None:
+    def __init__(
+        self, engine: Executor, worker: TransactionWorker, parent: OpenTransaction | None
+    ) -> None:
         self.engine = engine
         self.worker = worker  # the root's thread: savepoints run on it too
         self.parent = parent
-        self.root: Level = parent.root if parent is not None else self
+        self.root: OpenTransaction = parent.root if parent is not None else self
         self.state = State.OPEN
-        self.child: Level | None = None
+        self.child: OpenTransaction | None = None
         self.savepoints = 0  # on the root: names savepoints uniquely
         self._children_done = trio.lowlevel.ParkingLot()
 
-    def live(self) -> Level | None:
+    def live(self) -> OpenTransaction | None:
         """The level a statement of a task in this context runs in: this one or the
         nearest open ancestor; ``None`` when every one has ended."""
-        level: Level | None = self
+        level: OpenTransaction | None = self
         while level is not None:
             if level.state is State.OPEN:
                 return level
@@ -96,11 +99,11 @@ class Level:
         while self.child is not None:
             await self._children_done.park()
 
-    async def enter_child(self, child: Level) -> None:
+    async def enter_child(self, child: OpenTransaction) -> None:
         await self.wait_for_child()
         self.child = child
 
-    def leave_child(self, child: Level) -> None:
+    def leave_child(self, child: OpenTransaction) -> None:
         if self.child is child:
             self.child = None
             self._children_done.unpark_all()
@@ -118,12 +121,12 @@ class Level:
         self._children_done.unpark_all()
 
 
-_current: contextvars.ContextVar[Level | None] = contextvars.ContextVar(
+_current: contextvars.ContextVar[OpenTransaction | None] = contextvars.ContextVar(
     "geetrio_orm_transaction", default=None
 )
 
 
-def current_level(engine: Executor) -> Level | None:
+def current_level(engine: Executor) -> OpenTransaction | None:
     """The open level of ``engine`` that statements of this task run in, if any."""
     level = _current.get()
     if level is None or level.engine is not engine:
@@ -163,7 +166,7 @@ async def _run_root(
     fn: Callable[[Session], Awaitable[T]],
     foreign_keys_off: bool,
 ) -> T:
-    root = Level(engine, worker, None)
+    root = OpenTransaction(engine, worker, None)
     token = _current.set(root)
     try:
         dialect = engine.dialect
@@ -185,9 +188,9 @@ async def _run_root(
         _current.reset(token)
 
 
-async def _savepoint(parent: Level, fn: Callable[[Session], Awaitable[T]]) -> T:
+async def _savepoint(parent: OpenTransaction, fn: Callable[[Session], Awaitable[T]]) -> T:
     worker = parent.worker
-    level = Level(parent.engine, worker, parent)
+    level = OpenTransaction(parent.engine, worker, parent)
     await parent.enter_child(level)
     level.root.savepoints += 1
     dialect = parent.engine.dialect

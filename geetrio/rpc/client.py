@@ -23,7 +23,7 @@ from typing import Any
 import outcome
 import trio
 
-from .._core.nursery import background_nursery
+from .._core.nursery import unwrapped_nursery
 from .._core.waiter import Waiter
 from ..http.streams import PrefixedStream
 from .codec import Codec, get_codec
@@ -149,7 +149,8 @@ class Client:
 
     async def read_replies(self) -> None:
         """The reader task: replies to their callers by ``Seq`` until the connection
-        ends; then every pending call fails with ``ShutdownError``."""
+        ends; then every pending call fails with ``ShutdownError`` (also when the
+        reader is cancelled, as closing the client does)."""
         codec = self._codec
         decoder = FrameDecoder(self._max_frame_bytes)
         header: Header | None = None
@@ -188,7 +189,8 @@ class Client:
             pending.set(outcome.Error(self._error))
 
     async def aclose(self) -> None:
-        """Close: pending and later calls fail with ``ShutdownError``."""
+        """Close: pending and later calls fail with ``ShutdownError``. Cancelled: closed
+        all the same (nothing here waits)."""
         self._shutdown("the client is closed")
         self._reader_scope.cancel()
         await trio.aclose_forcefully(self._stream)
@@ -202,7 +204,8 @@ async def open_client(
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
 ) -> AsyncIterator[Client]:
     """A client on a stream you connected yourself (memory streams in tests, other
-    transports): sends the Option, then as ``dial``. Closes the stream on exit."""
+    transports): sends the Option, then as ``dial``. Closes the stream on exit.
+    Cancelled: the stream is closed; calls in flight fail with ``ShutdownError``."""
     option = option or Option()
     codec = _codec_of(option)
     await stream.send_all(option.encode())
@@ -218,7 +221,7 @@ async def _client(
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
 ) -> AsyncIterator[Client]:
     client = Client(stream, option, codec, max_frame_bytes=max_frame_bytes)
-    async with background_nursery() as nursery:
+    async with unwrapped_nursery() as nursery:
         nursery.start_soon(client.read_replies)
         nursery.start_soon(client.writer.run)
         try:
@@ -308,7 +311,8 @@ async def dial(
     network: str, address: str, *, option: Option | None = None
 ) -> AsyncIterator[Client]:
     """``async with rpc.dial("tcp", "host:port") as client:`` (or ``"unix", path``).
-    ``connect_timeout`` bounds dialling and the handshake (``RPCTimeout``)."""
+    ``connect_timeout`` bounds dialling and the handshake (``RPCTimeout``). Cancelled
+    while dialling: nothing is left open; inside the block: as ``open_client``."""
     option = option or Option()
     codec = _codec_of(option)
     stream = await _handshake(network, address, option, http_path=None)
@@ -321,7 +325,7 @@ async def dial_http(
     network: str, address: str, *, option: Option | None = None, path: str = RPC_PATH
 ) -> AsyncIterator[Client]:
     """RPC over an HTTP server: ``CONNECT /_geeprc_ HTTP/1.0``, then the protocol.
-    ``connect_timeout`` covers the CONNECT too."""
+    ``connect_timeout`` covers the CONNECT too. Cancelled: as ``dial``."""
     option = option or Option()
     codec = _codec_of(option)
     stream = await _handshake(network, address, option, http_path=path)
@@ -331,7 +335,8 @@ async def dial_http(
 
 @asynccontextmanager
 async def xdial(rpc_addr: str, *, option: Option | None = None) -> AsyncIterator[Client]:
-    """``"tcp@host:port"``, ``"http@host:port"`` or ``"unix@/path"``."""
+    """``"tcp@host:port"``, ``"http@host:port"`` or ``"unix@/path"``. Cancelled: as
+    ``dial``."""
     protocol, sep, address = rpc_addr.partition("@")
     if not sep or not address:
         raise RPCError(f"rpc client: wrong format {rpc_addr!r}, expect protocol@addr")

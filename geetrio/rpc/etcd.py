@@ -16,7 +16,7 @@ from contextlib import AsyncExitStack
 
 import trio
 
-from .._core.nursery import OwnsTasks, background_nursery
+from .._core.nursery import OwnsTasks, unwrapped_nursery
 from ..discovery.etcd import EtcdClient, keep_registered, watch_prefix
 from .xclient import MultiServersDiscovery, Selection
 
@@ -51,7 +51,7 @@ class EtcdDiscovery(MultiServersDiscovery, OwnsTasks):
         """``async with`` returns once the servers were listed (waiting while etcd is
         away); the watch runs until the block ends."""
         client = await stack.enter_async_context(EtcdClient(self.etcd_url))
-        nursery = await stack.enter_async_context(background_nursery())
+        nursery = await stack.enter_async_context(unwrapped_nursery())
         stack.callback(nursery.cancel_scope.cancel)  # on exit, before the nursery waits
         await nursery.start(watch_prefix, client, self.prefix, self._changed)
 
@@ -59,5 +59,7 @@ class EtcdDiscovery(MultiServersDiscovery, OwnsTasks):
         self.update(sorted(set(members.values())))
 
     async def get(self, mode: Selection) -> str:
+        """One server of the watched list, picked by ``mode``. Cancelled: nothing is
+        picked."""
         await trio.lowlevel.checkpoint()
         return self.pick(self._servers, mode)

@@ -200,6 +200,8 @@ class RegistryDiscovery(MultiServersDiscovery):
         self._last_update = trio.current_time()
 
     async def refresh(self) -> None:
+        """Fetch the list when it is older than ``refresh_interval``. Cancelled: the
+        last list stays."""
         if trio.current_time() - self._last_update < self.refresh_interval:
             await trio.lowlevel.checkpoint()
             return
@@ -227,9 +229,11 @@ class RegistryDiscovery(MultiServersDiscovery):
         self.update(servers)
 
     async def get(self, mode: Selection) -> str:
+        """One server, after a refresh when due. Cancelled: as ``refresh``."""
         await self.refresh()
         return self.pick(self._servers, mode)
 
     async def get_all(self) -> list[str]:
+        """Every server, after a refresh when due. Cancelled: as ``refresh``."""
         await self.refresh()
         return list(self._servers)

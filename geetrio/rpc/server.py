@@ -125,7 +125,8 @@ class Server:
         task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Serve on a unix socket at ``path`` like ``serve``. A stale socket there is
-        replaced; any other file makes the bind fail (it is never deleted)."""
+        replaced; any other file makes the bind fail (it is never deleted). Cancelled:
+        as ``serve``, everything stops at once."""
         _check_grace(grace)
         path = os.fspath(path)
         sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
@@ -216,7 +217,8 @@ class Server:
         )
 
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
-        """Serve one connection on any trio stream until it ends; closes the stream."""
+        """Serve one connection on any trio stream until it ends; closes the stream.
+        Cancelled: its running calls are cancelled and the stream closed at once."""
         await self._serve_connection(Connection(self, stream), None)
 
     async def _serve_connection(

@@ -67,11 +67,17 @@ Selection = SelectMode | Balancer  # what XClient and Discovery.get take
 
 
 class Discovery(Protocol):
-    async def refresh(self) -> None: ...
+    async def refresh(self) -> None:
+        """Bring the list up to date. Cancelled: the last list stays."""
+        ...
 
-    async def get(self, mode: Selection) -> str: ...
+    async def get(self, mode: Selection) -> str:
+        """One server, picked by ``mode``. Cancelled: nothing is picked."""
+        ...
 
-    async def get_all(self) -> list[str]: ...
+    async def get_all(self) -> list[str]:
+        """Every server. Cancelled: nothing changes."""
+        ...
 
 
 class MultiServersDiscovery:
@@ -87,12 +93,14 @@ class MultiServersDiscovery:
         }
 
     async def refresh(self) -> None:
-        await trio.lowlevel.checkpoint()  # nothing to fetch
+        """Nothing to fetch (a checkpoint: cancelled, nothing changes)."""
+        await trio.lowlevel.checkpoint()
 
     def update(self, servers: list[str]) -> None:
         self._servers = list(servers)
 
     async def get(self, mode: Selection) -> str:
+        """One server, picked by ``mode``. Cancelled: nothing is picked."""
         await trio.lowlevel.checkpoint()
         return self.pick(self._servers, mode)
 
@@ -103,6 +111,7 @@ class MultiServersDiscovery:
         return balancer.pick(servers)
 
     async def get_all(self) -> list[str]:
+        """Every server. Cancelled: nothing changes."""
         await trio.lowlevel.checkpoint()
         return list(self._servers)
 
@@ -187,7 +196,8 @@ class XClient(OwnsTasks):
         timeout: float | None = None,  # noqa: ASYNC109 - the public contract
         reply_type: Any = Any,
     ) -> Any:
-        """Call on a server chosen by the mode; see the class for failover."""
+        """Call on a server chosen by the mode; see the class for failover. Cancelled:
+        as ``Client.call`` — the call may have run; it is not tried elsewhere."""
         servers = await self.discovery.get_all()
         await self._forget_gone(servers)
         tried: list[str] = []

@@ -91,8 +91,8 @@ class Context:
     async def run(self) -> Response | None:
         """Run the chain from its start (the engine does, once per request) and build
         the response; None when a handler took the connection over (``detach``).
-        Streams a later helper replaced are closed; if the chain raises, every stream
-        it set is closed too, since no response goes out."""
+        Streams a later helper replaced are closed; if the chain raises (``Cancelled``
+        included), every stream it set is closed too, since no response goes out."""
         self._index = 0
         handlers = self._handlers
         try:
@@ -229,7 +229,8 @@ class Context:
 
     async def close_dropped(self, *, all_streams: bool = False) -> None:
         """``aclose()`` the streams replaced by later answers (and with ``all_streams``
-        the current one too: the response will not be sent). Shielded and bounded."""
+        the current one too: the response will not be sent). Shielded and bounded:
+        cancelled, it still closes them (within 1 s) before ``Cancelled`` goes on."""
         streams = self._dropped or []
         if all_streams and self._stream is not None:
             streams.append(self._stream)
@@ -286,7 +287,8 @@ class Context:
     # ------------------------------------------------------------------ chain
 
     async def next(self) -> None:
-        """Run the rest of the chain, then return here."""
+        """Run the rest of the chain, then return here. Cancelled: the handler running
+        gets ``Cancelled``; the rest of the chain does not run."""
         self._index += 1
         handlers = self._handlers
         while self._index < len(handlers):

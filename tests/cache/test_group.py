@@ -172,7 +172,7 @@ async def test_requests_from_peers_are_never_forwarded(
         peer = FakePeer("p1")
         group = Group("scores", 2 << 10, loader)
         group.register_peers(FakePicker(peer))  # the ring says the peer owns it...
-        assert await group.get_local("remote-loop") == b"here"  # ...but a peer asked us
+        assert await group.get_for_peer("remote-loop") == b"here"  # ...but a peer asked us
         assert peer.gets == [] and loader.calls == {"remote-loop": 1}
     finally:
         del DB["remote-loop"]
@@ -197,7 +197,7 @@ async def test_a_peer_request_does_not_wait_on_our_own_forwarding_flight(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(group.get, "remote-k")  # our flight, waiting on B
             await trio.testing.wait_all_tasks_blocked()
-            assert await group.get_local("remote-k") == b"v"  # B's request, served now
+            assert await group.get_for_peer("remote-k") == b"v"  # B's request, served now
             stuck.set()
     finally:
         del DB["remote-k"]
