@@ -1,11 +1,12 @@
-"""Test helpers: a raw HTTP client that reads responses byte-exactly, and an
-in-memory listener so the server runs on memory streams under ``autojump_clock``."""
+"""Test helpers: a raw HTTP client that reads responses byte-exactly, an in-memory
+listener so the server runs on memory streams under ``autojump_clock``, and reading
+what a child program announces at start-up."""
 
 from __future__ import annotations
 
 import math
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -168,3 +169,16 @@ def refusing_port() -> Iterator[int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         yield s.getsockname()[1]
+
+
+async def read_until(
+    stream: trio.abc.ReceiveStream, done: Callable[[bytes], bool], program: str
+) -> bytes:
+    """What a child program wrote to ``stream`` until ``done(output)`` — the lines it
+    announces at start-up; fails naming ``program`` if it exits first."""
+    output = b""
+    while not done(output):
+        chunk = await stream.receive_some(4096)
+        assert chunk, f"{program} exited early: {output.decode(errors='replace')}"
+        output += chunk
+    return output

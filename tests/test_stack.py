@@ -23,6 +23,7 @@ import trio
 from geetrio import rpc
 from geetrio.http import HTTPClient
 from tests.browser.test_bridge_demos import launch
+from tests.helpers import read_until
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["web", "registry", "cache-1", "cache-2", "cache-3", "rpc-1", "rpc-2"]
@@ -52,12 +53,8 @@ async def stack(
             )
         )
         assert process.stdout is not None
-        out = b""
         with trio.fail_after(30):
-            while not out.endswith(b"ready\n"):
-                chunk = await process.stdout.receive_some(4096)
-                assert chunk, f"the stack exited early: {out!r}"
-                out += chunk
+            out = await read_until(process.stdout, lambda o: o.endswith(b"ready\n"), "the stack")
         lines = out.decode().splitlines()
         assert lines[-1] == "ready"
         urls = dict(line.split(" ", 1) for line in lines[:-1])

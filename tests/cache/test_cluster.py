@@ -9,7 +9,6 @@ served (local fallback).
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import trio
 
 from geetrio.cache import HashRing
 from geetrio.http import HTTPClient
-from tests.helpers import free_port
+from tests.helpers import free_port, read_until
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {f"player-{i}": 100 + i for i in range(60)}
@@ -67,11 +66,7 @@ async def stop_all(processes: list[trio.Process]) -> None:
 
 async def wait_listening(process: trio.Process, count: int) -> None:
     assert process.stderr is not None
-    log = b""
-    while len(re.findall(rb"listening on", log)) < count:
-        chunk = await process.stderr.receive_some()
-        assert chunk, log.decode()
-        log += chunk
+    await read_until(process.stderr, lambda log: log.count(b"listening on") >= count, "a node")
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import trio
 from geetrio import rpc
 from geetrio.cache import HashRing, HTTPPool, join_cluster
 from tests.etcd.test_etcd import Members
+from tests.helpers import read_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,10 +96,8 @@ async def test_a_killed_server_is_gone_within_its_ttl_and_no_longer_chosen(
     process = await trio.lowlevel.open_process(command, stdout=subprocess.PIPE)
     try:
         assert process.stdout is not None
-        line = b""
         with trio.fail_after(20):
-            while not line.endswith(b"\n"):
-                line += await process.stdout.receive_some(1)
+            line = await read_until(process.stdout, lambda o: o.endswith(b"\n"), "rpc_server")
         b = line.decode().split()[1]
         async with (
             Watched(etcd_server.url) as discovery,

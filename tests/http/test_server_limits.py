@@ -27,7 +27,7 @@ from geetrio.http import (
     serve,
     serve_listeners,
 )
-from tests.helpers import MemoryListener, RawClient, answer_while_trickling, get
+from tests.helpers import MemoryListener, RawClient, answer_while_trickling, get, read_until
 
 TEXT = [("content-type", "text/plain")]
 CHILD_SERVER = Path(__file__).with_name("child_server.py")
@@ -75,11 +75,7 @@ async def child_server(*args: str) -> AsyncIterator[tuple[trio.Process, int]]:
         )
         try:
             assert process.stdout is not None
-            line = b""
-            while not line.endswith(b"\n"):
-                chunk = await process.stdout.receive_some(64)
-                assert chunk, "the child server exited before reporting its port"
-                line += chunk
+            line = await read_until(process.stdout, lambda o: o.endswith(b"\n"), "child_server")
             yield process, int(line)
         finally:
             process.kill()
