@@ -2,9 +2,13 @@
 catches them all, whichever package raised them. A leaf: imports nothing.
 
 Under it, one base per package — ``http.HTTPError``, ``cache.CacheError``,
-``orm.ORMError``, ``rpc.RPCError``, ``bridge.BridgeError``, ``etcd.EtcdError`` — and
-under those the errors users catch apart. Timeouts are also ``trio.TooSlowError``
-where they are their own class (``rpc.RPCTimeout``).
+``orm.ORMError``, ``rpc.RPCError``, ``bridge.BridgeError``,
+``discovery.DiscoveryError`` — and under those the errors users catch apart: what the
+other side said (``rpc.RemoteError``), the connection lost (``rpc.ShutdownError``,
+``cache.PeerError``), and timeouts, which are also ``trio.TooSlowError``
+(``rpc.RPCTimeout``, ``cache.PeerTimeout``, ``discovery.DiscoveryTimeout``,
+``discovery.EtcdTimeout``). Timeouts the caller sets with its own cancel scope (every
+``http`` call, ``orm`` statements) are trio's own ``TooSlowError``.
 """
 
 from __future__ import annotations

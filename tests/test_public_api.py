@@ -77,6 +77,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "HashRing",
         "LRUCache",
         "PeerError",
+        "PeerTimeout",
         "PeerGetter",
         "PeerPicker",
         "SingleFlight",
@@ -149,8 +150,10 @@ SURFACE: dict[ModuleType, set[str]] = {
     geetrio.discovery: {
         "DEFAULT_REGISTRY_PATH",
         "DiscoveryError",
+        "DiscoveryTimeout",
         "EtcdClient",
         "EtcdError",
+        "EtcdTimeout",
         "heartbeat",
         "keep_registered",
         "list_servers",
@@ -250,6 +253,21 @@ def test_one_error_root() -> None:
     assert issubclass(rpc.RegistryFull, rpc.RPCError)
     assert issubclass(etcd.EtcdError, geetrio.discovery.DiscoveryError)
     assert issubclass(geetrio.discovery.DiscoveryError, geetrio.GeetrioError)
+
+
+def test_every_timeout_is_a_too_slow_error() -> None:
+    """Users catch a timeout the same way whichever package raised it."""
+    from geetrio import cache, discovery
+
+    for timeout in (
+        rpc.RPCTimeout,
+        cache.PeerTimeout,
+        discovery.DiscoveryTimeout,
+        discovery.EtcdTimeout,
+    ):
+        assert issubclass(timeout, trio.TooSlowError)
+    assert issubclass(cache.PeerTimeout, cache.PeerError)
+    assert issubclass(discovery.EtcdTimeout, discovery.EtcdError)
 
 
 def test_rpc_signatures_and_defaults() -> None:

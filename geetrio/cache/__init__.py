@@ -9,6 +9,7 @@
 """
 
 from .consistenthash import HashFn, HashRing, blake2b_32
+from .errors import PeerTimeout
 from .group import Getter, Group, get_group, new_group
 from .http_pool import DEFAULT_BASE_PATH, HTTPPool
 from .lru import LRUCache
@@ -32,6 +33,7 @@ __all__ = [
     "PeerError",
     "PeerGetter",
     "PeerPicker",
+    "PeerTimeout",
     "SingleFlight",
     "blake2b_32",
     "get_group",

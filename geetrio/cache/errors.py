@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import trio
+
 from ..errors import GeetrioError
 
-__all__ = ["BadPeerPath", "CacheError", "CorruptResponse", "PeerError"]
+__all__ = ["BadPeerPath", "CacheError", "CorruptResponse", "PeerError", "PeerTimeout"]
 
 
 class CacheError(GeetrioError):
@@ -13,6 +15,10 @@ class CacheError(GeetrioError):
 
 class PeerError(CacheError):
     """A peer failed: unreachable, too slow, a non-200 answer, or a corrupt body."""
+
+
+class PeerTimeout(PeerError, trio.TooSlowError):
+    """A peer gave no answer within the pool's timeout."""
 
 
 class CorruptResponse(PeerError, ValueError):

@@ -27,6 +27,7 @@ from ..http import ClientError
 from ..http.mount import RouteContext, Routes
 from ..http.pipeline import PipelinedClient, open_pipelined_client
 from .consistenthash import HashFn, HashRing
+from .errors import PeerTimeout
 from .group import Group, get_group
 from .peers import PeerError, PeerGetter
 from .protocol import (
@@ -196,7 +197,7 @@ class _HTTPGetter:
                 raise PeerError(f"{self.url}: {exc}") from exc
             return response.status, response.body
         assert scope.cancelled_caught
-        raise PeerError(f"{self.url}: no answer within {self._pool.timeout} s")
+        raise PeerTimeout(f"{self.url}: no answer within {self._pool.timeout} s")
 
     async def get(self, group: str, key: str) -> bytes:
         status, body = await self._call("GET", group, key)

@@ -9,15 +9,17 @@ GeeRPC's registry (a heartbeat; the listed servers). ``geetrio.rpc``'s discoveri
 >>> #     await nursery.start(discovery.watch_prefix, etcd, "/nodes/", print)
 """
 
-from .errors import DiscoveryError, EtcdError
+from .errors import DiscoveryError, DiscoveryTimeout, EtcdError, EtcdTimeout
 from .etcd import EtcdClient, keep_registered, prefix_end, watch_prefix
 from .registry import DEFAULT_REGISTRY_PATH, heartbeat, list_servers
 
 __all__ = [
     "DEFAULT_REGISTRY_PATH",
     "DiscoveryError",
+    "DiscoveryTimeout",
     "EtcdClient",
     "EtcdError",
+    "EtcdTimeout",
     "heartbeat",
     "keep_registered",
     "list_servers",

@@ -34,7 +34,7 @@ import trio
 from .._core.backoff import Backoff
 from .._core.netjson import JSONError, loads
 from ..http import ClientError, HTTPClient
-from .errors import EtcdError
+from .errors import EtcdError, EtcdTimeout
 
 __all__ = ["EtcdClient", "EtcdError", "keep_registered", "watch_prefix"]
 
@@ -95,8 +95,12 @@ class EtcdClient:
         try:
             with trio.fail_after(REQUEST_TIMEOUT):
                 response = await self._http.post(self.url + path, json.dumps(body).encode())
-        except (ClientError, trio.TooSlowError) as exc:
-            raise EtcdError(f"etcd {self.url}{path}: {exc or 'timed out'}") from exc
+        except ClientError as exc:
+            raise EtcdError(f"etcd {self.url}{path}: {exc}") from exc
+        except trio.TooSlowError:
+            raise EtcdTimeout(
+                f"etcd {self.url}{path}: no answer within {REQUEST_TIMEOUT:g} s"
+            ) from None
         try:
             answer = loads(response.body)
         except JSONError as exc:
@@ -164,8 +168,12 @@ class EtcdClient:
                         with _reading(path):
                             result: dict[str, Any] = dict(message.get("result", {}))
                         return result
-        except (ClientError, trio.TooSlowError) as exc:
-            raise EtcdError(f"etcd {self.url}{path}: {exc or 'timed out'}") from exc
+        except ClientError as exc:
+            raise EtcdError(f"etcd {self.url}{path}: {exc}") from exc
+        except trio.TooSlowError:
+            raise EtcdTimeout(
+                f"etcd {self.url}{path}: no answer within {REQUEST_TIMEOUT:g} s"
+            ) from None
         raise EtcdError(f"etcd {path}: the stream ended without an answer")
 
     async def watch(

@@ -16,7 +16,7 @@ import trio
 from .._core.backoff import Backoff
 from .._core.urls import parse_http_url
 from ..http import ClientError, HTTPClient
-from .errors import DiscoveryError
+from .errors import DiscoveryError, DiscoveryTimeout
 
 __all__ = [
     "DEFAULT_REGISTRY_PATH",
@@ -96,7 +96,7 @@ async def list_servers(registry: str) -> list[str]:
     except ClientError as exc:
         raise DiscoveryError(str(exc)) from exc
     except trio.TooSlowError:
-        raise DiscoveryError(f"no answer within {HTTP_TIMEOUT:g} s") from None
+        raise DiscoveryTimeout(f"no answer within {HTTP_TIMEOUT:g} s") from None
     if response.status != 200:
         raise DiscoveryError(f"it answered {response.status}")
     value = response.headers.get(SERVERS_HEADER, "")

@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 import trio
 
-from geetrio.cache import Group, HTTPPool
+from geetrio.cache import Group, HTTPPool, PeerError, PeerTimeout
 from geetrio.cache.protocol import encode_response
 from geetrio.web import Engine
 from tests.helpers import RawClient, get, refusing_port
@@ -204,6 +204,26 @@ async def _unreachable(gone: str) -> None:
         with trio.fail_after(2.0):  # refused at once: no need to wait for the timeout
             assert await group.get(key) == DB[key]
         assert group.stats["peer_errors"] == 1
+
+
+async def test_a_silent_peer_is_a_peer_timeout_which_is_a_too_slow_error(
+    nursery: trio.Nursery,
+) -> None:
+    async def silent(stream: trio.SocketStream) -> None:
+        while await stream.receive_some():
+            pass  # reads the request, never answers
+
+    listeners = await nursery.start(trio.serve_tcp, silent, 0)
+    silent_url = f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+    me = "http://127.0.0.1:1"
+    async with HTTPPool(me, timeout=0.2) as pool:
+        pool.set(me, silent_url)
+        key = next(k for k in DB if pool.owner(k) == silent_url)
+        peer = pool.pick_peer(key)
+        assert peer is not None
+        with pytest.raises(PeerTimeout, match="no answer within 0.2 s") as caught:
+            await peer.get("scores", key)
+    assert isinstance(caught.value, trio.TooSlowError) and isinstance(caught.value, PeerError)
 
 
 def test_pool_validation() -> None:
