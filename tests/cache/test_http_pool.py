@@ -221,7 +221,7 @@ async def test_a_silent_peer_is_a_peer_timeout_which_is_a_too_slow_error(
         key = next(k for k in DB if pool.owner(k) == silent_url)
         peer = pool.pick_peer(key)
         assert peer is not None
-        with pytest.raises(PeerTimeout, match="no answer within 0.2 s") as caught:
+        with pytest.raises(PeerTimeout, match=r"no answer within 0\.2 s") as caught:
             await peer.get("scores", key)
     assert isinstance(caught.value, trio.TooSlowError) and isinstance(caught.value, PeerError)
 
