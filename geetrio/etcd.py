@@ -1,6 +1,6 @@
 """``geetrio.etcd``, kept for code that imports it: the etcd client lives in
 ``geetrio.discovery`` now, with the registry's client side."""
 
-from .discovery.etcd import EtcdClient, EtcdError, keep_registered, watch_prefix
+from .discovery._etcd import EtcdClient, EtcdError, keep_registered, watch_prefix
 
 __all__ = ["EtcdClient", "EtcdError", "keep_registered", "watch_prefix"]

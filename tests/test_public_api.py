@@ -4,6 +4,7 @@ and defaults the SPEC states, and the error hierarchies."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from types import ModuleType
 
@@ -239,7 +240,7 @@ def test_one_error_root() -> None:
     """``except geetrio.GeetrioError`` catches every error geetrio raises itself."""
     import geetrio
     from geetrio import bridge, cache, etcd, http
-    from geetrio.rpc.convert import ConversionError
+    from geetrio.rpc._convert import ConversionError
 
     assert geetrio.__all__ == ["GeetrioError", "__version__"]
     for base in (http.HTTPError, cache.CacheError, orm.ORMError, rpc.RPCError, etcd.EtcdError):
@@ -317,3 +318,28 @@ def test_every_public_async_function_says_what_cancellation_does() -> None:
     assert len(functions) > 90  # the walk reaches them all
     silent = [name for name, f in functions.items() if "ancel" not in (inspect.getdoc(f) or "")]
     assert silent == []
+
+
+PUBLIC_MODULES = {  # besides each package's __init__: the sans-IO wire and SQL modules
+    "geetrio.cache": {"protocol"},
+    "geetrio.rpc": {"protocol"},
+    "geetrio.bridge": {"protocol"},
+    "geetrio.orm": {"clause", "schema"},
+}
+
+
+@pytest.mark.parametrize("package", list(SURFACE), ids=lambda m: m.__name__)
+def test_implementation_modules_are_private(package: ModuleType) -> None:
+    """trio's layout: a package's ``__init__`` is its public surface; its modules are
+    ``_``-prefixed, except the few that are public themselves (each with ``__all__``)."""
+    from pathlib import Path
+
+    assert package.__file__ is not None
+    folder = Path(package.__file__).parent
+    if folder.name == "geetrio":  # a top-level module (geetrio.etcd)
+        return
+    public = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
+    assert public == PUBLIC_MODULES.get(package.__name__, set())
+    for name in public:
+        module = importlib.import_module(f"{package.__name__}.{name}")
+        assert module.__all__

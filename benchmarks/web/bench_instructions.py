@@ -26,8 +26,7 @@ DRIVER = """
 import sys, gc
 import trio
 from geetrio.web import Engine
-from geetrio.http.parser import RequestParser
-from geetrio.http.message import render_head
+from geetrio.http import RequestParser, render_head
 
 app = Engine()
 

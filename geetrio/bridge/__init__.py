@@ -10,9 +10,9 @@ protocol.
 >>> # bridge.mount(app); in the page: await geetrio.call("fib", 10)
 """
 
-from .bridge import DEFAULT_PATH, Bridge
-from .errors import BadMessage, BridgeError, PageClosed
-from .page import Callback, Page
+from ._bridge import DEFAULT_PATH, Bridge
+from ._errors import BadMessage, BridgeError, PageClosed
+from ._page import Callback, Page
 
 __all__ = [
     "DEFAULT_PATH",

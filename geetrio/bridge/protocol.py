@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from .._core.netjson import JSONError, loads
-from .errors import BadMessage
+from ._errors import BadMessage
 
 __all__ = [
     "CALL_ANSWERS",

@@ -8,15 +8,15 @@
 >>> #     pool.mount(app); value = await group.get("Tom")
 """
 
-from .consistenthash import HashFn, HashRing, blake2b_32
-from .errors import PeerTimeout
-from .group import Getter, Group, get_group, new_group
-from .http_pool import DEFAULT_BASE_PATH, HTTPPool
-from .lru import LRUCache
-from .membership import DEFAULT_CLUSTER_PREFIX, join_cluster
-from .peers import CacheError, PeerError, PeerGetter, PeerPicker
+from ._consistenthash import HashFn, HashRing, blake2b_32
+from ._errors import PeerTimeout
+from ._group import Getter, Group, get_group, new_group
+from ._http_pool import DEFAULT_BASE_PATH, HTTPPool
+from ._lru import LRUCache
+from ._membership import DEFAULT_CLUSTER_PREFIX, join_cluster
+from ._peers import CacheError, PeerError, PeerGetter, PeerPicker
+from ._singleflight import SingleFlight
 from .protocol import BadPeerPath, CorruptResponse
-from .singleflight import SingleFlight
 
 __all__ = [
     "DEFAULT_BASE_PATH",

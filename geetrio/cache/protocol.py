@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote_plus
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
-from .errors import BadPeerPath, CorruptResponse
+from ._errors import BadPeerPath, CorruptResponse
 
 __all__ = [
     "BadPeerPath",

@@ -9,9 +9,9 @@ GeeRPC's registry (a heartbeat; the listed servers). ``geetrio.rpc``'s discoveri
 >>> #     await nursery.start(discovery.watch_prefix, etcd, "/nodes/", print)
 """
 
-from .errors import DiscoveryError, DiscoveryTimeout, EtcdError, EtcdTimeout
-from .etcd import EtcdClient, keep_registered, prefix_end, watch_prefix
-from .registry import DEFAULT_REGISTRY_PATH, heartbeat, list_servers
+from ._errors import DiscoveryError, DiscoveryTimeout, EtcdError, EtcdTimeout
+from ._etcd import EtcdClient, keep_registered, prefix_end, watch_prefix
+from ._registry import DEFAULT_REGISTRY_PATH, heartbeat, list_servers
 
 __all__ = [
     "DEFAULT_REGISTRY_PATH",

@@ -6,20 +6,20 @@
 >>> # port = await nursery.start(serve, hello, "127.0.0.1", 0)
 """
 
-from .client import HTTPClient
-from .config import ServerConfig, default_max_connections
-from .errors import ClientError, HTTPError, ProtocolError
-from .headers import Headers
-from .message import Request, Response, Transport, render_head
-from .mount import RouteContext, Routes
-from .parser import RequestParser
-from .pipeline import PipelinedClient, open_pipelined_client
-from .response_parser import ClientResponse, ResponseParser
-from .server import serve, serve_listeners
-from .signals import run_until_signal
-from .streams import PrefixedStream
-from .target import decode_path
-from .types import Handler
+from ._client import HTTPClient
+from ._config import ServerConfig, default_max_connections
+from ._errors import ClientError, HTTPError, ProtocolError
+from ._headers import Headers
+from ._message import Request, Response, Transport, render_head
+from ._mount import RouteContext, Routes
+from ._parser import RequestParser
+from ._pipeline import PipelinedClient, open_pipelined_client
+from ._response_parser import ClientResponse, ResponseParser
+from ._server import serve, serve_listeners
+from ._signals import run_until_signal
+from ._streams import PrefixedStream
+from ._target import decode_path
+from ._types import Handler
 
 __all__ = [
     "ClientError",

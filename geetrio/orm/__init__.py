@@ -8,9 +8,9 @@ hooks, transactions that roll back on cancellation, and migrations.
 >>> #     adults = await s.where("age > ?", 17).order_by("age DESC").find(User)
 """
 
-from .dialect import Dialect, StandardDialect, get_dialect, quote_identifier, register_dialect
-from .engine import Engine, open
-from .errors import (
+from ._dialect import Dialect, StandardDialect, get_dialect, quote_identifier, register_dialect
+from ._engine import Engine, open
+from ._errors import (
     DatabaseError,
     IntegrityError,
     NotFound,
@@ -18,10 +18,10 @@ from .errors import (
     UnknownDialect,
     UnsupportedType,
 )
-from .postgres import PostgreSQLDialect
+from ._postgres import PostgreSQLDialect
+from ._session import Query, Raw, Session
+from ._sqlite import SQLiteDialect
 from .schema import Field, Schema
-from .session import Query, Raw, Session
-from .sqlite import SQLiteDialect
 
 register_dialect(SQLiteDialect())
 register_dialect(PostgreSQLDialect())

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .quoting import quote_literal
+from ._quoting import quote_literal
+from ._types import Condition, Statement
 from .schema import Field, Schema
-from .types import Condition, Statement
 
 __all__ = [
     "Statement",

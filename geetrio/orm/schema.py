@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import UnsupportedType
+from ._errors import UnsupportedType
 
 __all__ = ["Field", "SQLNames", "Schema", "parse", "to_db_value"]
 

@@ -9,21 +9,20 @@ a heartbeat registry.
 >>> #     await client.call("Foo.Sum", Args(1, 2), timeout=1.0)
 """
 
-from .client import Client, dial, dial_http, open_client, xdial
-from .codec import Codec, JSONCodec, get_codec, register_codec
-from .errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
-from .etcd import DEFAULT_ETCD_PREFIX, EtcdDiscovery, etcd_register
-from .protocol import MAGIC_NUMBER, FrameDecoder, Header, Option, OptionReader
-from .registry import (
+from ._client import Client, dial, dial_http, open_client, xdial
+from ._codec import Codec, JSONCodec, get_codec, register_codec
+from ._errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
+from ._etcd import DEFAULT_ETCD_PREFIX, EtcdDiscovery, etcd_register
+from ._registry import (
     DEFAULT_REGISTRY_PATH,
     Registry,
     RegistryDiscovery,
     RegistryFull,
     heartbeat,
 )
-from .server import Server
-from .service import Method, Service
-from .xclient import (
+from ._server import Server
+from ._service import Method, Service
+from ._xclient import (
     Balancer,
     Discovery,
     MultiServersDiscovery,
@@ -32,6 +31,7 @@ from .xclient import (
     SelectMode,
     XClient,
 )
+from .protocol import MAGIC_NUMBER, FrameDecoder, Header, Option, OptionReader
 
 __all__ = [
     "DEFAULT_ETCD_PREFIX",

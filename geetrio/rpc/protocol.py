@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass
 
 from .._core.netjson import JSONError, loads
-from .errors import FrameError
+from ._errors import FrameError
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",

@@ -8,11 +8,11 @@
 >>> # app.run(":9999")  or  port = await nursery.start(app.serve, "127.0.0.1", 0)
 """
 
-from .context import Context
-from .engine import Engine, RouterGroup
-from .middleware import logger, recovery
-from .router import Router
-from .types import HandlerFunc
+from ._context import Context
+from ._engine import Engine, RouterGroup
+from ._middleware import logger, recovery
+from ._router import Router
+from ._types import HandlerFunc
 
 __all__ = [
     "Context",

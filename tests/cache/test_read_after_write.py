@@ -18,7 +18,7 @@ import trio.testing
 
 from geetrio import orm
 from geetrio.cache import Group, HTTPPool
-from geetrio.cache.singleflight import SingleFlight
+from geetrio.cache._singleflight import SingleFlight
 from geetrio.web import Engine
 
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from geetrio.cache.consistenthash import HashRing
+from geetrio.cache._consistenthash import HashRing
 from tests.cluster.netns import Network, stop
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,14 +11,14 @@ import contextlib
 
 from geetrio.bridge.protocol import BadMessage
 from geetrio.bridge.protocol import decode as decode_bridge
-from geetrio.cache.errors import BadPeerPath, CorruptResponse
+from geetrio.cache._errors import BadPeerPath, CorruptResponse
 from geetrio.cache.protocol import decode_response, split_peer_path
-from geetrio.http.config import ServerConfig
-from geetrio.http.errors import ClientError, ProtocolError
-from geetrio.http.parser import RequestParser
-from geetrio.http.response_parser import ResponseParser
-from geetrio.rpc.codec import JSONCodec
-from geetrio.rpc.errors import FrameError
+from geetrio.http._config import ServerConfig
+from geetrio.http._errors import ClientError, ProtocolError
+from geetrio.http._parser import RequestParser
+from geetrio.http._response_parser import ResponseParser
+from geetrio.rpc._codec import JSONCodec
+from geetrio.rpc._errors import FrameError
 from geetrio.rpc.protocol import FrameDecoder, OptionReader
 
 CONFIG = ServerConfig(max_header_bytes=4096, max_uri_bytes=1024, max_body_bytes=8192)

@@ -9,7 +9,7 @@ import trio
 import trio.testing
 
 from geetrio.http import ClientError, Request, Response, ResponseParser, serve
-from geetrio.http.pipeline import PipelinedClient, open_pipelined_client
+from geetrio.http._pipeline import PipelinedClient, open_pipelined_client
 from tests.helpers import refusing_port
 
 TEXT = [("content-type", "text/plain")]

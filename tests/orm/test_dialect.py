@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from geetrio import orm
-from geetrio.orm import dialect as dialect_module
+from geetrio.orm import _dialect as dialect_module
 
 
 def backquote(name: str) -> str:

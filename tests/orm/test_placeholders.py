@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geetrio.orm.placeholders import to_pyformat
+from geetrio.orm._placeholders import to_pyformat
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from geetrio.rpc.convert import ConversionError, from_plain, to_plain
+from geetrio.rpc._convert import ConversionError, from_plain, to_plain
 
 
 @dataclass

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geetrio.rpc import FrameDecoder, FrameError, Header, JSONCodec, Option, OptionReader
-from geetrio.rpc.convert import ConversionError
+from geetrio.rpc._convert import ConversionError
 from geetrio.rpc.protocol import MAGIC_NUMBER, encode_frame, encode_message
 
 

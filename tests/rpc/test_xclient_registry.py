@@ -12,6 +12,7 @@ import trio.testing
 
 from geetrio import rpc
 from geetrio.http import serve_listeners
+from geetrio.rpc._registry import check_address
 from geetrio.web import Engine
 from tests.helpers import RawClient, refusing_port
 from tests.rpc.test_calls import Args
@@ -320,7 +321,7 @@ async def test_malformed_addresses_are_refused(nursery: trio.Nursery, addr: str)
 
 def test_well_formed_addresses() -> None:
     for addr in ("tcp@127.0.0.1:9001", "http@example.com:80", "tcp@[::1]:9", "unix@/tmp/a.sock"):
-        assert rpc.registry.check_address(addr) == addr
+        assert check_address(addr) == addr
 
 
 async def test_a_full_registry_refuses_new_servers_and_stays_readable(

@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from geetrio.web import Context, Engine, default
-from geetrio.web.static import SMALL_FILE, _resolve
+from geetrio.web._static import SMALL_FILE, _resolve
 from tests.helpers import RawClient, call, get, header
 
 BIG = bytes(range(256)) * (SMALL_FILE // 256 + 100)  # streamed, not read in one go

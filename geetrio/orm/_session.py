@@ -1,0 +1,342 @@
+"""Sessions and queries. A ``Session`` carries no state between statements; every
+chained call (``model``, ``where``, ``order_by``, ``limit``) returns a new immutable
+``Query``, so a query can be reused and nothing leaks into the next one.
+
+Safety: values are always bound parameters and identifiers always quoted. The text you
+pass to ``where()`` and ``order_by()`` is SQL you write yourself: put values in ``?``
+parameters (``where("name = ?", name)``), never into the text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Generic, TypeVar, overload
+
+from . import clause
+from ._errors import NotFound
+from ._executor import Executor
+from ._hooks import call_hook
+from ._placeholders import to_pyformat
+from ._types import Condition, DBConnection
+
+__all__ = ["Query", "Raw", "Session"]
+
+log = logging.getLogger("geetrio.orm")
+
+M = TypeVar("M")
+
+
+class Session:
+    """A handle on an engine for issuing statements; cheap, stateless, shareable.
+
+    Inside ``engine.transaction(fn)`` statements of any session (and of tasks started
+    by ``fn``) run in that transaction.
+    """
+
+    __slots__ = ("engine",)
+
+    def __init__(self, engine: Executor) -> None:
+        self.engine = engine
+
+    def model(self, model: type[M]) -> Query[M]:
+        return Query(self, model)
+
+    def where(self, condition: str, *args: Any) -> Query[Any]:
+        return Query(self, None).where(condition, *args)
+
+    def order_by(self, order: str) -> Query[Any]:
+        return Query(self, None).order_by(order)
+
+    def limit(self, count: int) -> Query[Any]:
+        return Query(self, None).limit(count)
+
+    async def find(self, model: type[M]) -> list[M]:
+        """Every row of ``model``'s table (``s.Find(&users)`` of the original).
+        Cancelled: as ``Query.find``."""
+        return await Query(self, model).find()
+
+    async def first(self, model: type[M]) -> M:
+        """The first row of ``model``'s table; raises ``NotFound`` when it is empty.
+        Cancelled: as ``Query.first``."""
+        result: M = await Query(self, model).first()
+        return result
+
+    def raw(self, sql: str, *args: Any) -> Raw:
+        """Explicit SQL with ``?`` parameters."""
+        return Raw(self, sql, args)
+
+    async def insert(self, *objects: Any) -> int:
+        """Insert model instances (one statement per model, all rows in one hop);
+        returns the number of rows inserted. ``before_insert`` hooks run first and
+        what they change is stored. Cancelled: no row of a model is half-inserted (its
+        rows go in one statement); models already inserted stay inserted unless a
+        cancelled ``transaction`` rolls them back. The engine stays usable."""
+        total = 0
+        if objects and all(type(obj) is type(objects[0]) for obj in objects):
+            by_model: dict[type, Sequence[Any]] = {type(objects[0]): objects}
+        else:
+            by_model = {}
+            for obj in objects:
+                by_model.setdefault(type(obj), []).append(obj)  # type: ignore[attr-defined]
+        for model, objs in by_model.items():
+            mapper = self.engine.mapper(model)
+            if mapper.hooks["before_insert"]:
+                for obj in objs:
+                    await call_hook(obj, "before_insert", self)
+            sql = mapper.insert_sql
+            values_of = mapper.values_of
+            if len(objs) == 1:
+                params = values_of(objs[0])
+                total += await self.engine.execute(_rowcount(sql, params), sql, params)
+            else:
+                rows = [values_of(o) for o in objs]
+                job = partial(_insert_many, sql=sql, rows=rows)
+                total += await self.engine.execute(job, sql, rows)
+            if mapper.hooks["after_insert"]:
+                for obj in objs:
+                    await call_hook(obj, "after_insert", self)
+        return total
+
+
+# Jobs: what runs in the worker thread, built here so each closes over its own values.
+def _rowcount(sql: str, params: Any) -> Callable[[DBConnection], int]:
+    return lambda conn: conn.execute(sql, params).rowcount
+
+
+def _fetchall(sql: str, params: Any) -> Callable[[DBConnection], list[Any]]:
+    return lambda conn: conn.execute(sql, params).fetchall()
+
+
+def _fetchone(sql: str, params: Any) -> Callable[[DBConnection], Any]:
+    return lambda conn: conn.execute(sql, params).fetchone()
+
+
+def _insert_many(conn: DBConnection, sql: str, rows: list[tuple[Any, ...]]) -> int:
+    if conn.in_transaction:
+        return conn.executemany(sql, rows).rowcount
+    conn.execute("BEGIN")  # autocommit mode: make the many rows one transaction
+    try:
+        count = conn.executemany(sql, rows).rowcount
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return count
+
+
+class Query(Generic[M]):
+    """An immutable query: each method returns a new one."""
+
+    __slots__ = ("conditions", "count_limit", "model_type", "order", "session")
+
+    def __init__(
+        self,
+        session: Session,
+        model_type: type[M] | None,
+        conditions: tuple[Condition, ...] = (),
+        order: str | None = None,
+        count_limit: int | None = None,
+    ) -> None:
+        self.session = session
+        self.model_type = model_type
+        self.conditions = conditions
+        self.order = order
+        self.count_limit = count_limit
+
+    def __repr__(self) -> str:
+        model = self.model_type.__name__ if self.model_type else None
+        where = [c for c, _ in self.conditions]
+        return f"<Query {model} where={where} order={self.order!r} limit={self.count_limit}>"
+
+    def model(self, model: type[Any]) -> Query[Any]:
+        return Query(self.session, model, self.conditions, self.order, self.count_limit)
+
+    def where(self, condition: str, *args: Any) -> Query[M]:
+        if not isinstance(condition, str) or not condition.strip():
+            raise ValueError("where() needs a SQL condition such as 'age > ?'")
+        _, marks = to_pyformat(condition)  # '?' in literals and identifiers are not marks
+        if marks != len(args):
+            raise ValueError(f"where({condition!r}) has {marks} '?' but {len(args)} values")
+        return Query(
+            self.session,
+            self.model_type,
+            (*self.conditions, (condition, args)),
+            self.order,
+            self.count_limit,
+        )
+
+    def order_by(self, order: str) -> Query[M]:
+        if not isinstance(order, str) or not order.strip() or ";" in order:
+            raise ValueError(f"order_by() needs a column list such as 'age DESC', not {order!r}")
+        return Query(self.session, self.model_type, self.conditions, order, self.count_limit)
+
+    def limit(self, count: int) -> Query[M]:
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"limit() needs a non-negative int, not {count!r}")
+        return Query(self.session, self.model_type, self.conditions, self.order, count)
+
+    def _mapper(self, model: type[Any] | None = None) -> tuple[type[Any], Any]:
+        model = model or self.model_type
+        if model is None:
+            raise ValueError(
+                "no model: use session.model(Model) or pass the model to find()/first()"
+            )
+        return model, self.session.engine.mapper(model)
+
+    def _params(self) -> tuple[Any, ...]:
+        conditions = self.conditions
+        if len(conditions) == 1:
+            return conditions[0][1]
+        return tuple(p for _, params in conditions for p in params)
+
+    def _shape(self) -> tuple[Any, ...]:
+        return tuple(c for c, _ in self.conditions)
+
+    # ------------------------------------------------------------ reads
+
+    async def find(self, model: type[Any] | None = None) -> list[Any]:
+        """Every matching row as a model instance (``after_query`` runs per object).
+        Cancelled: not run, or interrupted with nothing read; the engine stays usable."""
+        model, mapper = self._mapper(model)
+        if mapper.hooks["before_query"]:
+            await call_hook(model, "before_query", self.session)
+        key = ("select", self._shape(), self.order, self.count_limit)
+        sql = mapper.sql_cache.get(key)
+        if sql is None:
+            sql = mapper.remember(
+                key, clause.select(mapper.schema, self.conditions, self.order, self.count_limit)[0]
+            )
+        params = self._params()
+        rows = await self.session.engine.execute(_fetchall(sql, params), sql, params)
+        build = mapper.from_row
+        objects = [build(row) for row in rows]
+        if mapper.hooks["after_query"]:
+            for obj in objects:
+                await call_hook(obj, "after_query", self.session)
+        return objects
+
+    async def first(self, model: type[Any] | None = None) -> Any:
+        """The first matching row; raises ``NotFound`` when there is none.
+        Cancelled: not run, or interrupted with nothing read; the engine stays usable."""
+        found = await self.limit(1).find(model)
+        if not found:
+            _, mapper = self._mapper(model)
+            raise NotFound(
+                f"no {mapper.schema.table} row matches {[c for c, _ in self.conditions]}"
+            )
+        return found[0]
+
+    async def count(self) -> int:
+        """The number of matching rows. Cancelled:
+        not run, or interrupted with nothing read; the engine stays usable."""
+        _, mapper = self._mapper()
+        sql, params = clause.count(mapper.schema, self.conditions)
+        row = await self.session.engine.execute(_fetchone(sql, params), sql, params)
+        return int(row[0])
+
+    # ------------------------------------------------------------ writes
+
+    @overload
+    async def update(self, values: dict[str, Any], /) -> int: ...
+    @overload
+    async def update(self, *pairs: Any) -> int: ...
+    async def update(self, *args: Any) -> int:
+        """``update({"age": 30})`` or ``update("age", 30, "name", "X")``; rows changed.
+        Cancelled while waiting: not run; while running: interrupted, undone, ``Cancelled``
+        raised; the engine stays usable (details: ``Engine``)."""
+        model, mapper = self._mapper()
+        values = _update_values(args)
+        key = ("update", tuple(values), self._shape())
+        sql = mapper.sql_cache.get(key)
+        if sql is None:
+            for name in values:
+                if mapper.schema.field(name) is None:
+                    raise ValueError(f"{mapper.schema.table} has no column {name!r}")
+            sql = mapper.remember(key, clause.update(mapper.schema, values, self.conditions)[0])
+        params = (*(mapper.to_db(v) for v in values.values()), *self._params())
+        if mapper.hooks["before_update"]:
+            await call_hook(model, "before_update", self.session)
+        count = await self.session.engine.execute(_rowcount(sql, params), sql, params)
+        if mapper.hooks["after_update"]:
+            await call_hook(model, "after_update", self.session)
+        return int(count)
+
+    async def delete(self) -> int:
+        """Delete the matching rows; how many. Cancelled
+        while waiting: not run; while running: interrupted, undone, ``Cancelled``
+        raised; the engine stays usable (details: ``Engine``)."""
+        model, mapper = self._mapper()
+        if mapper.hooks["before_delete"]:
+            await call_hook(model, "before_delete", self.session)
+        sql, params = clause.delete(mapper.schema, self.conditions)
+        count = await self.session.engine.execute(_rowcount(sql, params), sql, params)
+        if mapper.hooks["after_delete"]:
+            await call_hook(model, "after_delete", self.session)
+        return int(count)
+
+    # ------------------------------------------------------------ tables
+
+    async def create_table(self) -> None:
+        """``CREATE TABLE`` for the model. Cancelled: created or not, never half."""
+        _, mapper = self._mapper()
+        sql = clause.create_table(mapper.schema)
+        await self.session.engine.execute(_rowcount(sql, ()), sql, ())
+
+    async def drop_table(self) -> None:
+        """Drop the model's table; a missing table is not an error. Cancelled: dropped
+        or not, never half."""
+        _, mapper = self._mapper()
+        sql = clause.drop_table(mapper.schema)
+        await self.session.engine.execute(_rowcount(sql, ()), sql, ())
+
+    async def has_table(self) -> bool:
+        """Whether the model's table exists. Cancelled: nothing happened."""
+        _, mapper = self._mapper()
+        sql, params = self.session.engine.dialect.table_exists_sql(mapper.schema.table)
+        row = await self.session.engine.execute(_fetchone(sql, params), sql, params)
+        return row is not None
+
+
+def _update_values(args: Sequence[Any]) -> dict[str, Any]:
+    if len(args) == 1 and isinstance(args[0], dict):
+        values = dict(args[0])
+    elif args and len(args) % 2 == 0:
+        values = dict(zip(args[::2], args[1::2], strict=True))
+    else:
+        raise ValueError('update() takes a dict or column/value pairs: update("age", 30)')
+    if not values or not all(isinstance(k, str) for k in values):
+        raise ValueError("update() needs column names (str) and values")
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """``session.raw(sql, *args)``: SQL you write, values as ``?`` parameters."""
+
+    session: Session
+    sql: str
+    args: tuple[Any, ...]
+
+    async def exec(self) -> int:
+        """Run it; the number of rows affected. Cancelled
+        while waiting: not run; while running: interrupted, undone, ``Cancelled``
+        raised; the engine stays usable (details: ``Engine``)."""
+        sql, args = self.sql, self.args
+        return int(await self.session.engine.execute(_rowcount(sql, args), sql, args))
+
+    async def query_row(self) -> tuple[Any, ...] | None:
+        """The first row, or ``None``. Cancelled: not run, or interrupted with nothing
+        read; the engine stays usable."""
+        sql, args = self.sql, self.args
+        row = await self.session.engine.execute(_fetchone(sql, args), sql, args)
+        return tuple(row) if row is not None else None
+
+    async def query_rows(self) -> list[tuple[Any, ...]]:
+        """Every row. Cancelled: not run, or interrupted with nothing read; the engine
+        stays usable."""
+        sql, args = self.sql, self.args
+        rows = await self.session.engine.execute(_fetchall(sql, args), sql, args)
+        return [tuple(r) for r in rows]

@@ -1,0 +1,350 @@
+"""The GeeRPC client: many calls in flight on one connection, timeouts as scopes.
+
+``async with rpc.dial("tcp", "127.0.0.1:9001") as client:`` connects, sends the Option
+and starts the connection's reader and writer tasks in a nursery the client owns. A
+call takes a sequence number, registers in the pending table and sends its request:
+straight to the socket when it takes it at once (a non-blocking write), else through
+the writer task, which sends every request queued meanwhile in one ``send_all``, each
+whole — a cancelled caller's request is withdrawn if not taken yet, never cut. Then it
+waits for the reader to hand it the reply with its ``Seq``. The table entry goes in
+``finally`` — on a reply, a timeout, a cancellation — so a late reply finds nobody and
+is dropped. When the connection drops, every pending call fails at once with
+``ShutdownError``, and so does every later call.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import outcome
+import trio
+
+from .._core.nursery import unwrapped_nursery
+from .._core.waiter import Waiter
+from ..http._streams import PrefixedStream
+from ._codec import Codec, get_codec
+from ._errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
+from ._http import CONNECTED_STATUS, RPC_PATH
+from ._writer import FrameWriter, Queued
+from .protocol import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, Header, Option, encode_message
+
+__all__ = ["Client", "dial", "dial_http", "open_client", "xdial"]
+
+log = logging.getLogger("geetrio.rpc")
+
+RECEIVE_SIZE = 65536
+WRITE_TIMEOUT = 10.0  # a request that cannot be written in this long breaks the connection
+MAX_CONNECT_RESPONSE = 4096
+
+
+_WRITTEN = Queued(b"")
+_WRITTEN.taken = True  # what a call holds when its request went out at once
+
+
+class _Pending(Waiter[bytes]):
+    """A call waiting for its reply's body (or error): the reader or a shutdown sets it;
+    a cancelled or timed-out call abandons it, and a late reply is dropped."""
+
+    __slots__ = ("queued",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queued: Queued | None = None
+
+
+class Client:
+    """One RPC connection. Made by ``dial``/``dial_http``/``xdial``, which own it."""
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        option: Option,
+        codec: Codec,
+        *,
+        max_frame_bytes: int,
+    ) -> None:
+        self._stream = stream
+        self.option = option
+        self._codec = codec
+        self._max_frame_bytes = max_frame_bytes
+        self._pending: dict[int, _Pending] = {}
+        self._seq = 0
+        self._error: ShutdownError | None = None
+        self._reader_scope = trio.CancelScope()
+        self.writer = FrameWriter(stream, write_timeout=WRITE_TIMEOUT, on_broken=self._shutdown)
+
+    @property
+    def is_available(self) -> bool:
+        """False once the connection is closed or broken."""
+        return self._error is None
+
+    async def call(
+        self,
+        service_method: str,
+        args: Any = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - the public contract (net/rpc style)
+        reply_type: Any = Any,
+    ) -> Any:
+        """Call ``Service.Method`` with ``args``; the reply decoded into ``reply_type``
+        (the plain JSON value by default).
+
+        Raises ``RemoteError`` (the server's error text), ``RPCTimeout`` after
+        ``timeout`` seconds, ``ShutdownError`` when the connection is or goes down, and
+        ``RPCError`` for a reply that does not decode. Cancelled (by ``timeout`` or the
+        caller's scopes): the call leaves the pending table, its late reply is dropped,
+        the request may or may not have run, and the client stays usable.
+        """
+        if self._error is not None:
+            raise ShutdownError(str(self._error), sent=False)
+        codec = self._codec
+        try:
+            body = codec.encode_body(args)
+        except ValueError as exc:
+            raise RPCError(
+                f"rpc client: cannot encode the argument of {service_method}: {exc}"
+            ) from None
+        self._seq += 1
+        seq = self._seq
+        message = encode_message(codec.encode_header(Header(service_method, seq, "")), body)
+        if len(body) > self._max_frame_bytes:
+            raise RPCError(f"rpc client: the argument is over {self._max_frame_bytes} bytes")
+        pending = self._pending[seq] = _Pending()
+        try:
+            if timeout is None:
+                reply = await self._exchange(message, pending)
+            else:
+                with trio.move_on_after(timeout) as scope:
+                    reply = await self._exchange(message, pending)
+                if scope.cancelled_caught:
+                    raise RPCTimeout(
+                        f"rpc client: call {service_method} timed out after {timeout:g}s"
+                    )
+        except ShutdownError as exc:
+            queued = pending.queued
+            if not (queued and queued.taken):
+                raise ShutdownError(str(exc), sent=False) from None  # safe to try elsewhere
+            raise
+        finally:
+            self._pending.pop(seq, None)
+            if pending.queued is not None and not pending.done:
+                FrameWriter.cancel(pending.queued)  # not written yet: it never will be
+        try:
+            return codec.decode_body(reply, reply_type, f"the reply of {service_method}")
+        except ValueError as exc:
+            raise RPCError(f"rpc client: {exc}") from None
+
+    async def _exchange(self, message: bytes, pending: _Pending) -> bytes:
+        """Send the request (straight to the socket when it can, else queued for the
+        writer) and wait for the reader (or a shutdown) to set ``pending``."""
+        if self.writer.write_now(message):
+            pending.queued = _WRITTEN
+        else:
+            pending.queued = await self.writer.queue_when_room(message)
+        return await pending.wait()
+
+    async def read_replies(self) -> None:
+        """The reader task: replies to their callers by ``Seq`` until the connection
+        ends; then every pending call fails with ``ShutdownError`` (also when the
+        reader is cancelled, as closing the client does)."""
+        codec = self._codec
+        decoder = FrameDecoder(self._max_frame_bytes)
+        header: Header | None = None
+        reason = "the server closed the connection"
+        with self._reader_scope:
+            try:
+                while True:
+                    data = await self._stream.receive_some(RECEIVE_SIZE)
+                    if not data:
+                        break
+                    for frame in decoder.feed(data):
+                        if header is None:
+                            header = codec.decode_header(frame)
+                            continue
+                        pending = self._pending.get(header.seq)
+                        if pending is not None:  # else a late reply, dropped
+                            if header.error:
+                                pending.set(outcome.Error(RemoteError(header.error)))
+                            else:
+                                pending.set(outcome.Value(frame))
+                        header = None
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                reason = f"the connection broke: {exc}"
+            except FrameError as exc:
+                reason = f"the server broke the protocol: {exc}"
+        if self._reader_scope.cancelled_caught:
+            reason = "the client is closed"
+        self._shutdown(reason)
+
+    def _shutdown(self, reason: str) -> None:
+        if self._error is None:
+            self._error = ShutdownError(f"rpc client: {reason}")
+            log.debug("rpc client: %s", reason)
+            self.writer.close(reason)  # callers waiting for room in its queue wake up
+        for pending in self._pending.values():
+            pending.set(outcome.Error(self._error))
+
+    async def aclose(self) -> None:
+        """Close: pending and later calls fail with ``ShutdownError``. Cancelled: closed
+        all the same (nothing here waits)."""
+        self._shutdown("the client is closed")
+        self._reader_scope.cancel()
+        await trio.aclose_forcefully(self._stream)
+
+
+@asynccontextmanager
+async def open_client(
+    stream: trio.abc.Stream,
+    *,
+    option: Option | None = None,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+) -> AsyncIterator[Client]:
+    """A client on a stream you connected yourself (memory streams in tests, other
+    transports): sends the Option, then as ``dial``. Closes the stream on exit.
+    Cancelled: the stream is closed; calls in flight fail with ``ShutdownError``."""
+    option = option or Option()
+    codec = _codec_of(option)
+    await stream.send_all(option.encode())
+    async with _client(stream, option, codec, max_frame_bytes) as client:
+        yield client
+
+
+@asynccontextmanager
+async def _client(
+    stream: trio.abc.Stream,
+    option: Option,
+    codec: Codec,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+) -> AsyncIterator[Client]:
+    client = Client(stream, option, codec, max_frame_bytes=max_frame_bytes)
+    async with unwrapped_nursery() as nursery:
+        nursery.start_soon(client.read_replies)
+        nursery.start_soon(client.writer.run)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+            nursery.cancel_scope.cancel()  # the writer, and the reader if still there
+
+
+def _codec_of(option: Option) -> Codec:
+    codec = get_codec(option.codec_type)
+    if codec is None:
+        raise RPCError(f"rpc client: unknown codec {option.codec_type!r}")
+    return codec
+
+
+async def _open(network: str, address: str) -> trio.abc.Stream:
+    if network == "tcp":
+        host, sep, port = address.rpartition(":")
+        if not sep or not port.isdigit():
+            raise RPCError(f"rpc client: a tcp address is host:port, not {address!r}")
+        return await trio.open_tcp_stream(host.strip("[]") or "127.0.0.1", int(port))
+    if network == "unix":
+        return await trio.open_unix_socket(address)
+    raise RPCError(f"rpc client: unknown network {network!r} (tcp or unix)")
+
+
+async def _handshake(
+    network: str, address: str, option: Option, *, http_path: str | None
+) -> trio.abc.Stream:
+    """Dial, CONNECT if over HTTP, send the Option; all within ``connect_timeout``."""
+    limit = option.connect_timeout or math.inf
+    stream: trio.abc.Stream | None = None
+    with trio.move_on_after(limit) as scope:
+        try:
+            stream = await _open(network, address)
+            if http_path is not None:
+                stream = await _connect_http(stream, http_path)
+            await stream.send_all(option.encode())
+        except OSError as exc:
+            if stream is not None:
+                await trio.aclose_forcefully(stream)
+            raise RPCError(f"rpc client: cannot connect to {network}@{address}: {exc}") from exc
+        except BaseException:
+            if stream is not None:
+                await trio.aclose_forcefully(stream)
+            raise
+        return stream
+    if stream is not None:
+        await trio.aclose_forcefully(stream)
+    assert scope.cancelled_caught
+    raise RPCTimeout(f"rpc client: connect timeout: expect within {option.connect_timeout:g}s")
+
+
+async def _connect_http(stream: trio.abc.Stream, path: str) -> trio.abc.Stream:
+    await stream.send_all(f"CONNECT {path} HTTP/1.0\r\n\r\n".encode())
+    received = b""
+    while (answer := split_connect_answer(received)) is None:
+        data = await stream.receive_some(RECEIVE_SIZE)
+        if not data:
+            raise OSError("the server closed the connection after CONNECT")
+        received += data
+        if len(received) > MAX_CONNECT_RESPONSE:
+            raise OSError("the answer to CONNECT is too long")
+    status, rest = answer
+    if status != CONNECTED_STATUS:
+        await trio.aclose_forcefully(stream)
+        raise RPCError(f"rpc client: unexpected HTTP response: {status.decode('latin-1')!r}")
+    return PrefixedStream(stream, rest) if rest else stream
+
+
+def split_connect_answer(received: bytes) -> tuple[bytes, bytes] | None:
+    """(status line, the bytes after the head) once the head of the answer to CONNECT
+    is whole, else None. Lines end in CRLF or a bare LF: the Go GeeRPC server answers
+    ``HTTP/1.0 200 Connected to Gee RPC\\n\\n``, as Go's HTTP reader allows."""
+    start = 0
+    while (end := received.find(b"\n", start)) >= 0:
+        line = received[start:end].removesuffix(b"\r")
+        if not line and start:  # the empty line after the status line and fields
+            return received.split(b"\n", 1)[0].removesuffix(b"\r"), received[end + 1 :]
+        start = end + 1
+    return None
+
+
+@asynccontextmanager
+async def dial(
+    network: str, address: str, *, option: Option | None = None
+) -> AsyncIterator[Client]:
+    """``async with rpc.dial("tcp", "host:port") as client:`` (or ``"unix", path``).
+    ``connect_timeout`` bounds dialling and the handshake (``RPCTimeout``). Cancelled
+    while dialling: nothing is left open; inside the block: as ``open_client``."""
+    option = option or Option()
+    codec = _codec_of(option)
+    stream = await _handshake(network, address, option, http_path=None)
+    async with _client(stream, option, codec) as client:
+        yield client
+
+
+@asynccontextmanager
+async def dial_http(
+    network: str, address: str, *, option: Option | None = None, path: str = RPC_PATH
+) -> AsyncIterator[Client]:
+    """RPC over an HTTP server: ``CONNECT /_geeprc_ HTTP/1.0``, then the protocol.
+    ``connect_timeout`` covers the CONNECT too. Cancelled: as ``dial``."""
+    option = option or Option()
+    codec = _codec_of(option)
+    stream = await _handshake(network, address, option, http_path=path)
+    async with _client(stream, option, codec) as client:
+        yield client
+
+
+@asynccontextmanager
+async def xdial(rpc_addr: str, *, option: Option | None = None) -> AsyncIterator[Client]:
+    """``"tcp@host:port"``, ``"http@host:port"`` or ``"unix@/path"``. Cancelled: as
+    ``dial``."""
+    protocol, sep, address = rpc_addr.partition("@")
+    if not sep or not address:
+        raise RPCError(f"rpc client: wrong format {rpc_addr!r}, expect protocol@addr")
+    if protocol == "http":
+        async with dial_http("tcp", address, option=option) as client:
+            yield client
+    elif protocol in ("tcp", "unix"):
+        async with dial(protocol, address, option=option) as client:
+            yield client
+    else:
+        raise RPCError(f"rpc client: unknown protocol {protocol!r} in {rpc_addr!r}")

@@ -1,0 +1,330 @@
+"""``Context``: one request's view of the request, its response, and its chain."""
+
+from __future__ import annotations
+
+import json
+import json.encoder
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import parse_qs
+
+import trio
+
+from ..http import Headers, Request, Response
+from ..http._message import has_control
+
+HandlerFunc = Callable[["Context"], Awaitable[None]]
+"""A handler or middleware: ``async def handler(c: Context) -> None``."""
+
+
+class Renderer(Protocol):
+    """What a context needs of its engine: templates (``Engine`` is one)."""
+
+    def render(self, name: str, data: Mapping[str, Any]) -> bytes: ...
+
+
+__all__ = ["Context"]
+
+
+_ABORTED = 1 << 30
+CLOSE_TIMEOUT = 2.0  # seconds closing replaced response streams may take
+
+
+def _not_serializable(obj: object) -> Any:
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def _json_encoder() -> Callable[[object], str]:
+    """Compact UTF-8 JSON, NaN refused. ``JSONEncoder.encode`` builds a new C encoder
+    on every call (half of its cost for a small object); build it once instead."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # private, so looked up with care
+    if make is None:  # no C accelerator (other interpreters)
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    encode = make(
+        None, _not_serializable, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    return lambda obj: "".join(encode(obj, 0))
+
+
+_dump_json = _json_encoder()
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_TEXT = "text/plain; charset=utf-8"
+
+
+class Context:
+    """What a handler gets: the request, the response it builds, and the chain.
+
+    Response helpers (``string``, ``json``, ``data``, ``html``, ``fail``, ``status``,
+    ``set_header``) only record the response; the server sends it after the chain
+    returns, so a later helper replaces what an earlier one set.
+    ``await c.next()`` runs the rest of the chain and then returns to the caller
+    (code after it runs on the way out); ``c.fail()``/``c.abort()`` stop the
+    handlers not yet started, while the current function carries on.
+    """
+
+    # Rarely used state starts as class attributes so a request pays only for what
+    # it touches.
+    _keys: dict[str, Any] | None = None
+    _query: dict[str, list[str]] | None = None
+    _form: dict[str, list[str]] | None = None
+    _stream: AsyncIterable[bytes] | None = None
+    _dropped: list[AsyncIterable[bytes]] | None = None  # replaced streams, to close
+    detached = False
+
+    def __init__(
+        self,
+        request: Request,
+        engine: Renderer,
+        handlers: tuple[HandlerFunc, ...],
+        params: dict[str, str],
+    ) -> None:
+        self.request = request
+        self.engine = engine
+        self.params = params
+        self.status_code = 200
+        self.response_headers: list[tuple[str, str]] = []
+        self.response_body = b""
+        self._handlers = handlers
+        self._index = -1
+
+    async def run(self) -> Response | None:
+        """Run the chain from its start (the engine does, once per request) and build
+        the response; None when a handler took the connection over (``detach``).
+        Streams a later helper replaced are closed; if the chain raises (``Cancelled``
+        included), every stream it set is closed too, since no response goes out."""
+        self._index = 0
+        handlers = self._handlers
+        try:
+            await handlers[0](self)
+            if self._index == 0 and len(handlers) > 1:  # a middleware returned without next()
+                await self.next()
+        except BaseException:
+            await self.close_dropped(all_streams=True)
+            raise
+        if self._dropped is not None:
+            await self.close_dropped()
+        if self.detached:
+            return None
+        return self.to_response()
+
+    def detach(self, *, replay_head: bool = True, status: int = 0) -> trio.abc.Stream:
+        """Take the connection over (an ``Upgrade`` or a ``CONNECT``): the stream, which
+        first replays the request head unless ``replay_head=False``; no response is sent
+        for this request. ``status`` is what logs show for it (101 for a WebSocket)."""
+        transport = self.request.transport
+        if transport is None:
+            raise RuntimeError("this request came without a connection to take over")
+        stream = transport.detach(replay_head=replay_head)
+        self.detached = True
+        if status:
+            self.status_code = status
+        return stream
+
+    # ------------------------------------------------------------------ request
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def path(self) -> str:
+        """The percent-decoded path, without the query string."""
+        return self.request.path
+
+    @property
+    def headers(self) -> Headers:
+        """Request headers; lookups ignore case."""
+        return self.request.headers
+
+    @property
+    def trailers(self) -> Headers:
+        """Trailer fields of a chunked request body (lookups ignore case): kept apart
+        from ``headers``, since a proxy that filtered the headers may not have seen them."""
+        return Headers(self.request.trailers)
+
+    @property
+    def body(self) -> bytes:
+        """The whole request body. Routes registered with ``stream_body=True`` read it
+        with ``c.stream_body()`` instead (this raises ``RuntimeError`` there)."""
+        if self.request.body_stream is not None:
+            raise RuntimeError(
+                "this route streams its body: use `async for chunk in c.stream_body()`"
+            )
+        return self.request.body
+
+    def stream_body(self) -> AsyncIterator[bytes]:
+        """The request body chunk by chunk as it arrives (``stream_body=True`` routes);
+        on other routes, the buffered body as one chunk."""
+        if self.request.body_stream is not None:
+            return self.request.body_stream
+        return _one_chunk(self.request.body)
+
+    @property
+    def remote_addr(self) -> str:
+        return self.request.remote_addr
+
+    def param(self, key: str) -> str:
+        """A path parameter (``:name`` or ``*name``); "" when absent."""
+        return self.params.get(key, "")
+
+    def query(self, key: str, default: str = "") -> str:
+        """The first value of ``key`` in the query string."""
+        if self._query is None:
+            self._query = parse_qs(self.request.query_string, keep_blank_values=True)
+        values = self._query.get(key)
+        return values[0] if values else default
+
+    def post_form(self, key: str, default: str = "") -> str:
+        """The first value of ``key`` in an ``application/x-www-form-urlencoded`` body."""
+        if self._form is None:
+            content_type = self.request.headers.get("content-type", "")
+            form_body = content_type.split(";", 1)[0].strip().lower()
+            if form_body == "application/x-www-form-urlencoded":
+                self._form = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+            else:
+                self._form = {}
+        values = self._form.get(key)
+        return values[0] if values else default
+
+    # ------------------------------------------------------------------ response
+
+    def status(self, code: int) -> None:
+        if not 100 <= code <= 999:
+            raise ValueError(f"invalid HTTP status code {code}")
+        self.status_code = code
+
+    def set_header(self, key: str, value: str) -> None:
+        """Set a response header, replacing any earlier value of that name."""
+        _check_header(key, value)
+        lower = key.lower()
+        headers = [(k, v) for k, v in self.response_headers if k.lower() != lower]
+        headers.append((key, value))
+        self.response_headers = headers
+
+    def add_header(self, key: str, value: str) -> None:
+        """Add a response header, keeping earlier ones (``Set-Cookie``)."""
+        _check_header(key, value)
+        self.response_headers.append((key, value))
+
+    def _write(self, code: int, content_type: str | None, body: bytes) -> None:
+        self.status(code)
+        if content_type is not None:
+            headers = self.response_headers
+            if headers:
+                self.response_headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            self.response_headers.append(("content-type", content_type))
+        self.response_body = body
+        if self._stream is not None:
+            self._drop_stream()
+
+    def _drop_stream(self) -> None:
+        """A later answer replaces a streamed one: its stream (an open file) is closed
+        once the chain returns (``close_dropped``)."""
+        if self._dropped is None:
+            self._dropped = []
+        assert self._stream is not None
+        self._dropped.append(self._stream)
+        self._stream = None
+
+    async def close_dropped(self, *, all_streams: bool = False) -> None:
+        """``aclose()`` the streams replaced by later answers (and with ``all_streams``
+        the current one too: the response will not be sent). Shielded and bounded:
+        cancelled, it still closes them (within 1 s) before ``Cancelled`` goes on."""
+        streams = self._dropped or []
+        if all_streams and self._stream is not None:
+            streams.append(self._stream)
+            self._stream = None
+        self._dropped = None
+        with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            for stream in streams:
+                aclose = getattr(stream, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+
+    def string(self, code: int, fmt: str, *values: object) -> None:
+        """Answer ``text/plain``: ``fmt % values`` with values, else ``fmt`` as is."""
+        self._write(code, _TEXT, (fmt % values if values else fmt).encode())
+
+    def json(self, code: int, obj: object) -> None:
+        """Answer ``application/json`` (compact, UTF-8; NaN and infinity refused)."""
+        self._write(code, "application/json", _dump_json(obj).encode())
+
+    def data(self, code: int, body: bytes) -> None:
+        """Answer raw bytes (set a content type with ``set_header`` if you know it)."""
+        self._write(code, None, bytes(body))
+
+    def html(self, code: int, name: str, data: Mapping[str, Any] | None = None) -> None:
+        """Render the template ``name`` (from ``load_html_glob``) with ``data``."""
+        self._write(code, "text/html; charset=utf-8", self.engine.render(name, data or {}))
+
+    def stream(self, code: int, chunks: AsyncIterable[bytes], content_length: int) -> None:
+        """Answer a body produced chunk by chunk (files); the server calls ``aclose()``
+        on ``chunks`` when it has one."""
+        self._write(code, None, b"")
+        self.set_header("content-length", str(content_length))
+        self._stream = chunks
+
+    def redirect(self, code: int, location: str) -> None:
+        if not 300 <= code <= 399:
+            raise ValueError(f"redirect needs a 3xx status, got {code}")
+        self.set_header("location", location)
+        self._write(code, None, b"")
+
+    def fail(self, code: int, message: str) -> None:
+        """Answer JSON ``{"message": message}`` and stop the handlers not yet run."""
+        self._index = _ABORTED
+        self.json(code, {"message": message})
+
+    def abort(self) -> None:
+        """Stop the handlers not yet run; the current function carries on."""
+        self._index = _ABORTED
+
+    @property
+    def aborted(self) -> bool:
+        return self._index >= _ABORTED
+
+    # ------------------------------------------------------------------ chain
+
+    async def next(self) -> None:
+        """Run the rest of the chain, then return here. Cancelled: the handler running
+        gets ``Cancelled``; the rest of the chain does not run."""
+        self._index += 1
+        handlers = self._handlers
+        while self._index < len(handlers):
+            await handlers[self._index](self)
+            self._index += 1
+
+    def set(self, key: str, value: Any) -> None:
+        """Store a value for the rest of this request's chain."""
+        if self._keys is None:
+            self._keys = {}
+        self._keys[key] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return default if self._keys is None else self._keys.get(key, default)
+
+    def to_response(self) -> Response:
+        return Response(self.status_code, self.response_headers, self.response_body, self._stream)
+
+    def reset_response(self) -> None:
+        """Forget the response built so far (recovery does this before its 500)."""
+        self.status_code = 200
+        self.response_headers = []
+        self.response_body = b""
+        if self._stream is not None:
+            self._drop_stream()
+
+
+async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
+    if body:
+        yield body
+
+
+def _check_header(key: str, value: str) -> None:
+    if not _TOKEN.match(key):
+        raise ValueError(f"invalid header name {key!r}")
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {key!r} value contains a line break")
+    if has_control(value):
+        raise ValueError(f"header {key!r} value contains a control character (only HTAB may)")
