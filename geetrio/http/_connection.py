@@ -154,8 +154,9 @@ class Connection(Transport):
                     self.deadline = head_deadline
                 elif state is BODY:
                     await self.before_body_bytes(now())
-                else:  # UPGRADED: an upgrade the handler did not take
-                    assert state is UPGRADED
+                elif state is not UPGRADED:  # DONE: the parser takes no more bytes
+                    return
+                else:  # an upgrade the handler did not take
                     try:
                         if not parser.resume():
                             return  # after a CONNECT (or an upgrade with a body): no way back

@@ -31,7 +31,7 @@ from typing import Any
 
 import trio
 
-from .._core.accept import accept_loop
+from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import process_budget
 from .._core.text import limited
 from ._config import ServerConfig
@@ -124,20 +124,15 @@ class _Server:
         shutdown: trio.Event | None,
         task_status: trio.TaskStatus[Any],
     ) -> None:
-        server = self
-        async with trio.open_nursery() as connections:
-            async with trio.open_nursery() as acceptors:
-                acceptors.start_soon(server.sweep_timeouts)
-                for listener in listeners:
-                    acceptors.start_soon(server.accept_loop, listener, connections)
-                task_status.started(_port_of(listeners[0]) if listeners else None)
-                if shutdown is None:
-                    await trio.sleep_forever()
-                await shutdown.wait()
-                log.info("shutdown requested: no new connections; draining in-flight requests")
-                acceptors.cancel_scope.cancel(reason="graceful shutdown")
-            server.drain()
-            connections.cancel_scope.deadline = trio.current_time() + server.config.grace
+        await serve_until_shutdown(
+            listeners,
+            self.accept_loop,
+            shutdown=shutdown,
+            grace=self.config.grace,
+            drain=self.drain,
+            started=lambda: task_status.started(_port_of(listeners[0]) if listeners else None),
+            background=[self.sweep_timeouts],
+        )
 
     async def accept_loop(self, listener: trio.abc.Listener[Any], nursery: trio.Nursery) -> None:
         """The shared accept loop (``geetrio._core.accept``) on this server's share."""
@@ -201,6 +196,7 @@ class _Server:
     def drain(self) -> None:
         """Start a graceful shutdown: idle connections close now, busy ones after
         their current response."""
+        log.info("shutdown requested: no new connections; draining in-flight requests")
         self.draining = True
         for connection in self.connections:
             if connection.phase is Phase.WAITING:

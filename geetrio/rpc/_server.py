@@ -34,10 +34,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from functools import partial
 
 import trio
 
-from .._core.accept import accept_loop
+from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import Share, process_budget
 from .._core.text import limited, shorten
 from ..http._mount import Routes
@@ -164,16 +165,8 @@ class Server:
         share: Share,
         open_connections: dict[Connection, None],
     ) -> None:
-        async with trio.open_nursery() as connections:
-            async with trio.open_nursery() as acceptors:
-                for listener in listeners:
-                    acceptors.start_soon(
-                        self._accept, listener, connections, open_connections, share
-                    )
-                if shutdown is None:
-                    return  # serves until cancelled
-                await shutdown.wait()
-                acceptors.cancel_scope.cancel(reason="graceful shutdown")
+
+        def drain() -> None:
             log.info(
                 "rpc server: shutting down: %d connections drain for up to %g s",
                 len(open_connections),
@@ -181,7 +174,15 @@ class Server:
             )
             for connection in list(open_connections):
                 connection.drain()
-            connections.cancel_scope.deadline = trio.current_time() + grace
+
+        await serve_until_shutdown(
+            listeners,
+            partial(self._accept, tracked=open_connections, share=share),
+            shutdown=shutdown,
+            grace=grace,
+            drain=drain,
+            started=lambda: None,
+        )
 
     async def _accept(
         self,
