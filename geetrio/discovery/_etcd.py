@@ -53,6 +53,19 @@ def _reading(what: str) -> Iterator[None]:
         raise EtcdError(f"etcd {what}: unexpected answer ({exc!r})") from None
 
 
+@contextmanager
+def _exchange(url: str) -> Iterator[None]:
+    """One gateway exchange within ``REQUEST_TIMEOUT``: a failure is an ``EtcdError``,
+    no answer in time an ``EtcdTimeout``."""
+    try:
+        with trio.fail_after(REQUEST_TIMEOUT):
+            yield
+    except ClientError as exc:
+        raise EtcdError(f"etcd {url}: {exc}") from exc
+    except trio.TooSlowError:
+        raise EtcdTimeout(f"etcd {url}: no answer within {REQUEST_TIMEOUT:g} s") from None
+
+
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
@@ -92,15 +105,8 @@ class EtcdClient:
     async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One unary gateway call; ``EtcdError`` when it fails. Cancelled: may or may
         not have taken effect."""
-        try:
-            with trio.fail_after(REQUEST_TIMEOUT):
-                response = await self._http.post(self.url + path, json.dumps(body).encode())
-        except ClientError as exc:
-            raise EtcdError(f"etcd {self.url}{path}: {exc}") from exc
-        except trio.TooSlowError:
-            raise EtcdTimeout(
-                f"etcd {self.url}{path}: no answer within {REQUEST_TIMEOUT:g} s"
-            ) from None
+        with _exchange(self.url + path):
+            response = await self._http.post(self.url + path, json.dumps(body).encode())
         try:
             answer = loads(response.body)
         except JSONError as exc:
@@ -156,24 +162,17 @@ class EtcdClient:
             return int(answer.get("TTL", 0))
 
     async def _first_of_stream(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            with trio.fail_after(REQUEST_TIMEOUT):
-                async with (
-                    self._http.stream(
-                        "POST", self.url + path, body=json.dumps(body).encode()
-                    ) as response,
-                    aclosing(_json_lines(response)) as messages,
-                ):
-                    async for message in messages:
-                        with _reading(path):
-                            result: dict[str, Any] = dict(message.get("result", {}))
-                        return result
-        except ClientError as exc:
-            raise EtcdError(f"etcd {self.url}{path}: {exc}") from exc
-        except trio.TooSlowError:
-            raise EtcdTimeout(
-                f"etcd {self.url}{path}: no answer within {REQUEST_TIMEOUT:g} s"
-            ) from None
+        with _exchange(self.url + path):
+            async with (
+                self._http.stream(
+                    "POST", self.url + path, body=json.dumps(body).encode()
+                ) as response,
+                aclosing(_json_lines(response)) as messages,
+            ):
+                async for message in messages:
+                    with _reading(path):
+                        result: dict[str, Any] = dict(message.get("result", {}))
+                    return result
         raise EtcdError(f"etcd {path}: the stream ended without an answer")
 
     async def watch(
