@@ -1,15 +1,20 @@
-"""What every benchmark shares: ports, CPU pinning, waiting for a server, and running
-contenders in interleaved rounds so that machine drift cannot favour either side."""
+"""What every benchmark shares: ports, CPU pinning, waiting for a server, running
+contenders in interleaved rounds so that machine drift cannot favour either side, and
+counting instructions with callgrind (figures that do not move with the machine's load)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -70,3 +75,60 @@ def interleaved(
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def instructions(checkout: Path, driver: Path, count: int) -> int:
+    """Instructions callgrind counts for ``python driver count`` with ``checkout``'s
+    geetrio (run from a folder without one of its own)."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    with tempfile.TemporaryDirectory() as folder:
+        out = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={folder}/cg.out",
+                sys.executable,
+                str(driver),
+                str(count),
+            ],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    assert found, out.stderr[-2000:]
+    return int(found.group(1))
+
+
+def per_call(checkout: Path, driver: Path, few: int, many: int) -> float:
+    """Instructions per call of the driver's loop: the difference between ``many`` and
+    ``few`` calls, over ``many - few`` (start-up cancels out)."""
+    return (instructions(checkout, driver, many) - instructions(checkout, driver, few)) / (
+        many - few
+    )
+
+
+def instructions_main(description: str, driver_source: str, few: int, many: int, what: str) -> None:
+    """The command line of an instructions benchmark: ``[--against CHECKOUT]``; prints
+    instructions per ``what`` here, and there with the ratio."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--against", type=Path, help="another checkout to compare with")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        print("bench_instructions: skipped — valgrind is not installed")
+        return
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as folder:
+        driver = Path(folder) / "driver.py"
+        driver.write_text(driver_source)
+        ours = per_call(root, driver, few, many)
+        print(f"instructions per {what}: {ours:,.0f}")
+        if args.against is not None:
+            theirs = per_call(args.against.resolve(), driver, few, many)
+            print(
+                f"  {args.against}: {theirs:,.0f}   this checkout / that one: {ours / theirs:.3f}"
+            )

@@ -12,16 +12,14 @@ is the cost of one request. Needs valgrind (on every machine kind here).
 
 from __future__ import annotations
 
-import argparse
-import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import instructions_main  # noqa: E402
+
 DRIVER = """
 import sys, gc
 import trio
@@ -49,53 +47,7 @@ trio.run(main, int(sys.argv[1]))
 FEW, MANY = 5_000, 25_000
 
 
-def instructions(checkout: Path, requests: int, driver: Path) -> int:
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
-    with tempfile.TemporaryDirectory() as folder:  # a cwd without a geetrio of its own
-        out = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={folder}/cg.out",
-                sys.executable,
-                str(driver),
-                str(requests),
-            ],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    found = re.search(r"Collected : (\d+)", out.stderr)
-    assert found, out.stderr[-2000:]
-    return int(found.group(1))
-
-
-def per_request(checkout: Path, driver: Path) -> float:
-    return (instructions(checkout, MANY, driver) - instructions(checkout, FEW, driver)) / (
-        MANY - FEW
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", type=Path, help="another checkout to compare with")
-    args = parser.parse_args()
-    if shutil.which("valgrind") is None:
-        print("bench_instructions: skipped — valgrind is not installed")
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        driver = Path(folder) / "driver.py"
-        driver.write_text(DRIVER)
-        ours = per_request(ROOT, driver)
-        print(f"instructions per GET / (parser + engine + render_head): {ours:,.0f}")
-        if args.against is not None:
-            theirs = per_request(args.against.resolve(), driver)
-            print(
-                f"  {args.against}: {theirs:,.0f}   this checkout / that one: {ours / theirs:.3f}"
-            )
-
-
 if __name__ == "__main__":
-    main()
+    instructions_main(
+        __doc__.splitlines()[0], DRIVER, FEW, MANY, "GET / (parser + engine + render_head)"
+    )

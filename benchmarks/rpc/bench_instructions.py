@@ -1,0 +1,58 @@
+"""Instructions per RPC call through geetrio's client and server, counted by callgrind:
+a figure that does not move with the machine's load, for before/after comparisons (the
+calls/s of bench_rpc.py swing by ±15% on a shared VM).
+
+    python benchmarks/rpc/bench_instructions.py [--against /path/to/other/checkout]
+
+The path: ``Client.call`` → frames → ``Server`` (connection, reader, handler task) →
+reply → the client's reader, ``Arith.Add`` sequentially, over a trio memory stream pair
+in one process (no sockets). Each checkout runs under ``valgrind --tool=callgrind`` with
+1,000 and 5,000 calls; the difference over 4,000 is the cost of one call.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import instructions_main  # noqa: E402
+
+DRIVER = """
+import sys, gc
+from dataclasses import dataclass
+import trio, trio.testing
+from geetrio import rpc
+
+@dataclass
+class Args:
+    a: int
+    b: int
+
+class Arith:
+    async def Add(self, args: Args) -> int:
+        return args.a + args.b
+
+async def main(n):
+    server = rpc.Server()
+    server.register(Arith())
+    client_stream, server_stream = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(server.serve_stream, server_stream)
+        async with rpc.open_client(client_stream) as client:
+            for i in range(n):
+                await client.call("Arith.Add", Args(i, 1), reply_type=int)
+        nursery.cancel_scope.cancel()
+
+gc.disable()
+trio.run(main, int(sys.argv[1]))
+"""
+FEW, MANY = 1_000, 5_000
+
+
+if __name__ == "__main__":
+    instructions_main(
+        __doc__.splitlines()[0], DRIVER, FEW, MANY, "RPC call (client + server, memory streams)"
+    )
