@@ -47,6 +47,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "Routes",
         "ServerConfig",
         "Transport",
+        "client_ssl_context",
         "decode_path",
         "default_max_connections",
         "open_pipelined_client",
@@ -54,6 +55,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "run_until_signal",
         "serve",
         "serve_listeners",
+        "server_ssl_context",
     },
     geetrio.web: {
         "Context",

@@ -6,6 +6,8 @@
 >>> # port = await nursery.start(serve, hello, "127.0.0.1", 0)
 """
 
+from .._core.tls import client_context as client_ssl_context
+from .._core.tls import server_context as server_ssl_context
 from ._client import HTTPClient
 from ._config import ServerConfig, default_max_connections
 from ._errors import ClientError, HTTPError, ProtocolError
@@ -39,6 +41,7 @@ __all__ = [
     "Routes",
     "ServerConfig",
     "Transport",
+    "client_ssl_context",
     "decode_path",
     "default_max_connections",
     "open_pipelined_client",
@@ -46,4 +49,5 @@ __all__ = [
     "run_until_signal",
     "serve",
     "serve_listeners",
+    "server_ssl_context",
 ]

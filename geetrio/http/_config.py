@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 from .._core.budget import default_budget
@@ -30,6 +31,9 @@ class ServerConfig:
       server leaves each other server of the process its guaranteed share (see
       ``geetrio._core.budget``). ``None`` (the default): the budget is the only cap.
     - ``grace``: seconds in-flight requests get after a graceful shutdown starts.
+    - ``ssl_context``: serve HTTPS (``http.server_context(cert, key)`` makes one, with
+      ``client_ca=`` for mutual TLS); None: plain HTTP.
+    - ``handshake_timeout``: seconds a client has to finish the TLS handshake.
 
     Memory: request bodies are buffered whole (a route can stream one instead, see
     ``Request.stream_body``), so the worst case is about ``max_connections x
@@ -47,12 +51,20 @@ class ServerConfig:
     send_timeout: float = 30.0
     max_connections: int | None = None
     grace: float = 5.0
+    ssl_context: ssl.SSLContext | None = None
+    handshake_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("max_header_bytes", "max_uri_bytes", "max_body_bytes"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ServerConfig.{name} must be positive")
-        for name in ("header_timeout", "body_timeout", "keep_alive_timeout", "send_timeout"):
+        for name in (
+            "header_timeout",
+            "body_timeout",
+            "keep_alive_timeout",
+            "send_timeout",
+            "handshake_timeout",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ServerConfig.{name} must be positive")
         if self.grace < 0:

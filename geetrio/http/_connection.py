@@ -24,7 +24,7 @@ from ._parser import BODY, HEAD, IDLE, UPGRADED, RequestParser
 from ._streams import PrefixedStream
 from ._types import Handler
 
-__all__ = ["Connection", "End", "Host", "Phase"]
+__all__ = ["Connection", "End", "Host", "Phase", "remote_addr"]
 
 log = logging.getLogger("geetrio.http")
 
@@ -83,7 +83,10 @@ def _declared_length(headers: list[tuple[str, str]]) -> int | None:
     return None
 
 
-def _remote_addr(stream: trio.abc.Stream) -> str:
+def remote_addr(stream: trio.abc.Stream) -> str:
+    """``host:port`` of the peer of a socket stream (through a TLS layer); "" else."""
+    while isinstance(stream, trio.SSLStream):
+        stream = stream.transport_stream
     sock = getattr(stream, "socket", None)
     if sock is None:
         return ""
@@ -105,7 +108,7 @@ class Connection(Transport):
         self.phase = WAITING
         self.deadline = math.inf  # in force while waiting on the socket, else infinite
         self.ended: End | None = None  # set by ``end()``
-        self.remote_addr = _remote_addr(stream)
+        self.remote_addr = remote_addr(stream)
         self.current: Request | None = None
         self.out: list[bytes] = []  # answers to pipelined requests, not sent yet
         self.out_bytes = 0

@@ -34,8 +34,9 @@ import trio
 from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import process_budget
 from .._core.text import limited
+from .._core.tls import accept_tls
 from ._config import ServerConfig
-from ._connection import Connection, End, Phase
+from ._connection import Connection, End, Phase, remote_addr
 from ._message import Request
 from ._types import Handler
 
@@ -115,6 +116,7 @@ class _Server:
         self.config = config
         self.draining = False
         self.connections: dict[Connection, None] = {}  # in accept order
+        self.handshakes: dict[trio.CancelScope, None] = {}  # TLS handshakes under way
         # this server's draw on the process's connection budget (and its own cap)
         self.share = process_budget().share(config.max_connections)
 
@@ -150,7 +152,28 @@ class _Server:
         )
 
     async def run_connection(self, stream: trio.abc.Stream) -> None:
-        connection = Connection(self, stream)
+        try:
+            context = self.config.ssl_context
+            if context is not None:  # the handshake in this task, never the accept loop's
+                peer = remote_addr(stream)
+                tls = None
+                with trio.CancelScope() as handshake:
+                    self.handshakes[handshake] = None
+                    try:
+                        tls = await accept_tls(
+                            stream, context, self.config.handshake_timeout, peer=peer
+                        )
+                    finally:
+                        del self.handshakes[handshake]
+                if tls is None:  # failed, timed out, or evicted (``evict_idle``)
+                    return
+                stream = tls
+            await self.serve_connection(Connection(self, stream))
+        finally:
+            self.share.release()
+            await trio.aclose_forcefully(stream)
+
+    async def serve_connection(self, connection: Connection) -> None:
         self.connections[connection] = None
         try:
             await connection.run()
@@ -162,8 +185,6 @@ class _Server:
             connection.parser.close()  # frees the last request's body now, not at GC
             connection.current = None
             self.connections.pop(connection, None)
-            self.share.release()
-            await trio.aclose_forcefully(stream)
 
     async def sweep_timeouts(self) -> None:
         """Cancel the connections whose wait passed its deadline, ``SWEEP_BATCH`` at a
@@ -184,12 +205,18 @@ class _Server:
                     connection.end(End.TIMEOUT)
 
     def evict_idle(self) -> bool:
-        """Close the oldest idle keep-alive connection (the server is full and a new
-        client waits); False when none is idle."""
+        """Close the oldest idle keep-alive connection, else the oldest TLS handshake
+        still under way (the server is full and a new client waits: a flood of
+        handshakes that never finish cannot keep it out); False when there is neither."""
         for connection in self.connections:
             if connection.phase is Phase.WAITING and connection.ended is None:
                 limited.info(log, "server full: closing the oldest idle connection")
                 connection.end(End.EVICTED)
+                return True
+        for handshake in self.handshakes:
+            if not handshake.cancel_called:
+                limited.info(log, "server full: dropping the oldest unfinished TLS handshake")
+                handshake.cancel(reason="evicted for a new connection")
                 return True
         return False
 

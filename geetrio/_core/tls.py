@@ -1,0 +1,88 @@
+"""TLS for every server and client of geetrio: trio's ``SSLStream`` over the standard
+``ssl`` module.
+
+A server wraps each accepted stream in its connection task (``accept_tls``), so a slow
+or stalled handshake holds up only its own task — never the accept loop — and, having
+taken its slot of the connection budget at accept, counts against the cap like any
+connection; a handshake that does not finish within its deadline is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+
+import trio
+
+from .text import limited
+
+__all__ = ["HANDSHAKE_TIMEOUT", "accept_tls", "client_context", "server_context"]
+
+log = logging.getLogger("geetrio.tls")
+
+HANDSHAKE_TIMEOUT = 10.0  # seconds a client has to finish the TLS handshake
+
+Path = str | os.PathLike[str]
+
+
+def server_context(
+    certfile: Path,
+    keyfile: Path | None = None,
+    *,
+    client_ca: Path | None = None,
+    alpn: tuple[str, ...] = ("http/1.1",),
+) -> ssl.SSLContext:
+    """A server's context: its certificate chain and key; with ``client_ca``, mutual
+    TLS — a client must present a certificate that CA signed. TLS 1.2 at least."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certfile, keyfile)
+    if client_ca is not None:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
+    return context
+
+
+def client_context(
+    ca: Path | None = None,
+    *,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    alpn: tuple[str, ...] = ("http/1.1",),
+) -> ssl.SSLContext:
+    """A client's context: verifies the server against ``ca`` (else the system's
+    CAs) and its host name; ``certfile``/``keyfile`` for mutual TLS."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if certfile is not None:
+        context.load_cert_chain(certfile, keyfile)
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
+    return context
+
+
+async def accept_tls(
+    stream: trio.abc.Stream,
+    context: ssl.SSLContext,
+    within: float = HANDSHAKE_TIMEOUT,
+    *,
+    peer: str = "",
+) -> trio.SSLStream[trio.abc.Stream] | None:
+    """The server side of a handshake on ``stream``, within ``within`` seconds; None when it
+    failed or timed out (logged, rate-limited: a client can trigger it at will). The
+    caller closes ``stream`` either way when it is done. Cancelled: raises, nothing
+    kept."""
+    tls = trio.SSLStream(stream, context, server_side=True, https_compatible=True)
+    with trio.move_on_after(within) as scope:
+        try:
+            await tls.do_handshake()
+        except trio.BrokenResourceError as exc:
+            limited.info(log, "TLS handshake with %s failed: %s", peer or "a client", exc)
+            return None
+    if scope.cancelled_caught:
+        limited.info(log, "TLS handshake with %s: none within %g s", peer or "a client", within)
+        return None
+    return tls

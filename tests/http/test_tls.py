@@ -1,0 +1,168 @@
+"""HTTPS on geetrio's own server: real certificates (trustme's test CA), real handshakes
+over TCP. Refused: plain HTTP, a client that does not trust the CA, a mutual-TLS client
+without a certificate from the right CA. A stalled handshake is dropped at its deadline,
+and a flood of handshakes that never finish cannot keep a real client out."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+import trustme
+
+from geetrio.http import (
+    ServerConfig,
+    client_ssl_context,
+    serve,
+    serve_listeners,
+    server_ssl_context,
+)
+from geetrio.web import Context, Engine
+from tests.helpers import MemoryListener, RawClient, get
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def files(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """PEM files: the CA, the server's key+chain, a client's key+chain, another CA's."""
+    folder = tmp_path_factory.mktemp("pki")
+    paths = {
+        "ca": folder / "ca.pem",
+        "server": folder / "server.pem",
+        "client": folder / "client.pem",
+        "stranger": folder / "stranger.pem",
+    }
+    ca.cert_pem.write_to_path(str(paths["ca"]))
+    ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(
+        str(paths["server"])
+    )
+    ca.issue_cert("client@example.com").private_key_and_cert_chain_pem.write_to_path(
+        str(paths["client"])
+    )
+    other = trustme.CA().issue_cert("client@example.com")
+    other.private_key_and_cert_chain_pem.write_to_path(str(paths["stranger"]))
+    return paths
+
+
+def app() -> Engine:
+    engine = Engine()
+
+    @engine.get("/")
+    async def index(c: Context) -> None:
+        c.string(200, "secret")
+
+    return engine
+
+
+async def https_server(nursery: trio.Nursery, config: ServerConfig) -> int:
+    port: int = await nursery.start(partial(serve, app().handle, "127.0.0.1", 0, config=config))
+    return port
+
+
+async def tls_client(port: int, context: ssl.SSLContext) -> RawClient:
+    return RawClient(
+        await trio.open_ssl_over_tcp_stream(
+            "127.0.0.1", port, ssl_context=context, https_compatible=True
+        )
+    )
+
+
+async def refusal(port: int, context: ssl.SSLContext) -> BaseException:
+    """What a request over a TLS connection the server will not have raises."""
+    client = await tls_client(port, context)
+    try:
+        await client.request(get())
+    except (trio.BrokenResourceError, EOFError) as exc:  # TLS 1.3: maybe at the first read
+        return exc
+    finally:
+        await trio.aclose_forcefully(client.stream)
+    raise AssertionError("the request was answered")
+
+
+@pytest.fixture
+async def port(nursery: trio.Nursery, files: dict[str, Path]) -> AsyncIterator[int]:
+    yield await https_server(nursery, ServerConfig(ssl_context=server_ssl_context(files["server"])))
+
+
+async def test_https_answers_over_tls_with_alpn(port: int, files: dict[str, Path]) -> None:
+    client = await tls_client(port, client_ssl_context(files["ca"]))
+    response = await client.request(get())
+    assert (response.status, response.body) == (200, b"secret")
+    assert isinstance(client.stream, trio.SSLStream)
+    assert client.stream.selected_alpn_protocol() == "http/1.1"
+    assert (await client.request(get())).status == 200  # keep-alive over TLS
+    await client.aclose()
+
+
+async def test_plain_http_gets_nothing_and_tls_clients_are_still_served(
+    port: int, files: dict[str, Path]
+) -> None:
+    plain = await RawClient.connect(port)
+    await plain.send(get())
+    assert b"secret" not in await plain.read_until_eof()  # the handshake failed: closed
+    client = await tls_client(port, client_ssl_context(files["ca"]))
+    assert (await client.request(get())).status == 200
+    await client.aclose()
+
+
+async def test_a_client_that_does_not_trust_the_ca_fails_clearly(port: int) -> None:
+    error = await refusal(port, client_ssl_context())  # the system's CAs only
+    assert isinstance(error, trio.BrokenResourceError)
+    assert isinstance(error.__cause__, ssl.SSLCertVerificationError)
+    assert "certificate verify failed" in str(error.__cause__)
+
+
+@pytest.fixture
+def mutual(files: dict[str, Path]) -> Iterator[ServerConfig]:
+    yield ServerConfig(ssl_context=server_ssl_context(files["server"], client_ca=files["ca"]))
+
+
+async def test_mutual_tls_takes_a_certificate_from_its_ca_only(
+    nursery: trio.Nursery, files: dict[str, Path], mutual: ServerConfig
+) -> None:
+    port = await https_server(nursery, mutual)
+    good = await tls_client(port, client_ssl_context(files["ca"], certfile=files["client"]))
+    assert (await good.request(get())).status == 200
+    await good.aclose()
+    for certfile in (None, files["stranger"]):
+        await refusal(port, client_ssl_context(files["ca"], certfile=certfile))
+
+
+async def test_a_stalled_handshake_is_dropped_at_its_deadline(
+    nursery: trio.Nursery, files: dict[str, Path], autojump_clock: trio.testing.MockClock
+) -> None:
+    listener = MemoryListener()
+    config = ServerConfig(ssl_context=server_ssl_context(files["server"]), handshake_timeout=3.0)
+    await nursery.start(partial(serve_listeners, app().handle, [listener], config=config))
+    silent = await listener.connect()
+    started = trio.current_time()
+    assert await silent.read_until_eof() == b""  # never said hello: closed
+    assert trio.current_time() - started == pytest.approx(3.0, abs=0.5)
+
+
+async def test_a_flood_of_unfinished_handshakes_cannot_keep_a_client_out(
+    nursery: trio.Nursery, files: dict[str, Path]
+) -> None:
+    config = ServerConfig(
+        ssl_context=server_ssl_context(files["server"]), max_connections=4, handshake_timeout=60
+    )
+    port = await https_server(nursery, config)
+    flood = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(12)]
+    try:
+        # Without eviction this client would wait the flood's 60 s handshake deadline out.
+        with trio.fail_after(10):
+            client = await tls_client(port, client_ssl_context(files["ca"]))
+            assert (await client.request(get())).status == 200
+        await client.aclose()
+    finally:
+        for stream in flood:
+            await stream.aclose()
