@@ -6,9 +6,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 import trio
+import trustme
 
 WATCHDOG_SECONDS = 30
 
@@ -56,3 +58,27 @@ def etcd_server() -> Iterator[object]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """PEM files of a test CA (trustme): the CA, a server's key and chain (127.0.0.1,
+    localhost), a client's, and a client's from another CA."""
+    ca = trustme.CA()
+    folder = tmp_path_factory.mktemp("pki")
+    paths = {
+        "ca": folder / "ca.pem",
+        "server": folder / "server.pem",
+        "client": folder / "client.pem",
+        "stranger": folder / "stranger.pem",
+    }
+    ca.cert_pem.write_to_path(str(paths["ca"]))
+    ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(
+        str(paths["server"])
+    )
+    ca.issue_cert("client@example.com").private_key_and_cert_chain_pem.write_to_path(
+        str(paths["client"])
+    )
+    other = trustme.CA().issue_cert("client@example.com")
+    other.private_key_and_cert_chain_pem.write_to_path(str(paths["stranger"]))
+    return paths

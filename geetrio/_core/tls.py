@@ -17,7 +17,13 @@ import trio
 
 from .text import limited
 
-__all__ = ["HANDSHAKE_TIMEOUT", "accept_tls", "client_context", "server_context"]
+__all__ = [
+    "HANDSHAKE_TIMEOUT",
+    "accept_tls",
+    "client_context",
+    "connect_tls",
+    "server_context",
+]
 
 log = logging.getLogger("geetrio.tls")
 
@@ -86,3 +92,18 @@ async def accept_tls(
         limited.info(log, "TLS handshake with %s: none within %g s", peer or "a client", within)
         return None
     return tls
+
+
+async def connect_tls(
+    socket: trio.abc.Stream, context: ssl.SSLContext, host: str
+) -> trio.SSLStream[trio.abc.Stream]:
+    """The client side of a handshake on a new connection to ``host`` (its name is
+    verified against the certificate). Failed (``trio.BrokenResourceError``, the
+    ``ssl`` error as its cause) or cancelled: ``socket`` is closed."""
+    stream = trio.SSLStream(socket, context, server_hostname=host)
+    try:
+        await stream.do_handshake()
+    except BaseException:
+        await trio.aclose_forcefully(socket)
+        raise
+    return stream

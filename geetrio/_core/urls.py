@@ -1,6 +1,7 @@
 """The one parser of the ``http://host:port/path?query`` URLs geetrio is given (peers,
-registries, etcd, the HTTP client): IPv6 hosts in brackets, the port 80 by default,
-malformed ports and hosts a ``ValueError`` saying what a URL must look like."""
+registries, etcd, the HTTP client): IPv6 hosts in brackets, the port 80 by default
+(443 for ``https://``, where the caller takes it), malformed ports and hosts a
+``ValueError`` saying what a URL must look like."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class HTTPURL:
     port: int
     path: str  # "/" when empty
     query: str
+    tls: bool = False  # https://
 
     @property
     def target(self) -> str:
@@ -23,18 +25,24 @@ class HTTPURL:
         return f"{self.path}?{self.query}" if self.query else self.path
 
 
-def parse_http_url(url: str, what: str = "a URL", *, need_port: bool = False) -> HTTPURL:
+def parse_http_url(
+    url: str, what: str = "a URL", *, need_port: bool = False, https: bool = False
+) -> HTTPURL:
     """``url`` split; ``ValueError`` unless it is ``http://host[:port][/path][?query]``
-    (``need_port``: the port must be given)."""
-    expected = f"{what} looks like http://host:port/path, not {url!r}"
+    (``https``: or ``https://...``; ``need_port``: the port must be given)."""
+    schemes = ("http", "https") if https else ("http",)
+    expected = f"{what} looks like {'http[s]' if https else 'http'}://host:port/path, not {url!r}"
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:  # a port out of range or not a number, a broken IPv6 literal
         raise ValueError(expected) from None
-    if parts.scheme != "http" or not parts.hostname or (need_port and port is None):
+    if parts.scheme not in schemes or not parts.hostname or (need_port and port is None):
         raise ValueError(expected)
-    return HTTPURL(parts.hostname, port or 80, parts.path or "/", parts.query)
+    tls = parts.scheme == "https"
+    return HTTPURL(
+        parts.hostname, port or (443 if tls else 80), parts.path or "/", parts.query, tls
+    )
 
 
 def authority(host: str, port: int) -> str:

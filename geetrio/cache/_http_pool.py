@@ -16,6 +16,7 @@ run time.
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 
@@ -48,7 +49,9 @@ MAX_VALUE_BYTES = 64 * 1024 * 1024
 
 
 class HTTPPool(OwnsTasks):
-    """Peers over HTTP. ``self_url`` is this node's own base URL (``http://host:port``).
+    """Peers over HTTP. ``self_url`` is this node's own base URL (``http://host:port``,
+    or ``https://`` — peers' URLs may be either; ``ssl_context`` verifies the
+    ``https://`` ones, by default against the system's CAs).
 
     >>> async with HTTPPool("http://127.0.0.1:8001") as pool:       # doctest: +SKIP
     ...     pool.set("http://127.0.0.1:8001", "http://127.0.0.1:8002")
@@ -67,6 +70,7 @@ class HTTPPool(OwnsTasks):
         groups: Callable[[str], Group | None] = get_group,
         max_value_bytes: int = MAX_VALUE_BYTES,
         connections_per_peer: int = 2,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if not base_path.startswith("/") or not base_path.endswith("/"):
             raise ValueError(f"base_path must start and end with '/': {base_path!r}")
@@ -82,6 +86,7 @@ class HTTPPool(OwnsTasks):
         self._getters: dict[str, _HTTPGetter] = {}
         self.max_value_bytes = max_value_bytes
         self.connections_per_peer = connections_per_peer
+        self.ssl_context = ssl_context  # for https:// peers (the system's CAs when None)
         self._client: PipelinedClient | None = None
 
     async def _open(self, stack: AsyncExitStack) -> None:
@@ -90,6 +95,7 @@ class HTTPPool(OwnsTasks):
             open_pipelined_client(
                 connections_per_host=self.connections_per_peer,
                 max_response_bytes=self.max_value_bytes + 16,
+                ssl_context=self.ssl_context,
             )
         )
 
@@ -176,11 +182,12 @@ class _HTTPGetter:
     """One peer, fetched through the pool's shared client."""
 
     def __init__(self, pool: HTTPPool, url: str) -> None:
-        parsed = parse_http_url(url, "a peer URL", need_port=True)
+        parsed = parse_http_url(url, "a peer URL", need_port=True, https=True)
         self._pool = pool
         self.url = url
         self._host = parsed.host
         self._port = parsed.port
+        self._tls = parsed.tls
         self._prefix = parsed.path.rstrip("/") + pool.base_path
 
     def __repr__(self) -> str:
@@ -192,7 +199,9 @@ class _HTTPGetter:
         # than the rest of this function on a cache hit.
         with trio.CancelScope(deadline=trio.current_time() + self._pool.timeout) as scope:
             try:
-                response = await self._pool.client.fetch(method, self._host, self._port, target)
+                response = await self._pool.client.fetch(
+                    method, self._host, self._port, target, tls=self._tls
+                )
             except ClientError as exc:
                 raise PeerError(f"{self.url}: {exc}") from exc
             return response.status, response.body
@@ -218,5 +227,5 @@ def _check_url(url: str) -> str:
     """``url`` unchanged, once it is known to be ``http://host:port[/path]``. The ring
     hashes the string as given, exactly as Go's GeeCache does (no case folding, no slash
     stripping), so a mixed cluster of both places every key alike."""
-    parse_http_url(url, "a peer URL", need_port=True)
+    parse_http_url(url, "a peer URL", need_port=True, https=True)
     return url

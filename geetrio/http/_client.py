@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import math
 import select
+import ssl
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import trio
 
-from .._core.urls import authority, parse_http_url
+from .._core.tls import client_context, connect_tls
+from .._core.urls import HTTPURL, authority, parse_http_url
 from ._errors import ClientError
 from ._headers import Headers
 from ._response_parser import ClientResponse, ResponseParser
@@ -33,19 +35,28 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 class _Connection:
-    __slots__ = ("idle_since", "parser", "stream")
+    __slots__ = ("idle_since", "parser", "socket", "stream")
 
-    def __init__(self, stream: trio.SocketStream, max_body: int) -> None:
-        self.stream = stream
+    def __init__(self, stream: trio.abc.Stream, socket: trio.SocketStream, max_body: int) -> None:
+        self.stream = stream  # the socket stream, or a TLS stream over it
+        self.socket = socket
         self.idle_since = math.inf
         self.parser = ResponseParser(max_body=max_body)
 
     def looks_alive(self) -> bool:
         """An idle connection has nothing to read. If it is readable, the server closed
-        it (EOF) or sent stray bytes; either way it cannot carry a request."""
+        it (EOF) or sent stray bytes; either way it cannot carry a request. (Over TLS a
+        late session ticket makes the socket readable too: no test there, a stale
+        connection shows when used, and idempotent requests are tried once more.)"""
+        if self.stream is not self.socket:
+            return True
         poller = select.poll()
-        poller.register(self.stream.socket.fileno(), select.POLLIN)
+        poller.register(self.socket.socket.fileno(), select.POLLIN)
         return not poller.poll(0)
+
+    def close_now(self) -> None:
+        """Close without I/O (an idle connection: no TLS goodbye needed)."""
+        self.socket.socket.close()
 
 
 class HTTPClient:
@@ -57,6 +68,9 @@ class HTTPClient:
 
     ``max_idle_per_host`` idle connections are kept per host, each for at most
     ``idle_timeout`` seconds (keep it below the servers' keep-alive timeout).
+    ``https://`` URLs (``fetch(..., tls=True)``) use ``ssl_context`` — by default the
+    system's CAs, verifying the host name; ``client_ssl_context(ca, certfile=...)`` for
+    a private CA or mutual TLS.
     """
 
     def __init__(
@@ -65,11 +79,13 @@ class HTTPClient:
         max_idle_per_host: int = 64,
         idle_timeout: float = 4.0,
         max_response_bytes: int = 64 * 1024 * 1024,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.max_idle_per_host = max_idle_per_host
         self.idle_timeout = idle_timeout
         self.max_response_bytes = max_response_bytes
-        self._idle: dict[tuple[str, int], deque[_Connection]] = {}
+        self.ssl_context = ssl_context
+        self._idle: dict[tuple[str, int, bool], deque[_Connection]] = {}
         self._closed = False
 
     async def __aenter__(self) -> HTTPClient:
@@ -85,7 +101,8 @@ class HTTPClient:
         idle, self._idle = self._idle, {}
         for connections in idle.values():
             for connection in connections:
-                await trio.aclose_forcefully(connection.stream)
+                connection.close_now()
+        await trio.lowlevel.checkpoint()
 
     async def get(
         self, url: str, *, headers: list[tuple[str, str]] | None = None
@@ -113,8 +130,16 @@ class HTTPClient:
         closes mid-response. On cancellation the connection is closed and the request
         may or may not have reached the server.
         """
-        host, port, target = _split_url(url)
-        return await self.fetch(method, host, port, target, headers=headers, body=body)
+        parsed = _split_url(url)
+        return await self.fetch(
+            method,
+            parsed.host,
+            parsed.port,
+            parsed.target,
+            headers=headers,
+            body=body,
+            tls=parsed.tls,
+        )
 
     async def fetch(
         self,
@@ -125,8 +150,10 @@ class HTTPClient:
         *,
         headers: list[tuple[str, str]] | None = None,
         body: bytes = b"",
+        tls: bool = False,
     ) -> ClientResponse:
-        """``request`` with the URL already split (no parsing on hot paths).
+        """``request`` with the URL already split (no parsing on hot paths); ``tls``
+        for ``https``.
         ``target`` is sent as given: percent-encode it yourself. Cancelled: the
         connection is closed; the request may or may not have reached the server."""
         if self._closed:
@@ -134,17 +161,17 @@ class HTTPClient:
         check_target(target)
         head = request_head(method, host, port, target, headers or [], len(body))
         payload = head + body if body else head
-        connection = self._checkout(host, port)
+        connection = self._checkout(host, port, tls)
         if connection is not None:
             try:
-                return await self._exchange(connection, host, port, method, payload)
+                return await self._exchange(connection, host, port, tls, method, payload)
             except ClientError:
                 if method not in _IDEMPOTENT:
                     raise
                 # The server may have closed this pooled connection just as we used it:
                 # an idempotent request is safe to try once more on a new connection.
-        connection = await self._connect(host, port)
-        return await self._exchange(connection, host, port, method, payload)
+        connection = await self._connect(host, port, tls)
+        return await self._exchange(connection, host, port, tls, method, payload)
 
     @asynccontextmanager
     async def stream(
@@ -167,10 +194,11 @@ class HTTPClient:
         ``request``; a body piece over ``max_chunk_bytes`` not read yet is one too."""
         if self._closed:
             raise ClientError("the client is closed")
-        host, port, target = _split_url(url)
+        parsed = _split_url(url)
+        host, port, target = parsed.host, parsed.port, parsed.target
         check_target(target)
         head = request_head(method, host, port, target, headers or [], len(body))
-        connection = await self._connect(host, port)
+        connection = await self._connect(host, port, parsed.tls)
         parser = ResponseParser(max_body=max_chunk_bytes, streaming=True)
         streamed = StreamedResponse(connection.stream, parser, f"{host}:{port}")
         try:
@@ -180,25 +208,33 @@ class HTTPClient:
             parser.close()
             await trio.aclose_forcefully(connection.stream)
 
-    async def _connect(self, host: str, port: int) -> _Connection:
+    async def _connect(self, host: str, port: int, tls: bool) -> _Connection:
         try:
-            stream = await trio.open_tcp_stream(host, port)
+            socket = await trio.open_tcp_stream(host, port)
         except OSError as exc:
             raise ClientError(f"cannot connect to {host}:{port}: {exc}") from exc
-        return _Connection(stream, self.max_response_bytes)
+        if not tls:
+            return _Connection(socket, socket, self.max_response_bytes)
+        if self.ssl_context is None:
+            self.ssl_context = client_context()
+        try:
+            stream = await connect_tls(socket, self.ssl_context, host)
+        except trio.BrokenResourceError as exc:
+            raise ClientError(f"TLS with {host}:{port} failed: {exc.__cause__ or exc}") from exc
+        return _Connection(stream, socket, self.max_response_bytes)
 
-    def _checkout(self, host: str, port: int) -> _Connection | None:
-        connections = self._idle.get((host, port))
+    def _checkout(self, host: str, port: int, tls: bool) -> _Connection | None:
+        connections = self._idle.get((host, port, tls))
         now = trio.current_time()
         while connections:
             connection = connections.pop()  # newest first: the least likely to be stale
             if now - connection.idle_since < self.idle_timeout and connection.looks_alive():
                 return connection
-            connection.stream.socket.close()  # synchronous close: it never did I/O since
+            connection.close_now()  # it never did I/O since
         return None
 
     async def _exchange(
-        self, connection: _Connection, host: str, port: int, method: str, payload: bytes
+        self, connection: _Connection, host: str, port: int, tls: bool, method: str, payload: bytes
     ) -> ClientResponse:
         stream = connection.stream
         if method == "HEAD":  # a HEAD answer stops its parser midway: use a throwaway one
@@ -223,18 +259,18 @@ class HTTPClient:
         response = parser.response
         assert response is not None
         if response.keep_alive and not self._closed:
-            self._checkin(host, port, connection)
+            self._checkin((host, port, tls), connection)
         else:
             await trio.aclose_forcefully(stream)
         return response
 
-    def _checkin(self, host: str, port: int, connection: _Connection) -> None:
+    def _checkin(self, key: tuple[str, int, bool], connection: _Connection) -> None:
         if self.max_idle_per_host <= 0:  # no pooling: every request on its own connection
-            connection.stream.socket.close()
+            connection.close_now()
             return
-        connections = self._idle.setdefault((host, port), deque())
+        connections = self._idle.setdefault(key, deque())
         if len(connections) >= self.max_idle_per_host:
-            connections.popleft().stream.socket.close()
+            connections.popleft().close_now()
         connection.idle_since = trio.current_time()
         connections.append(connection)
 
@@ -243,7 +279,7 @@ class StreamedResponse:
     """A response whose body comes in pieces: ``status``, ``headers``, then
     ``async for chunk in response`` until the body ends."""
 
-    def __init__(self, stream: trio.SocketStream, parser: ResponseParser, where: str) -> None:
+    def __init__(self, stream: trio.abc.Stream, parser: ResponseParser, where: str) -> None:
         self._stream = stream
         self._parser = parser
         self._where = where
@@ -284,9 +320,8 @@ class StreamedResponse:
             await self._receive()
 
 
-def _split_url(url: str) -> tuple[str, int, str]:
-    parsed = parse_http_url(url, "a URL (only http:// with a host is supported)")
-    return parsed.host, parsed.port, parsed.target
+def _split_url(url: str) -> HTTPURL:
+    return parse_http_url(url, "a URL (only http:// and https:// with a host)", https=True)
 
 
 def check_target(target: str) -> None:

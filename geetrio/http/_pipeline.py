@@ -31,6 +31,7 @@ HEAD is not supported here (its answer has no body to frame the next one by); us
 from __future__ import annotations
 
 import logging
+import ssl
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,7 @@ import outcome
 import trio
 
 from .._core.nursery import unwrapped_nursery
+from .._core.tls import client_context, connect_tls
 from .._core.waiter import Waiter
 from ._client import check_target, request_head
 from ._errors import ClientError
@@ -59,6 +61,7 @@ async def open_pipelined_client(
     stall_after: float = 0.02,
     idle_timeout: float = 4.0,
     max_response_bytes: int = MAX_RESPONSE_BODY,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[PipelinedClient]:
     """``async with open_pipelined_client() as client:`` — its connections' tasks live
     in a nursery of its own and end with the block (cancelled or not: the connections
@@ -71,6 +74,7 @@ async def open_pipelined_client(
             stall_after=stall_after,
             idle_timeout=idle_timeout,
             max_response_bytes=max_response_bytes,
+            ssl_context=ssl_context,
         )
         try:
             yield client
@@ -92,6 +96,7 @@ class PipelinedClient:
         stall_after: float = 0.02,
         idle_timeout: float = 4.0,
         max_response_bytes: int = MAX_RESPONSE_BODY,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if not 1 <= connections_per_host <= max_connections_per_host:
             raise ValueError("need 1 <= connections_per_host <= max_connections_per_host")
@@ -101,7 +106,8 @@ class PipelinedClient:
         self.stall_after = stall_after
         self.idle_timeout = idle_timeout
         self.max_response_bytes = max_response_bytes
-        self._pipes: dict[tuple[str, int], list[_Pipe]] = {}
+        self._pipes: dict[tuple[str, int, bool], list[_Pipe]] = {}
+        self.ssl_context = ssl_context  # for tls=True; the system's CAs when None
         self._closed = False
 
     async def fetch(
@@ -113,10 +119,12 @@ class PipelinedClient:
         *,
         headers: list[tuple[str, str]] | None = None,
         body: bytes = b"",
+        tls: bool = False,
     ) -> ClientResponse:
-        """Send one request and wait for its whole response. ``target`` is sent as
-        given (percent-encode it yourself). Raises ``ClientError`` when the server is
-        unreachable, breaks the protocol, or the connection fails before the answer.
+        """Send one request (over TLS with ``tls``) and wait for its whole response.
+        ``target`` is sent as given (percent-encode it yourself). Raises ``ClientError``
+        when the server is unreachable, breaks the protocol, or the connection fails
+        before the answer.
         Cancelled: at once; a request not written yet never is, one written may have
         run (its answer is read and dropped, the connection stays usable)."""
         if self._closed:
@@ -125,12 +133,12 @@ class PipelinedClient:
             raise ValueError("HEAD cannot be pipelined here: use HTTPClient")
         check_target(target)
         head = request_head(method, host, port, target, headers or [], len(body))
-        return await self._pick(host, port).call(head + body if body else head)
+        return await self._pick(host, port, tls).call(head + body if body else head)
 
-    def _pick(self, host: str, port: int) -> _Pipe:
-        pipes = self._pipes.get((host, port))
+    def _pick(self, host: str, port: int, tls: bool) -> _Pipe:
+        pipes = self._pipes.get((host, port, tls))
         if pipes is None:
-            pipes = self._pipes[host, port] = []
+            pipes = self._pipes[host, port, tls] = []
         now = trio.current_time()
         best: _Pipe | None = None  # the least loaded connection that is not stalled
         stalled: _Pipe | None = None  # the least loaded of the stalled ones
@@ -147,7 +155,7 @@ class PipelinedClient:
         if best is not None and not (best.load() and live < self.connections_per_host):
             return best
         if live < self.max_connections_per_host and (best is None or best.load()):
-            pipe = _Pipe(self, host, port)
+            pipe = _Pipe(self, host, port, tls)
             pipes.append(pipe)
             self._nursery.start_soon(pipe.run)
             return pipe
@@ -156,7 +164,7 @@ class PipelinedClient:
         return chosen
 
     def forget(self, pipe: _Pipe) -> None:
-        pipes = self._pipes.get((pipe.host, pipe.port), [])
+        pipes = self._pipes.get((pipe.host, pipe.port, pipe.tls), [])
         if pipe in pipes:
             pipes.remove(pipe)
 
@@ -183,14 +191,15 @@ class _Call(Waiter[ClientResponse]):
 class _Pipe:
     """One connection: a queue of requests to write, a queue of answers to await."""
 
-    def __init__(self, client: PipelinedClient, host: str, port: int) -> None:
+    def __init__(self, client: PipelinedClient, host: str, port: int, tls: bool) -> None:
         self.client = client
         self.host = host
         self.port = port
+        self.tls = tls
         self.unsent: deque[_Call] = deque()
         self.in_flight: deque[_Call] = deque()  # written, in order, answers pending
         self.broken: ClientError | None = None
-        self.stream: trio.SocketStream | None = None  # once connected
+        self.stream: trio.abc.Stream | None = None  # once connected
         self.retiring = False  # takes no new requests
         self.last_active = trio.current_time()
         self._writer_idle = trio.lowlevel.ParkingLot()
@@ -222,9 +231,13 @@ class _Pipe:
         """Connect, then write and read until closed or broken (in the client's nursery)."""
         with self._scope:
             try:
-                stream = self.stream = await trio.open_tcp_stream(self.host, self.port)
+                stream = self.stream = await self._connect()
             except OSError as exc:
                 self.fail(ClientError(f"cannot connect to {self.host}:{self.port}: {exc}"))
+                return
+            except trio.BrokenResourceError as exc:
+                reason = exc.__cause__ or exc
+                self.fail(ClientError(f"TLS with {self.host}:{self.port} failed: {reason}"))
                 return
             try:
                 async with trio.open_nursery() as nursery:
@@ -235,7 +248,17 @@ class _Pipe:
                 await trio.aclose_forcefully(stream)
         self.fail(ClientError(f"connection to {self.host}:{self.port} closed"))
 
-    async def _write(self, stream: trio.SocketStream, scope: trio.CancelScope) -> None:
+    async def _connect(self) -> trio.abc.Stream:
+        """The connection, over TLS for ``tls`` (handshake included); ``OSError`` (or
+        ``trio.BrokenResourceError`` for a failed handshake) when it cannot be made."""
+        socket = await trio.open_tcp_stream(self.host, self.port)
+        if not self.tls:
+            return socket
+        if self.client.ssl_context is None:
+            self.client.ssl_context = client_context()
+        return await connect_tls(socket, self.client.ssl_context, self.host)
+
+    async def _write(self, stream: trio.abc.Stream, scope: trio.CancelScope) -> None:
         unsent, in_flight = self.unsent, self.in_flight
         try:
             while True:
@@ -253,7 +276,7 @@ class _Pipe:
             self.fail(ClientError(f"connection to {self.host}:{self.port} failed: {exc}"))
             scope.cancel()
 
-    async def _read(self, stream: trio.SocketStream) -> None:
+    async def _read(self, stream: trio.abc.Stream) -> None:
         parser = ResponseParser(max_body=self.client.max_response_bytes, pipelined=True)
         in_flight = self.in_flight
         try:

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
-import trustme
 
 from geetrio.http import (
+    ClientError,
+    HTTPClient,
     ServerConfig,
     client_ssl_context,
     serve,
@@ -24,33 +25,6 @@ from geetrio.http import (
 )
 from geetrio.web import Context, Engine
 from tests.helpers import MemoryListener, RawClient, get
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def files(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """PEM files: the CA, the server's key+chain, a client's key+chain, another CA's."""
-    folder = tmp_path_factory.mktemp("pki")
-    paths = {
-        "ca": folder / "ca.pem",
-        "server": folder / "server.pem",
-        "client": folder / "client.pem",
-        "stranger": folder / "stranger.pem",
-    }
-    ca.cert_pem.write_to_path(str(paths["ca"]))
-    ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(
-        str(paths["server"])
-    )
-    ca.issue_cert("client@example.com").private_key_and_cert_chain_pem.write_to_path(
-        str(paths["client"])
-    )
-    other = trustme.CA().issue_cert("client@example.com")
-    other.private_key_and_cert_chain_pem.write_to_path(str(paths["stranger"]))
-    return paths
 
 
 def app() -> Engine:
@@ -89,12 +63,12 @@ async def refusal(port: int, context: ssl.SSLContext) -> BaseException:
 
 
 @pytest.fixture
-async def port(nursery: trio.Nursery, files: dict[str, Path]) -> AsyncIterator[int]:
-    yield await https_server(nursery, ServerConfig(ssl_context=server_ssl_context(files["server"])))
+async def port(nursery: trio.Nursery, pki: dict[str, Path]) -> AsyncIterator[int]:
+    yield await https_server(nursery, ServerConfig(ssl_context=server_ssl_context(pki["server"])))
 
 
-async def test_https_answers_over_tls_with_alpn(port: int, files: dict[str, Path]) -> None:
-    client = await tls_client(port, client_ssl_context(files["ca"]))
+async def test_https_answers_over_tls_with_alpn(port: int, pki: dict[str, Path]) -> None:
+    client = await tls_client(port, client_ssl_context(pki["ca"]))
     response = await client.request(get())
     assert (response.status, response.body) == (200, b"secret")
     assert isinstance(client.stream, trio.SSLStream)
@@ -104,12 +78,12 @@ async def test_https_answers_over_tls_with_alpn(port: int, files: dict[str, Path
 
 
 async def test_plain_http_gets_nothing_and_tls_clients_are_still_served(
-    port: int, files: dict[str, Path]
+    port: int, pki: dict[str, Path]
 ) -> None:
     plain = await RawClient.connect(port)
     await plain.send(get())
     assert b"secret" not in await plain.read_until_eof()  # the handshake failed: closed
-    client = await tls_client(port, client_ssl_context(files["ca"]))
+    client = await tls_client(port, client_ssl_context(pki["ca"]))
     assert (await client.request(get())).status == 200
     await client.aclose()
 
@@ -122,26 +96,26 @@ async def test_a_client_that_does_not_trust_the_ca_fails_clearly(port: int) -> N
 
 
 @pytest.fixture
-def mutual(files: dict[str, Path]) -> Iterator[ServerConfig]:
-    yield ServerConfig(ssl_context=server_ssl_context(files["server"], client_ca=files["ca"]))
+def mutual(pki: dict[str, Path]) -> Iterator[ServerConfig]:
+    yield ServerConfig(ssl_context=server_ssl_context(pki["server"], client_ca=pki["ca"]))
 
 
 async def test_mutual_tls_takes_a_certificate_from_its_ca_only(
-    nursery: trio.Nursery, files: dict[str, Path], mutual: ServerConfig
+    nursery: trio.Nursery, pki: dict[str, Path], mutual: ServerConfig
 ) -> None:
     port = await https_server(nursery, mutual)
-    good = await tls_client(port, client_ssl_context(files["ca"], certfile=files["client"]))
+    good = await tls_client(port, client_ssl_context(pki["ca"], certfile=pki["client"]))
     assert (await good.request(get())).status == 200
     await good.aclose()
-    for certfile in (None, files["stranger"]):
-        await refusal(port, client_ssl_context(files["ca"], certfile=certfile))
+    for certfile in (None, pki["stranger"]):
+        await refusal(port, client_ssl_context(pki["ca"], certfile=certfile))
 
 
 async def test_a_stalled_handshake_is_dropped_at_its_deadline(
-    nursery: trio.Nursery, files: dict[str, Path], autojump_clock: trio.testing.MockClock
+    nursery: trio.Nursery, pki: dict[str, Path], autojump_clock: trio.testing.MockClock
 ) -> None:
     listener = MemoryListener()
-    config = ServerConfig(ssl_context=server_ssl_context(files["server"]), handshake_timeout=3.0)
+    config = ServerConfig(ssl_context=server_ssl_context(pki["server"]), handshake_timeout=3.0)
     await nursery.start(partial(serve_listeners, app().handle, [listener], config=config))
     silent = await listener.connect()
     started = trio.current_time()
@@ -150,19 +124,36 @@ async def test_a_stalled_handshake_is_dropped_at_its_deadline(
 
 
 async def test_a_flood_of_unfinished_handshakes_cannot_keep_a_client_out(
-    nursery: trio.Nursery, files: dict[str, Path]
+    nursery: trio.Nursery, pki: dict[str, Path]
 ) -> None:
     config = ServerConfig(
-        ssl_context=server_ssl_context(files["server"]), max_connections=4, handshake_timeout=60
+        ssl_context=server_ssl_context(pki["server"]), max_connections=4, handshake_timeout=60
     )
     port = await https_server(nursery, config)
     flood = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(12)]
     try:
         # Without eviction this client would wait the flood's 60 s handshake deadline out.
         with trio.fail_after(10):
-            client = await tls_client(port, client_ssl_context(files["ca"]))
+            client = await tls_client(port, client_ssl_context(pki["ca"]))
             assert (await client.request(get())).status == 200
         await client.aclose()
     finally:
         for stream in flood:
             await stream.aclose()
+
+
+async def test_the_http_client_speaks_https_and_keeps_the_connection(
+    port: int, pki: dict[str, Path]
+) -> None:
+    url = f"https://127.0.0.1:{port}/"
+    async with HTTPClient(ssl_context=client_ssl_context(pki["ca"])) as client:
+        first = await client.get(url)
+        second = await client.get(url)
+        assert (first.status, first.body, second.body) == (200, b"secret", b"secret")
+        assert [len(idle) for idle in client._idle.values()] == [1]  # one pooled connection
+
+
+async def test_the_http_client_refuses_a_server_it_cannot_verify(port: int) -> None:
+    async with HTTPClient() as client:  # the system's CAs: the test CA is not among them
+        with pytest.raises(ClientError, match="certificate verify failed"):
+            await client.get(f"https://127.0.0.1:{port}/")
