@@ -63,6 +63,8 @@ SURFACE: dict[ModuleType, set[str]] = {
         "HandlerFunc",
         "Router",
         "RouterGroup",
+        "basic_auth",
+        "bearer_auth",
         "default",
         "logger",
         "recovery",

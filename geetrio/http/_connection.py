@@ -109,6 +109,8 @@ class Connection(Transport):
         self.deadline = math.inf  # in force while waiting on the socket, else infinite
         self.ended: End | None = None  # set by ``end()``
         self.remote_addr = remote_addr(stream)
+        if isinstance(stream, trio.SSLStream):
+            self.peer_certificate = stream.getpeercert() or None
         self.current: Request | None = None
         self.out: list[bytes] = []  # answers to pipelined requests, not sent yet
         self.out_bytes = 0

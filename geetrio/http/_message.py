@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._headers import Headers
 
@@ -79,6 +79,13 @@ class Request:
         self.transport: Transport | None = None
 
     @property
+    def peer_certificate(self) -> dict[str, Any] | None:
+        """The client's TLS certificate, verified by the server's ``client_ca`` (mutual
+        TLS), as ``getpeercert()`` gives it; None without one."""
+        transport = self.transport
+        return transport.peer_certificate if transport is not None else None
+
+    @property
     def headers(self) -> Headers:
         if self._headers is None:
             self._headers = Headers(self.raw_headers)
@@ -129,6 +136,10 @@ class BodyStream:
 
 class Transport:
     """What a handler may do with the connection a request arrived on."""
+
+    # Over mutual TLS: the client's certificate as ``ssl.SSLSocket.getpeercert()``
+    # gives it (``subject``, ``subjectAltName``, ...); None without one.
+    peer_certificate: dict[str, Any] | None = None
 
     def detach(self, *, replay_head: bool = True) -> trio.abc.Stream:  # pragma: no cover
         """Take the connection over (after an ``Upgrade`` or a ``CONNECT``): the returned

@@ -8,6 +8,7 @@
 >>> # app.run(":9999")  or  port = await nursery.start(app.serve, "127.0.0.1", 0)
 """
 
+from ._auth import basic_auth, bearer_auth
 from ._context import Context
 from ._engine import Engine, RouterGroup
 from ._middleware import logger, recovery
@@ -20,6 +21,8 @@ __all__ = [
     "HandlerFunc",
     "Router",
     "RouterGroup",
+    "basic_auth",
+    "bearer_auth",
     "default",
     "logger",
     "recovery",

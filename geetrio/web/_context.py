@@ -164,6 +164,11 @@ class Context:
     def remote_addr(self) -> str:
         return self.request.remote_addr
 
+    @property
+    def peer_certificate(self) -> dict[str, Any] | None:
+        """The client's certificate over mutual TLS (``Request.peer_certificate``)."""
+        return self.request.peer_certificate
+
     def param(self, key: str) -> str:
         """A path parameter (``:name`` or ``*name``); "" when absent."""
         return self.params.get(key, "")

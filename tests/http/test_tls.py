@@ -34,6 +34,12 @@ def app() -> Engine:
     async def index(c: Context) -> None:
         c.string(200, "secret")
 
+    @engine.get("/whoami")
+    async def whoami(c: Context) -> None:
+        certificate = c.peer_certificate
+        names = certificate.get("subjectAltName", ()) if certificate else ()
+        c.string(200, "%s", ",".join(value for _, value in names) or "nobody")
+
     return engine
 
 
@@ -69,6 +75,7 @@ async def port(nursery: trio.Nursery, pki: dict[str, Path]) -> AsyncIterator[int
 
 async def test_https_answers_over_tls_with_alpn(port: int, pki: dict[str, Path]) -> None:
     client = await tls_client(port, client_ssl_context(pki["ca"]))
+    assert (await client.request(get("/whoami"))).body == b"nobody"  # no client certificate
     response = await client.request(get())
     assert (response.status, response.body) == (200, b"secret")
     assert isinstance(client.stream, trio.SSLStream)
@@ -106,6 +113,7 @@ async def test_mutual_tls_takes_a_certificate_from_its_ca_only(
     port = await https_server(nursery, mutual)
     good = await tls_client(port, client_ssl_context(pki["ca"], certfile=pki["client"]))
     assert (await good.request(get())).status == 200
+    assert (await good.request(get("/whoami"))).body == b"client@example.com"  # to handlers
     await good.aclose()
     for certfile in (None, pki["stranger"]):
         await refusal(port, client_ssl_context(pki["ca"], certfile=certfile))
