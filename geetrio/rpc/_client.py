@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ import outcome
 import trio
 
 from .._core.nursery import unwrapped_nursery
+from .._core.tls import client_context, connect_tls
 from .._core.waiter import Waiter
 from ..http._streams import PrefixedStream
 from ._codec import Codec, get_codec
@@ -238,26 +240,39 @@ def _codec_of(option: Option) -> Codec:
     return codec
 
 
-async def _open(network: str, address: str) -> trio.abc.Stream:
-    if network == "tcp":
+async def _open(network: str, address: str, ssl_context: ssl.SSLContext | None) -> trio.abc.Stream:
+    if network in ("tcp", "tls"):
         host, sep, port = address.rpartition(":")
         if not sep or not port.isdigit():
-            raise RPCError(f"rpc client: a tcp address is host:port, not {address!r}")
-        return await trio.open_tcp_stream(host.strip("[]") or "127.0.0.1", int(port))
+            raise RPCError(f"rpc client: a {network} address is host:port, not {address!r}")
+        host = host.strip("[]") or "127.0.0.1"
+        socket = await trio.open_tcp_stream(host, int(port))
+        if network == "tcp":
+            return socket
+        context = ssl_context or client_context(alpn=())
+        try:
+            return await connect_tls(socket, context, host)
+        except trio.BrokenResourceError as exc:  # the certificate, the protocol
+            raise OSError(f"TLS failed: {exc.__cause__ or exc}") from exc
     if network == "unix":
         return await trio.open_unix_socket(address)
-    raise RPCError(f"rpc client: unknown network {network!r} (tcp or unix)")
+    raise RPCError(f"rpc client: unknown network {network!r} (tcp, tls or unix)")
 
 
 async def _handshake(
-    network: str, address: str, option: Option, *, http_path: str | None
+    network: str,
+    address: str,
+    option: Option,
+    *,
+    http_path: str | None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> trio.abc.Stream:
     """Dial, CONNECT if over HTTP, send the Option; all within ``connect_timeout``."""
     limit = option.connect_timeout or math.inf
     stream: trio.abc.Stream | None = None
     with trio.move_on_after(limit) as scope:
         try:
-            stream = await _open(network, address)
+            stream = await _open(network, address, ssl_context)
             if http_path is not None:
                 stream = await _connect_http(stream, http_path)
             await stream.send_all(option.encode())
@@ -308,43 +323,59 @@ def split_connect_answer(received: bytes) -> tuple[bytes, bytes] | None:
 
 @asynccontextmanager
 async def dial(
-    network: str, address: str, *, option: Option | None = None
+    network: str,
+    address: str,
+    *,
+    option: Option | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Client]:
-    """``async with rpc.dial("tcp", "host:port") as client:`` (or ``"unix", path``).
-    ``connect_timeout`` bounds dialling and the handshake (``RPCTimeout``). Cancelled
-    while dialling: nothing is left open; inside the block: as ``open_client``."""
+    """``async with rpc.dial("tcp", "host:port") as client:`` (or ``"unix", path``;
+    ``"tls", "host:port"`` verifies the server with ``ssl_context``, by default against
+    the system's CAs). ``connect_timeout`` bounds dialling and the handshakes
+    (``RPCTimeout``). Cancelled while dialling: nothing is left open; inside the
+    block: as ``open_client``."""
     option = option or Option()
     codec = _codec_of(option)
-    stream = await _handshake(network, address, option, http_path=None)
+    stream = await _handshake(network, address, option, http_path=None, ssl_context=ssl_context)
     async with _client(stream, option, codec) as client:
         yield client
 
 
 @asynccontextmanager
 async def dial_http(
-    network: str, address: str, *, option: Option | None = None, path: str = RPC_PATH
+    network: str,
+    address: str,
+    *,
+    option: Option | None = None,
+    path: str = RPC_PATH,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Client]:
-    """RPC over an HTTP server: ``CONNECT /_geeprc_ HTTP/1.0``, then the protocol.
-    ``connect_timeout`` covers the CONNECT too. Cancelled: as ``dial``."""
+    """RPC over an HTTP server: ``CONNECT /_geeprc_ HTTP/1.0``, then the protocol
+    (network ``"tls"``: an HTTPS server). ``connect_timeout`` covers the CONNECT too.
+    Cancelled: as ``dial``."""
     option = option or Option()
     codec = _codec_of(option)
-    stream = await _handshake(network, address, option, http_path=path)
+    stream = await _handshake(network, address, option, http_path=path, ssl_context=ssl_context)
     async with _client(stream, option, codec) as client:
         yield client
 
 
 @asynccontextmanager
-async def xdial(rpc_addr: str, *, option: Option | None = None) -> AsyncIterator[Client]:
-    """``"tcp@host:port"``, ``"http@host:port"`` or ``"unix@/path"``. Cancelled: as
-    ``dial``."""
+async def xdial(
+    rpc_addr: str, *, option: Option | None = None, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[Client]:
+    """``"tcp@host:port"``, ``"tls@host:port"``, ``"http@host:port"``,
+    ``"https@host:port"`` or ``"unix@/path"`` (``ssl_context`` for the TLS ones).
+    Cancelled: as ``dial``."""
     protocol, sep, address = rpc_addr.partition("@")
     if not sep or not address:
         raise RPCError(f"rpc client: wrong format {rpc_addr!r}, expect protocol@addr")
-    if protocol == "http":
-        async with dial_http("tcp", address, option=option) as client:
+    if protocol in ("http", "https"):
+        network = "tls" if protocol == "https" else "tcp"
+        async with dial_http(network, address, option=option, ssl_context=ssl_context) as client:
             yield client
-    elif protocol in ("tcp", "unix"):
-        async with dial(protocol, address, option=option) as client:
+    elif protocol in ("tcp", "tls", "unix"):
+        async with dial(protocol, address, option=option, ssl_context=ssl_context) as client:
             yield client
     else:
         raise RPCError(f"rpc client: unknown protocol {protocol!r} in {rpc_addr!r}")

@@ -58,8 +58,9 @@ class RegistryFull(RPCError):
 
 def check_address(rpc_addr: str) -> str:
     """``rpc_addr`` when it is ``tcp@host:port``, ``http@host:port`` or ``unix@/path``
-    (host a DNS name, an IPv4 address or a bracketed IPv6 one; at most
-    ``MAX_ADDRESS_BYTES``); else ``ValueError`` saying what is expected."""
+    (or ``tls@``/``https@host:port``, their TLS forms; host a DNS name, an IPv4 address
+    or a bracketed IPv6 one; at most ``MAX_ADDRESS_BYTES``); else ``ValueError`` saying
+    what is expected."""
     expected = "expected tcp@host:port, http@host:port or unix@/path"
     if len(rpc_addr) > MAX_ADDRESS_BYTES:
         raise ValueError(f"a server address is at most {MAX_ADDRESS_BYTES} bytes")
@@ -70,7 +71,7 @@ def check_address(rpc_addr: str) -> str:
         if _UNIX_PATH.fullmatch(address) and "," not in address:
             return rpc_addr
         raise ValueError(f"{expected}: a unix socket path is absolute, printable ASCII")
-    if protocol not in ("tcp", "http"):
+    if protocol not in ("tcp", "http", "tls", "https"):
         raise ValueError(expected)
     host, colon, port = address.rpartition(":")
     if not colon or not _HOST.fullmatch(host) or not port.isdigit() or len(port) > 5:

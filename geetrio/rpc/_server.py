@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from collections.abc import Sequence
 from functools import partial
 
@@ -41,6 +42,7 @@ import trio
 from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import Share, process_budget
 from .._core.text import limited, shorten
+from .._core.tls import HANDSHAKE_TIMEOUT, accept_tls
 from ..http._mount import Routes
 from ._connection import Connection
 from ._errors import FrameError
@@ -72,12 +74,14 @@ class Server:
         frame_timeout: float = FRAME_TIMEOUT,
         idle_timeout: float = IDLE_TIMEOUT,
         max_pending_bytes: int = MAX_PENDING_BYTES,
+        ssl_context: ssl.SSLContext | None = None,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
     ) -> None:
         if max_frame_bytes <= 0:
             raise ValueError("max_frame_bytes must be positive")
         if max_connections is not None and max_connections <= 0:
             raise ValueError("max_connections must be positive or None")
-        if min(option_timeout, frame_timeout, idle_timeout) <= 0:
+        if min(option_timeout, frame_timeout, idle_timeout, handshake_timeout) <= 0:
             raise ValueError("timeouts must be positive")
         if max_pending_bytes <= 0:
             raise ValueError("max_pending_bytes must be positive")
@@ -87,6 +91,8 @@ class Server:
         self.frame_timeout = frame_timeout
         self.idle_timeout = idle_timeout
         self.max_pending_bytes = max_pending_bytes
+        self.ssl_context = ssl_context  # TLS on what serve/serve_unix accept (tls@ addresses)
+        self.handshake_timeout = handshake_timeout
         self.services: dict[str, Service] = {}
 
     def register(self, obj: object, name: str | None = None) -> Service:
@@ -177,7 +183,7 @@ class Server:
 
         await serve_until_shutdown(
             listeners,
-            partial(self._accept, tracked=open_connections, share=share),
+            partial(self._accept, tracked=open_connections, share=share, shutdown=shutdown),
             shutdown=shutdown,
             grace=grace,
             drain=drain,
@@ -190,6 +196,7 @@ class Server:
         nursery: trio.Nursery,
         tracked: dict[Connection, None],
         share: Share,
+        shutdown: trio.Event | None,
     ) -> None:
         """The shared accept loop (``geetrio._core.accept``) on this server's share;
         when full, the oldest idle connection makes room for a waiting client."""
@@ -203,6 +210,9 @@ class Server:
             return False
 
         def start(stream: trio.abc.Stream) -> None:
+            if self.ssl_context is not None:  # the handshake in its own task first
+                nursery.start_soon(self._serve_tls, stream, tracked, share, shutdown)
+                return
             connection = Connection(self, stream)
             tracked[connection] = None  # now: a shutdown that comes next must see it
             nursery.start_soon(self._serve_connection, connection, tracked, share)
@@ -216,6 +226,31 @@ class Server:
             log=log,
             prefix="rpc server: ",
         )
+
+    async def _serve_tls(
+        self,
+        stream: trio.abc.Stream,
+        tracked: dict[Connection, None],
+        share: Share,
+        shutdown: trio.Event | None,
+    ) -> None:
+        """TLS first (within ``handshake_timeout``, holding its slot of the budget),
+        then the connection as any other — unless a shutdown began meanwhile."""
+        assert self.ssl_context is not None
+        tls = None
+        try:
+            tls = await accept_tls(stream, self.ssl_context, self.handshake_timeout)
+            if shutdown is not None and shutdown.is_set():
+                tls = None  # no new connections once a shutdown began
+        finally:
+            if tls is None:
+                share.release()
+                await trio.aclose_forcefully(stream)
+        if tls is None:
+            return
+        connection = Connection(self, tls)
+        tracked[connection] = None
+        await self._serve_connection(connection, tracked, share)
 
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one connection on any trio stream until it ends; closes the stream.

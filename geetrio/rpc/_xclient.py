@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import random
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -132,10 +133,12 @@ class XClient(OwnsTasks):
         mode: Selection = SelectMode.RANDOM,
         *,
         option: Option | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.discovery = discovery
         self.mode = mode
         self.option = option or Option()
+        self.ssl_context = ssl_context  # for tls@ and https@ servers
         self._clients: dict[str, tuple[Client, trio.CancelScope]] = {}
         self._dialling: dict[str, trio.Event] = {}
 
@@ -175,7 +178,7 @@ class XClient(OwnsTasks):
         """Dial ``rpc_addr`` and keep its client open until its scope is cancelled (a
         failed dial raises from ``nursery.start``)."""
         with trio.CancelScope() as scope:
-            async with xdial(rpc_addr, option=self.option) as client:
+            async with xdial(rpc_addr, option=self.option, ssl_context=self.ssl_context) as client:
                 self._clients[rpc_addr] = (client, scope)
                 task_status.started(client)
                 await trio.sleep_forever()
