@@ -4,7 +4,6 @@ client and for a client that does not trust the server's CA."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -15,22 +14,12 @@ from geetrio import rpc
 from geetrio.http import ServerConfig, client_ssl_context, server_ssl_context
 from geetrio.rpc._registry import check_address
 from geetrio.web import Engine
-
-
-@dataclass
-class Args:
-    a: int
-    b: int
-
-
-class Arith:
-    async def Add(self, args: Args) -> int:
-        return args.a + args.b
+from tests.rpc.test_calls import Args, Foo
 
 
 def server(pki: dict[str, Path]) -> rpc.Server:
     s = rpc.Server(ssl_context=server_ssl_context(pki["server"], alpn=()))
-    s.register(Arith())
+    s.register(Foo())
     return s
 
 
@@ -45,13 +34,13 @@ async def test_calls_over_tls_by_dial_xdial_and_xclient(
 ) -> None:
     context = client_ssl_context(pki["ca"], alpn=())
     async with rpc.dial("tls", f"127.0.0.1:{tls_port}", ssl_context=context) as client:
-        assert await client.call("Arith.Add", Args(1, 2)) == 3
+        assert await client.call("Foo.Sum", Args(1, 2)) == 3
     addr = check_address(f"tls@127.0.0.1:{tls_port}")
     async with rpc.xdial(addr, ssl_context=context) as client:
-        assert await client.call("Arith.Add", Args(2, 3)) == 5
+        assert await client.call("Foo.Sum", Args(2, 3)) == 5
     discovery = rpc.MultiServersDiscovery([addr])
     async with rpc.XClient(discovery, ssl_context=context) as xc:
-        assert await xc.call("Arith.Add", Args(3, 4)) == 7
+        assert await xc.call("Foo.Sum", Args(3, 4)) == 7
 
 
 async def test_a_plain_client_is_refused_and_tls_clients_still_served(
@@ -59,10 +48,10 @@ async def test_a_plain_client_is_refused_and_tls_clients_still_served(
 ) -> None:
     async with rpc.dial("tcp", f"127.0.0.1:{tls_port}") as plain:
         with pytest.raises(rpc.ShutdownError):  # the server hung up: not TLS
-            await plain.call("Arith.Add", Args(1, 1), timeout=5)
+            await plain.call("Foo.Sum", Args(1, 1), timeout=5)
     context = client_ssl_context(pki["ca"], alpn=())
     async with rpc.dial("tls", f"127.0.0.1:{tls_port}", ssl_context=context) as client:
-        assert await client.call("Arith.Add", Args(1, 1)) == 2
+        assert await client.call("Foo.Sum", Args(1, 1)) == 2
 
 
 async def test_a_client_that_does_not_trust_the_ca_cannot_connect(tls_port: int) -> None:
@@ -75,14 +64,14 @@ async def test_https_connect_on_an_https_web_server(
     nursery: trio.Nursery, pki: dict[str, Path]
 ) -> None:
     rpc_server = rpc.Server()
-    rpc_server.register(Arith())
+    rpc_server.register(Foo())
     app = Engine()
     rpc_server.mount(app)
     config = ServerConfig(ssl_context=server_ssl_context(pki["server"]))
     port = await nursery.start(partial(app.serve, "127.0.0.1", 0, config=config))
     addr = check_address(f"https@127.0.0.1:{port}")
     async with rpc.xdial(addr, ssl_context=client_ssl_context(pki["ca"])) as client:
-        assert await client.call("Arith.Add", Args(20, 22)) == 42
+        assert await client.call("Foo.Sum", Args(20, 22)) == 42
     with pytest.raises(rpc.RPCError):  # the plain form of the same address: no TLS
         async with rpc.xdial(f"http@127.0.0.1:{port}", option=rpc.Option(connect_timeout=5)):
             pass
