@@ -9,9 +9,12 @@ connection; a handshake that does not finish within its deadline is dropped.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import ssl
+from collections.abc import Sequence
+from typing import Any
 
 import trio
 
@@ -23,6 +26,7 @@ __all__ = [
     "client_context",
     "connect_tls",
     "server_context",
+    "warn_if_exposed",
 ]
 
 log = logging.getLogger("geetrio.tls")
@@ -107,3 +111,24 @@ async def connect_tls(
         await trio.aclose_forcefully(socket)
         raise
     return stream
+
+
+def warn_if_exposed(
+    listeners: Sequence[trio.abc.Listener[Any]], logger: logging.Logger, what: str
+) -> None:
+    """Log a warning for each listener bound to a non-loopback address: the caller
+    serves ``what`` there without TLS, to anyone who can reach it."""
+    for listener in listeners:
+        if not isinstance(listener, trio.SocketListener):
+            continue
+        address = listener.socket.getsockname()
+        if listener.socket.family not in (trio.socket.AF_INET, trio.socket.AF_INET6):
+            continue
+        host = address[0]
+        if not ipaddress.ip_address(host.split("%")[0]).is_loopback:
+            logger.warning(
+                "serving %s without TLS on %s port %d: anyone who can reach it can use it",
+                what,
+                host,
+                address[1],
+            )

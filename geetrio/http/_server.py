@@ -34,7 +34,7 @@ import trio
 from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import process_budget
 from .._core.text import limited
-from .._core.tls import accept_tls
+from .._core.tls import accept_tls, warn_if_exposed
 from ._config import ServerConfig
 from ._connection import Connection, End, Phase, remote_addr
 from ._message import Request
@@ -67,6 +67,8 @@ async def serve(
     stream (``request.body_stream``) instead of getting it whole.
     """
     listeners = await trio.open_tcp_listeners(port, host=host or None)
+    if config is None or config.ssl_context is None:
+        warn_if_exposed(listeners, log, "plain HTTP")
     await serve_listeners(
         handler,
         listeners,

@@ -42,7 +42,7 @@ import trio
 from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import Share, process_budget
 from .._core.text import limited, shorten
-from .._core.tls import HANDSHAKE_TIMEOUT, accept_tls
+from .._core.tls import HANDSHAKE_TIMEOUT, accept_tls, warn_if_exposed
 from ..http._mount import Routes
 from ._connection import Connection
 from ._errors import FrameError
@@ -120,6 +120,8 @@ class Server:
         drained (see the module); reports the bound port (``port=0`` picks one)."""
         _check_grace(grace)
         listeners = await trio.open_tcp_listeners(port, host=host or None)
+        if self.ssl_context is None:
+            warn_if_exposed(listeners, log, "GeeRPC")
         task_status.started(listeners[0].socket.getsockname()[1])
         await self._serve_listeners(listeners, shutdown, grace)
 

@@ -5,6 +5,7 @@ and a flood of handshakes that never finish cannot keep a real client out."""
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
@@ -165,3 +166,22 @@ async def test_the_http_client_refuses_a_server_it_cannot_verify(port: int) -> N
     async with HTTPClient() as client:  # the system's CAs: the test CA is not among them
         with pytest.raises(ClientError, match="certificate verify failed"):
             await client.get(f"https://127.0.0.1:{port}/")
+
+
+async def test_plain_servers_on_a_reachable_address_say_so(
+    pki: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    from geetrio import rpc
+
+    caplog.set_level(logging.WARNING)
+    tls = ServerConfig(ssl_context=server_ssl_context(pki["server"]))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(partial(serve, app().handle, "0.0.0.0", 0))
+        await nursery.start(partial(serve, app().handle, "0.0.0.0", 0, config=tls))
+        await nursery.start(partial(serve, app().handle, "127.0.0.1", 0))
+        await nursery.start(rpc.Server().serve, "0.0.0.0", 0)
+        nursery.cancel_scope.cancel()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("serving plain HTTP without TLS on 0.0.0.0 port ")
+    assert warnings[1].startswith("serving GeeRPC without TLS on 0.0.0.0 port ")
