@@ -22,7 +22,9 @@ from contextlib import AsyncExitStack
 
 import trio
 
+from .._core.auth import bearer, refusal
 from .._core.nursery import OwnsTasks
+from .._core.text import limited
 from .._core.urls import parse_http_url
 from ..http import ClientError
 from ..http._mount import RouteContext, Routes
@@ -51,7 +53,9 @@ MAX_VALUE_BYTES = 64 * 1024 * 1024
 class HTTPPool(OwnsTasks):
     """Peers over HTTP. ``self_url`` is this node's own base URL (``http://host:port``,
     or ``https://`` — peers' URLs may be either; ``ssl_context`` verifies the
-    ``https://`` ones, by default against the system's CAs).
+    ``https://`` ones, by default against the system's CAs). With ``secret``, the
+    cluster's shared secret, every peer request carries it and a request to this node
+    without it is refused (401 without, 403 wrong; counted in ``refused``).
 
     >>> async with HTTPPool("http://127.0.0.1:8001") as pool:       # doctest: +SKIP
     ...     pool.set("http://127.0.0.1:8001", "http://127.0.0.1:8002")
@@ -71,6 +75,7 @@ class HTTPPool(OwnsTasks):
         max_value_bytes: int = MAX_VALUE_BYTES,
         connections_per_peer: int = 2,
         ssl_context: ssl.SSLContext | None = None,
+        secret: str | None = None,
     ) -> None:
         if not base_path.startswith("/") or not base_path.endswith("/"):
             raise ValueError(f"base_path must start and end with '/': {base_path!r}")
@@ -87,6 +92,10 @@ class HTTPPool(OwnsTasks):
         self.max_value_bytes = max_value_bytes
         self.connections_per_peer = connections_per_peer
         self.ssl_context = ssl_context  # for https:// peers (the system's CAs when None)
+        # The cluster's shared secret: sent to peers, required of them (401/403 without)
+        self.secret = secret
+        self.auth_headers = [bearer(secret)] if secret is not None else None
+        self.refused = 0  # peer requests refused for want of the secret
         self._client: PipelinedClient | None = None
 
     async def _open(self, stack: AsyncExitStack) -> None:
@@ -145,6 +154,12 @@ class HTTPPool(OwnsTasks):
         app.add_route("DELETE", pattern, self._serve_delete)
 
     def _parse(self, c: RouteContext) -> tuple[Group, str] | None:
+        status = refusal(c.headers.get("authorization", ""), self.secret)
+        if status:
+            self.refused += 1
+            limited.warning(log, "cache: peer request without the cluster's secret refused")
+            c.string(status, "the cluster's secret is required\n")
+            return None
         try:
             name, key = split_peer_path(c.request.target, self.base_path)
         except BadPeerPath as exc:
@@ -200,7 +215,12 @@ class _HTTPGetter:
         with trio.CancelScope(deadline=trio.current_time() + self._pool.timeout) as scope:
             try:
                 response = await self._pool.client.fetch(
-                    method, self._host, self._port, target, tls=self._tls
+                    method,
+                    self._host,
+                    self._port,
+                    target,
+                    headers=self._pool.auth_headers,
+                    tls=self._tls,
                 )
             except ClientError as exc:
                 raise PeerError(f"{self.url}: {exc}") from exc

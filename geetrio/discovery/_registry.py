@@ -13,6 +13,7 @@ import logging
 
 import trio
 
+from .._core.auth import bearer
 from .._core.backoff import Backoff
 from .._core.urls import parse_http_url
 from ..http import ClientError, HTTPClient
@@ -48,10 +49,12 @@ async def heartbeat(
     rpc_addr: str,
     interval: float | None = None,
     *,
+    secret: str | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Announce ``rpc_addr`` to ``registry`` now and then every ``interval`` seconds
-    (default: the registry's default timeout less 60 s) until cancelled. Reports
+    """Announce ``rpc_addr`` to ``registry`` (with its ``secret`` when it has one) now
+    and then every ``interval`` seconds (default: the registry's default timeout less
+    60 s) until cancelled. Reports
     started after the first attempt. A failed post is logged and retried with backoff
     (from 1 s, doubling, at most ``interval``); it never stops on an error."""
     if interval is None:
@@ -59,15 +62,14 @@ async def heartbeat(
     if interval <= 0:
         raise ValueError("interval must be positive")
     host, port, path = split_registry_url(registry)
+    headers = [(SERVER_HEADER, rpc_addr), *([bearer(secret)] if secret is not None else [])]
     async with HTTPClient(max_idle_per_host=1) as client:
         backoff = Backoff(min(1.0, interval), interval)
         started = False
         while True:
             try:
                 with trio.fail_after(HTTP_TIMEOUT):
-                    response = await client.fetch(
-                        "POST", host, port, path, headers=[(SERVER_HEADER, rpc_addr)]
-                    )
+                    response = await client.fetch("POST", host, port, path, headers=headers)
                 if response.status != 200:
                     raise ClientError(f"the registry answered {response.status}")
             except (ClientError, trio.TooSlowError) as exc:
@@ -84,15 +86,17 @@ async def heartbeat(
             await trio.sleep(wait)
 
 
-async def list_servers(registry: str) -> list[str]:
-    """The servers ``registry`` lists as alive (one ``GET``, within 5 s);
+async def list_servers(registry: str, *, secret: str | None = None) -> list[str]:
+    """The servers ``registry`` lists as alive (one ``GET``, within 5 s; ``secret``
+    for a registry whose listing is not open);
     ``DiscoveryError`` when it cannot be reached or answers other than 200.
     Cancelled: nothing is left behind (the connection is closed)."""
     host, port, path = split_registry_url(registry)
+    auth = [bearer(secret)] if secret is not None else None
     try:
         async with HTTPClient(max_idle_per_host=0) as client:
             with trio.fail_after(HTTP_TIMEOUT):
-                response = await client.fetch("GET", host, port, path)
+                response = await client.fetch("GET", host, port, path, headers=auth)
     except ClientError as exc:
         raise DiscoveryError(str(exc)) from exc
     except trio.TooSlowError:

@@ -16,6 +16,8 @@ from collections import OrderedDict
 
 import trio
 
+from .._core.auth import bearer, refusal
+from .._core.text import limited
 from ..discovery._errors import DiscoveryError
 from ..discovery._registry import (
     DEFAULT_REGISTRY_PATH,
@@ -91,13 +93,26 @@ class Registry:
     beyond either is refused (503) — a new server then waits for an expiry.
     """
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT, *, max_servers: int = MAX_SERVERS) -> None:
+    def __init__(
+        self,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        max_servers: int = MAX_SERVERS,
+        secret: str | None = None,
+        open_listing: bool = True,
+    ) -> None:
         if timeout < 0:
             raise ValueError("timeout must not be negative (0 = servers never expire)")
         if max_servers <= 0:
             raise ValueError("max_servers must be positive")
         self.timeout = timeout
         self.max_servers = max_servers
+        if secret is not None:
+            bearer(secret)  # refuses a secret no header can carry, now
+        # With a secret, registering needs it (``Authorization: Bearer``; 401/403), and
+        # so does listing unless ``open_listing``.
+        self.secret = secret
+        self.open_listing = open_listing
         # rpc address -> last heartbeat (trio time), oldest heartbeat first
         self._servers: OrderedDict[str, float] = OrderedDict()
         self._listing_bytes = 0  # len(",".join(self._servers)) + 1
@@ -159,6 +174,12 @@ class Registry:
         """Serve the registry at ``path`` on a ``geetrio.web`` Engine."""
 
         async def serve(c: RouteContext) -> None:
+            if c.method in ("POST", "GET") and not (c.method == "GET" and self.open_listing):
+                status = refusal(c.headers.get("authorization", ""), self.secret)
+                if status:
+                    limited.warning(log, "rpc registry: a %s without the secret refused", c.method)
+                    c.string(status, "the registry's secret is required\n")
+                    return
             if c.method == "GET":
                 c.set_header(SERVERS_HEADER, ",".join(self.alive()))
                 c.status(200)
@@ -188,10 +209,13 @@ class RegistryDiscovery(MultiServersDiscovery):
     no list yet, ``RPCError`` naming the registry URL. An empty answer never replaces a
     list (a restarted registry is empty until the servers' next heartbeats)."""
 
-    def __init__(self, registry: str, refresh_interval: float = 10.0) -> None:
+    def __init__(
+        self, registry: str, refresh_interval: float = 10.0, *, secret: str | None = None
+    ) -> None:
         super().__init__([])
         self.registry = registry
         self.refresh_interval = refresh_interval
+        self.secret = secret  # for a registry whose listing is not open
         split_registry_url(registry)  # a bad URL fails here, not at the first call
         self._last_update = -math.inf
         self._reached = False
@@ -207,7 +231,7 @@ class RegistryDiscovery(MultiServersDiscovery):
             await trio.lowlevel.checkpoint()
             return
         try:
-            servers = await list_servers(self.registry)
+            servers = await list_servers(self.registry, secret=self.secret)
         except DiscoveryError as exc:
             if not self._reached:
                 raise RPCError(f"rpc registry {self.registry} unreachable: {exc}") from exc

@@ -71,3 +71,31 @@ async def test_a_peer_that_cannot_be_verified_is_a_peer_error(
         key = next(k for k in DB if pool.owner(k) == owner_url)
         assert await group.get(key) == DB[key]  # loaded here instead
     assert group.stats["peer_errors"] == 1 and owner_loads == []
+
+
+async def test_peers_without_the_clusters_secret_are_refused(nursery: trio.Nursery) -> None:
+    from geetrio.http import HTTPClient
+
+    app = Engine()
+    port = await nursery.start(partial(app.serve, "127.0.0.1", 0))
+    url = f"http://127.0.0.1:{port}"
+    group = Group("guarded", 1 << 20, lambda key: DB[key], hot_probability=0.0)
+    async with (
+        HTTPPool(url, secret="s3cret", groups=lambda n: group if n == "guarded" else None) as pool,
+        HTTPClient() as client,
+    ):
+        pool.mount(app)
+        assert await group.get("key-1") == DB["key-1"]  # now cached here
+        target = f"{url}/_geecache/guarded/key-1"
+        assert (await client.get(target)).status == 401
+        wrong = [("Authorization", "Bearer guess")]
+        assert (await client.request("DELETE", target, headers=wrong)).status == 403
+        assert pool.refused == 2
+        assert group.stats["loads"] == 1  # nothing was removed or reloaded
+        right = [("Authorization", "Bearer s3cret")]
+        assert (await client.get(target, headers=right)).status == 200
+        async with HTTPPool("http://127.0.0.1:1", secret="s3cret") as other:
+            other.set("http://127.0.0.1:1", url)
+            peer = other.pick_peer(next(k for k in DB if other.owner(k) == url))
+            assert peer is not None
+            assert await peer.get("guarded", "key-2") == DB["key-2"]  # a peer with it
