@@ -8,10 +8,14 @@ Every server answers the same two routes: ``GET /`` -> 13-byte text and
     python benchmarks/web/servers.py uvicorn PORT          (uvloop + httptools: uvicorn[standard])
     python benchmarks/web/servers.py uvicorn-asyncio PORT  (plain asyncio loop + httptools)
     python benchmarks/web/servers.py hypercorn-trio PORT
+
+With ``BENCH_TLS_CERT`` set (a PEM file holding the key and the certificate chain),
+geetrio and uvicorn serve HTTPS with it (bench_https.py).
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 from typing import Any
@@ -25,7 +29,7 @@ def raise_fd_limit() -> None:
 def geetrio(port: int, with_recovery: bool, keep_alive: float, header_timeout: float) -> None:
     import trio
 
-    from geetrio.http import ServerConfig
+    from geetrio.http import ServerConfig, server_ssl_context
     from geetrio.web import Context, Engine, recovery
 
     app = Engine()
@@ -40,7 +44,12 @@ def geetrio(port: int, with_recovery: bool, keep_alive: float, header_timeout: f
     async def user(c: Context) -> None:
         c.json(200, {"name": c.param("name"), "id": 42})
 
-    config = ServerConfig(keep_alive_timeout=keep_alive, header_timeout=header_timeout)
+    cert = os.environ.get("BENCH_TLS_CERT")
+    config = ServerConfig(
+        keep_alive_timeout=keep_alive,
+        header_timeout=header_timeout,
+        ssl_context=server_ssl_context(cert) if cert else None,
+    )
     trio.run(lambda: app.serve("127.0.0.1", port, config=config))
 
 
@@ -70,6 +79,8 @@ def uvicorn_server(port: int, loop: str, keep_alive: float) -> None:
         log_level="warning",
         access_log=False,
         timeout_keep_alive=int(keep_alive),
+        ssl_certfile=os.environ.get("BENCH_TLS_CERT"),
+        ssl_keyfile=os.environ.get("BENCH_TLS_CERT"),
     )
 
 
