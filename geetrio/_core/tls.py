@@ -22,6 +22,7 @@ from .text import limited
 
 __all__ = [
     "HANDSHAKE_TIMEOUT",
+    "Handshakes",
     "accept_tls",
     "client_context",
     "connect_tls",
@@ -132,3 +133,34 @@ def warn_if_exposed(
                 host,
                 address[1],
             )
+
+
+class Handshakes:
+    """A server's TLS handshakes under way, oldest first: ``accept`` runs one
+    (``accept_tls``), ``evict_oldest`` drops the oldest — what a full server does for a
+    waiting client, so a flood of handshakes that never finish cannot keep it out."""
+
+    def __init__(self) -> None:
+        self._running: dict[trio.CancelScope, None] = {}
+
+    async def accept(
+        self, stream: trio.abc.Stream, context: ssl.SSLContext, within: float, *, peer: str = ""
+    ) -> trio.SSLStream[trio.abc.Stream] | None:
+        """``accept_tls``; None also when evicted. Cancelled: raises."""
+        tls = None
+        with trio.CancelScope() as scope:
+            self._running[scope] = None
+            try:
+                tls = await accept_tls(stream, context, within, peer=peer)
+            finally:
+                del self._running[scope]
+        return tls
+
+    def evict_oldest(self) -> bool:
+        """Drop the oldest handshake still under way; False when there is none."""
+        for scope in self._running:
+            if not scope.cancel_called:
+                limited.info(log, "server full: dropping the oldest unfinished TLS handshake")
+                scope.cancel(reason="evicted for a new connection")
+                return True
+        return False

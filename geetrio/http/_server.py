@@ -34,7 +34,7 @@ import trio
 from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import process_budget
 from .._core.text import limited
-from .._core.tls import accept_tls, warn_if_exposed
+from .._core.tls import Handshakes, warn_if_exposed
 from ._config import ServerConfig
 from ._connection import Connection, End, Phase, remote_addr
 from ._message import Request
@@ -118,7 +118,7 @@ class _Server:
         self.config = config
         self.draining = False
         self.connections: dict[Connection, None] = {}  # in accept order
-        self.handshakes: dict[trio.CancelScope, None] = {}  # TLS handshakes under way
+        self.handshakes = Handshakes()  # TLS handshakes under way
         # this server's draw on the process's connection budget (and its own cap)
         self.share = process_budget().share(config.max_connections)
 
@@ -157,16 +157,9 @@ class _Server:
         try:
             context = self.config.ssl_context
             if context is not None:  # the handshake in this task, never the accept loop's
-                peer = remote_addr(stream)
-                tls = None
-                with trio.CancelScope() as handshake:
-                    self.handshakes[handshake] = None
-                    try:
-                        tls = await accept_tls(
-                            stream, context, self.config.handshake_timeout, peer=peer
-                        )
-                    finally:
-                        del self.handshakes[handshake]
+                tls = await self.handshakes.accept(
+                    stream, context, self.config.handshake_timeout, peer=remote_addr(stream)
+                )
                 if tls is None:  # failed, timed out, or evicted (``evict_idle``)
                     return
                 stream = tls
@@ -215,12 +208,7 @@ class _Server:
                 limited.info(log, "server full: closing the oldest idle connection")
                 connection.end(End.EVICTED)
                 return True
-        for handshake in self.handshakes:
-            if not handshake.cancel_called:
-                limited.info(log, "server full: dropping the oldest unfinished TLS handshake")
-                handshake.cancel(reason="evicted for a new connection")
-                return True
-        return False
+        return self.handshakes.evict_oldest()
 
     def drain(self) -> None:
         """Start a graceful shutdown: idle connections close now, busy ones after

@@ -42,7 +42,7 @@ import trio
 from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import Share, process_budget
 from .._core.text import limited, shorten
-from .._core.tls import HANDSHAKE_TIMEOUT, accept_tls, warn_if_exposed
+from .._core.tls import HANDSHAKE_TIMEOUT, Handshakes, warn_if_exposed
 from ..http._mount import Routes
 from ._connection import Connection
 from ._errors import FrameError
@@ -93,6 +93,7 @@ class Server:
         self.max_pending_bytes = max_pending_bytes
         self.ssl_context = ssl_context  # TLS on what serve/serve_unix accept (tls@ addresses)
         self.handshake_timeout = handshake_timeout
+        self.handshakes = Handshakes()  # TLS handshakes under way, evicted when full
         self.services: dict[str, Service] = {}
 
     def register(self, obj: object, name: str | None = None) -> Service:
@@ -201,7 +202,8 @@ class Server:
         shutdown: trio.Event | None,
     ) -> None:
         """The shared accept loop (``geetrio._core.accept``) on this server's share;
-        when full, the oldest idle connection makes room for a waiting client."""
+        when full, the oldest idle connection (else the oldest unfinished TLS handshake)
+        makes room for a waiting client."""
 
         def evict() -> bool:
             for connection in tracked:  # the oldest first
@@ -209,7 +211,7 @@ class Server:
                     limited.info(log, "rpc server: full; closing the oldest idle connection")
                     connection.scope.cancel(reason="evicted for a new connection")
                     return True
-            return False
+            return self.handshakes.evict_oldest()
 
         def start(stream: trio.abc.Stream) -> None:
             if self.ssl_context is not None:  # the handshake in its own task first
@@ -241,7 +243,7 @@ class Server:
         assert self.ssl_context is not None
         tls = None
         try:
-            tls = await accept_tls(stream, self.ssl_context, self.handshake_timeout)
+            tls = await self.handshakes.accept(stream, self.ssl_context, self.handshake_timeout)
             if shutdown is not None and shutdown.is_set():
                 tls = None  # no new connections once a shutdown began
         finally:

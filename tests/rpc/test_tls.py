@@ -75,3 +75,25 @@ async def test_https_connect_on_an_https_web_server(
     with pytest.raises(rpc.RPCError):  # the plain form of the same address: no TLS
         async with rpc.xdial(f"http@127.0.0.1:{port}", option=rpc.Option(connect_timeout=5)):
             pass
+
+
+async def test_a_flood_of_unfinished_handshakes_cannot_keep_a_client_out(
+    nursery: trio.Nursery, pki: dict[str, Path]
+) -> None:
+    s = rpc.Server(
+        ssl_context=server_ssl_context(pki["server"], alpn=()),
+        max_connections=4,
+        handshake_timeout=60,
+    )
+    s.register(Foo())
+    port = await nursery.start(s.serve, "127.0.0.1", 0)
+    flood = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(12)]
+    try:
+        # Without eviction this client would wait the flood's 60 s handshake deadline out.
+        with trio.fail_after(10):
+            context = client_ssl_context(pki["ca"], alpn=())
+            async with rpc.dial("tls", f"127.0.0.1:{port}", ssl_context=context) as client:
+                assert await client.call("Foo.Sum", Args(1, 2)) == 3
+    finally:
+        for stream in flood:
+            await stream.aclose()
