@@ -13,6 +13,7 @@ from ._client import Client, dial, dial_http, open_client, xdial
 from ._codec import Codec, JSONCodec, get_codec, register_codec
 from ._errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
 from ._etcd import DEFAULT_ETCD_PREFIX, EtcdDiscovery, etcd_register
+from ._intercept import CallInfo, Interceptor, Refused, token_interceptor
 from ._registry import (
     DEFAULT_REGISTRY_PATH,
     Registry,
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_REGISTRY_PATH",
     "MAGIC_NUMBER",
     "Balancer",
+    "CallInfo",
     "Client",
     "Codec",
     "Discovery",
@@ -45,6 +47,7 @@ __all__ = [
     "FrameDecoder",
     "FrameError",
     "Header",
+    "Interceptor",
     "JSONCodec",
     "Method",
     "MultiServersDiscovery",
@@ -53,6 +56,7 @@ __all__ = [
     "RPCError",
     "RPCTimeout",
     "RandomBalancer",
+    "Refused",
     "Registry",
     "RegistryDiscovery",
     "RegistryFull",
@@ -70,5 +74,6 @@ __all__ = [
     "heartbeat",
     "open_client",
     "register_codec",
+    "token_interceptor",
     "xdial",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -91,9 +91,11 @@ class Client:
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - the public contract (net/rpc style)
         reply_type: Any = Any,
+        metadata: Mapping[str, str] | None = None,
     ) -> Any:
         """Call ``Service.Method`` with ``args``; the reply decoded into ``reply_type``
-        (the plain JSON value by default).
+        (the plain JSON value by default). ``metadata`` travels in the request header
+        to the server's interceptors (a token, a trace id).
 
         Raises ``RemoteError`` (the server's error text), ``RPCTimeout`` after
         ``timeout`` seconds, ``ShutdownError`` when the connection is or goes down, and
@@ -112,7 +114,8 @@ class Client:
             ) from None
         self._seq += 1
         seq = self._seq
-        message = encode_message(codec.encode_header(Header(service_method, seq, "")), body)
+        meta = dict(metadata) if metadata else None
+        message = encode_message(codec.encode_header(Header(service_method, seq, "", meta)), body)
         if len(body) > self._max_frame_bytes:
             raise RPCError(f"rpc client: the argument is over {self._max_frame_bytes} bytes")
         pending = self._pending[seq] = _Pending()

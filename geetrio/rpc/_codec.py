@@ -44,16 +44,21 @@ class JSONCodec:
         self._methods: dict[str, bytes] = {}  # "Foo.Sum" -> b'"Foo.Sum"', JSON-escaped
 
     def encode_header(self, header: Header) -> bytes:
-        if not header.error:  # the common case, without the general encoder
+        if not header.error and header.metadata is None:  # the common case, done by hand
             method = self._methods.get(header.service_method)
             if method is None:
                 method = self._encoder.encode(header.service_method).encode()
                 if len(self._methods) < 4096:
                     self._methods[header.service_method] = method
             return b'{"ServiceMethod":%s,"Seq":%d,"Error":""}' % (method, header.seq)
-        return self._encoder.encode(
-            {"ServiceMethod": header.service_method, "Seq": header.seq, "Error": header.error}
-        ).encode()
+        value: dict[str, Any] = {
+            "ServiceMethod": header.service_method,
+            "Seq": header.seq,
+            "Error": header.error,
+        }
+        if header.metadata is not None:
+            value["Metadata"] = header.metadata
+        return self._encoder.encode(value).encode()
 
     def decode_header(self, data: bytes) -> Header:
         try:
@@ -69,7 +74,10 @@ class JSONCodec:
             raise FrameError("a header without a non-negative integer Seq")
         if not isinstance(method, str) or not isinstance(error, str):
             raise FrameError("a header whose ServiceMethod or Error is not a string")
-        return Header(method, seq, error)
+        metadata = value.get("Metadata")
+        if metadata is not None:
+            _check_metadata(metadata)
+        return Header(method, seq, error, metadata)
 
     def encode_body(self, value: Any) -> bytes:
         try:
@@ -94,3 +102,20 @@ def register_codec(codec: Codec) -> None:
 
 def get_codec(name: str) -> Codec | None:
     return _CODECS.get(name)
+
+
+MAX_METADATA_ENTRIES = 64
+MAX_METADATA_BYTES = 8192  # keys and values together
+
+
+def _check_metadata(metadata: Any) -> None:
+    """Metadata is an object of at most 64 string entries, 8 KiB in all."""
+    if not isinstance(metadata, dict) or len(metadata) > MAX_METADATA_ENTRIES:
+        raise FrameError(f"Metadata must be an object of at most {MAX_METADATA_ENTRIES} entries")
+    size = 0
+    for key, item in metadata.items():
+        if not isinstance(item, str):
+            raise FrameError("Metadata values must be strings")
+        size += len(key) + len(item)
+    if size > MAX_METADATA_BYTES:
+        raise FrameError(f"Metadata over {MAX_METADATA_BYTES} characters")

@@ -21,7 +21,8 @@ import trio
 
 from .._core.text import limited, shorten
 from ._codec import Codec, get_codec
-from ._errors import FrameError
+from ._errors import FrameError, RemoteError
+from ._intercept import CallInfo, Interceptor, Refused
 from ._service import Method
 from ._writer import FrameWriter
 from .protocol import MAGIC_NUMBER, FrameDecoder, Header, OptionReader, encode_message
@@ -45,6 +46,7 @@ class Host(Protocol):
     frame_timeout: float
     idle_timeout: float
     max_pending_bytes: int
+    interceptor: Interceptor | None  # the server's chain, if it has one
 
     def find(self, service_method: str) -> Method | str: ...
 
@@ -256,11 +258,12 @@ class Connection:
             )
             return
         method.calls += 1
+        call = _call_method if self.server.interceptor is None else self._intercepted
         if not self.handle_timeout:
-            reply, error = await _call_method(method, arg, header)
+            reply, error = await call(method, arg, header)
         else:
             with trio.move_on_after(self.handle_timeout) as scope:
-                reply, error = await _call_method(method, arg, header)
+                reply, error = await call(method, arg, header)
             if scope.cancelled_caught:
                 timeout = self.handle_timeout
                 reply, error = (
@@ -268,6 +271,30 @@ class Connection:
                     f"rpc server: request handle timeout: expect within {timeout:g}s",
                 )
         await self._reply(header, reply, error, size)
+
+    async def _intercepted(self, method: Method, arg: Any, header: Header) -> tuple[Any, str]:
+        """The call through the server's interceptors: (reply, "") or (None, error)."""
+        interceptor = self.server.interceptor
+        assert interceptor is not None
+        stream = self.stream
+        certificate = stream.getpeercert() if isinstance(stream, trio.SSLStream) else None
+        info = CallInfo(header.service_method, header.metadata or {}, certificate or None)
+
+        async def proceed() -> Any:  # the method's failure reaches interceptors as RemoteError
+            reply, error = await _call_method(method, arg, header)
+            if error:
+                raise RemoteError(error)
+            return reply
+
+        try:
+            return await interceptor(info, proceed), ""
+        except Refused as exc:
+            return None, f"rpc server: refused {header.service_method}: {exc}"
+        except RemoteError as exc:
+            return None, str(exc)
+        except Exception as exc:  # an interceptor's own failure: this call fails, not the server
+            limited.warning(log, "rpc server: an interceptor raised %s", shorten(repr(exc)))
+            return None, f"rpc server: interceptor failed: {exc}"
 
     async def _reply(self, header: Header, reply: Any, error: str, size: int) -> None:
         """Queue one reply for the writer, then free the request's slot and its bytes

@@ -47,6 +47,7 @@ from ..http._mount import Routes
 from ._connection import Connection
 from ._errors import FrameError
 from ._http import DEBUG_PATH, RPC_PATH, mount
+from ._intercept import Interceptor, chain
 from ._service import Method, Service
 from .protocol import DEFAULT_MAX_FRAME_BYTES
 
@@ -76,6 +77,7 @@ class Server:
         max_pending_bytes: int = MAX_PENDING_BYTES,
         ssl_context: ssl.SSLContext | None = None,
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         if max_frame_bytes <= 0:
             raise ValueError("max_frame_bytes must be positive")
@@ -94,6 +96,8 @@ class Server:
         self.ssl_context = ssl_context  # TLS on what serve/serve_unix accept (tls@ addresses)
         self.handshake_timeout = handshake_timeout
         self.handshakes = Handshakes()  # TLS handshakes under way, evicted when full
+        # around every call, the first outermost (``rpc.token_interceptor``, your own)
+        self.interceptor = chain(interceptors) if interceptors else None
         self.services: dict[str, Service] = {}
 
     def register(self, obj: object, name: str | None = None) -> Service:

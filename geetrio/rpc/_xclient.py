@@ -6,7 +6,7 @@ import enum
 import logging
 import random
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import trio
@@ -198,8 +198,10 @@ class XClient(OwnsTasks):
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - the public contract
         reply_type: Any = Any,
+        metadata: Mapping[str, str] | None = None,
     ) -> Any:
-        """Call on a server chosen by the mode; see the class for failover. Cancelled:
+        """Call on a server chosen by the mode (``metadata`` as for ``Client.call``);
+        see the class for failover. Cancelled:
         as ``Client.call`` — the call may have run; it is not tried elsewhere."""
         servers = await self.discovery.get_all()
         await self._forget_gone(servers)
@@ -217,7 +219,7 @@ class XClient(OwnsTasks):
                 continue
             try:
                 return await client.call(
-                    service_method, args, timeout=timeout, reply_type=reply_type
+                    service_method, args, timeout=timeout, reply_type=reply_type, metadata=metadata
                 )
             except ShutdownError as exc:
                 if exc.sent:

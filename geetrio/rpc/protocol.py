@@ -161,8 +161,10 @@ class FrameDecoder:
 
 @dataclass(slots=True)
 class Header:
-    """``{"ServiceMethod": str, "Seq": int, "Error": str}``."""
+    """``{"ServiceMethod": str, "Seq": int, "Error": str}``, and ``"Metadata"`` (string
+    to string) when a call carries some — a field Go's GeeRPC ignores."""
 
     service_method: str
     seq: int
     error: str = ""
+    metadata: dict[str, str] | None = None

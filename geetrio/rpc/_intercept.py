@@ -1,0 +1,67 @@
+"""Server interceptors: an ordered chain around every call, seeing its service and
+method, its metadata (carried in the request header) and who is calling (the client's
+certificate over mutual TLS), able to refuse it with an error reply — the connection
+goes on. ``token_interceptor`` is the built-in one."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import RPCError
+
+__all__ = ["CallInfo", "Interceptor", "Refused", "chain", "token_interceptor"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """One call as interceptors see it."""
+
+    service_method: str
+    metadata: Mapping[str, str]
+    peer_certificate: dict[str, Any] | None  # over mutual TLS, else None
+
+
+Proceed = Callable[[], Awaitable[Any]]
+Interceptor = Callable[[CallInfo, Proceed], Awaitable[Any]]
+"""``async def interceptor(call, proceed)``: ``return await proceed()`` to go on (the
+reply comes back through it), raise ``Refused`` to answer an error instead."""
+
+
+class Refused(RPCError):
+    """Raised by an interceptor: the call is answered with this error, not run."""
+
+
+def chain(interceptors: Sequence[Interceptor]) -> Interceptor:
+    """The interceptors as one, the first the outermost."""
+
+    async def run(call: CallInfo, proceed: Proceed) -> Any:
+        async def step(index: int) -> Any:
+            if index == len(interceptors):
+                return await proceed()
+            return await interceptors[index](call, lambda: step(index + 1))
+
+        return await step(0)
+
+    return run
+
+
+def token_interceptor(tokens: Iterable[str], key: str = "authorization") -> Interceptor:
+    """Refuse calls whose metadata ``key`` is not ``Bearer <token>`` for one of
+    ``tokens`` (compared in constant time against each)."""
+    known = [f"Bearer {token}".encode() for token in tokens]
+    if not known or any(value == b"Bearer " for value in known):
+        raise ValueError("token_interceptor needs non-empty tokens")
+
+    async def check_token(call: CallInfo, proceed: Proceed) -> Any:
+        given = call.metadata.get(key, "").encode()
+        matched = False
+        for value in known:
+            matched |= hmac.compare_digest(given, value)
+        if not matched:
+            raise Refused("a valid token is required")
+        return await proceed()
+
+    return check_token
