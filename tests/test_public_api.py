@@ -119,6 +119,8 @@ SURFACE: dict[ModuleType, set[str]] = {
         "MAGIC_NUMBER",
         "Balancer",
         "CallInfo",
+        "ClientCall",
+        "ClientInterceptor",
         "Client",
         "Codec",
         "Discovery",

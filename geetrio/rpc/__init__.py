@@ -9,11 +9,19 @@ a heartbeat registry.
 >>> #     await client.call("Foo.Sum", Args(1, 2), timeout=1.0)
 """
 
-from ._client import Client, dial, dial_http, open_client, xdial
+from ._client import Client, open_client
 from ._codec import Codec, JSONCodec, get_codec, register_codec
+from ._dial import dial, dial_http, xdial
 from ._errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
 from ._etcd import DEFAULT_ETCD_PREFIX, EtcdDiscovery, etcd_register
-from ._intercept import CallInfo, Interceptor, Refused, token_interceptor
+from ._intercept import (
+    CallInfo,
+    ClientCall,
+    ClientInterceptor,
+    Interceptor,
+    Refused,
+    token_interceptor,
+)
 from ._registry import (
     DEFAULT_REGISTRY_PATH,
     Registry,
@@ -41,6 +49,8 @@ __all__ = [
     "Balancer",
     "CallInfo",
     "Client",
+    "ClientCall",
+    "ClientInterceptor",
     "Codec",
     "Discovery",
     "EtcdDiscovery",

@@ -1,7 +1,8 @@
 """The GeeRPC client: many calls in flight on one connection, timeouts as scopes.
 
-``async with rpc.dial("tcp", "127.0.0.1:9001") as client:`` connects, sends the Option
-and starts the connection's reader and writer tasks in a nursery the client owns. A
+``async with rpc.dial("tcp", "127.0.0.1:9001") as client:`` connects (``_dial``), sends
+the Option and starts the connection's reader and writer tasks in a nursery the client
+owns. A
 call takes a sequence number, registers in the pending table and sends its request:
 straight to the socket when it takes it at once (a non-blocking write), else through
 the writer task, which sends every request queued meanwhile in one ``send_all``, each
@@ -15,8 +16,6 @@ is dropped. When the connection drops, every pending call fails at once with
 from __future__ import annotations
 
 import logging
-import math
-import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,22 +24,19 @@ import outcome
 import trio
 
 from .._core.nursery import unwrapped_nursery
-from .._core.tls import client_context, connect_tls
 from .._core.waiter import Waiter
-from ..http._streams import PrefixedStream
 from ._codec import Codec, get_codec
 from ._errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
-from ._http import CONNECTED_STATUS, RPC_PATH
+from ._intercept import ClientCall, ClientInterceptor, chain
 from ._writer import FrameWriter, Queued
 from .protocol import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, Header, Option, encode_message
 
-__all__ = ["Client", "dial", "dial_http", "open_client", "xdial"]
+__all__ = ["Client", "client_on", "codec_of", "open_client"]
 
 log = logging.getLogger("geetrio.rpc")
 
 RECEIVE_SIZE = 65536
 WRITE_TIMEOUT = 10.0  # a request that cannot be written in this long breaks the connection
-MAX_CONNECT_RESPONSE = 4096
 
 
 _WRITTEN = Queued(b"")
@@ -73,6 +69,8 @@ class Client:
         self.option = option
         self._codec = codec
         self._max_frame_bytes = max_frame_bytes
+        self._interceptors: list[ClientInterceptor] = []
+        self._chain: ClientInterceptor | None = None
         self._pending: dict[int, _Pending] = {}
         self._seq = 0
         self._error: ShutdownError | None = None
@@ -103,6 +101,32 @@ class Client:
         caller's scopes): the call leaves the pending table, its late reply is dropped,
         the request may or may not have run, and the client stays usable.
         """
+        if self._chain is not None:
+            call = ClientCall(service_method, dict(metadata or {}))
+
+            async def proceed() -> Any:
+                return await self._call(
+                    service_method, args, timeout, reply_type, call.metadata or None
+                )
+
+            return await self._chain(call, proceed)
+        return await self._call(service_method, args, timeout, reply_type, metadata)
+
+    def use(self, *interceptors: ClientInterceptor) -> None:
+        """Run ``interceptors`` around every later call, in order (the first
+        outermost): ``async def mine(call, proceed)`` may add to ``call.metadata``, then
+        ``return await proceed()`` (the reply, or the call's exception, comes back)."""
+        self._interceptors.extend(interceptors)
+        self._chain = chain(self._interceptors) if self._interceptors else None
+
+    async def _call(
+        self,
+        service_method: str,
+        args: Any,
+        timeout: float | None,  # noqa: ASYNC109 - ``call``'s
+        reply_type: Any,
+        metadata: Mapping[str, str] | None,
+    ) -> Any:
         if self._error is not None:
             raise ShutdownError(str(self._error), sent=False)
         codec = self._codec
@@ -212,14 +236,14 @@ async def open_client(
     transports): sends the Option, then as ``dial``. Closes the stream on exit.
     Cancelled: the stream is closed; calls in flight fail with ``ShutdownError``."""
     option = option or Option()
-    codec = _codec_of(option)
+    codec = codec_of(option)
     await stream.send_all(option.encode())
-    async with _client(stream, option, codec, max_frame_bytes) as client:
+    async with client_on(stream, option, codec, max_frame_bytes) as client:
         yield client
 
 
 @asynccontextmanager
-async def _client(
+async def client_on(
     stream: trio.abc.Stream,
     option: Option,
     codec: Codec,
@@ -236,149 +260,8 @@ async def _client(
             nursery.cancel_scope.cancel()  # the writer, and the reader if still there
 
 
-def _codec_of(option: Option) -> Codec:
+def codec_of(option: Option) -> Codec:
     codec = get_codec(option.codec_type)
     if codec is None:
         raise RPCError(f"rpc client: unknown codec {option.codec_type!r}")
     return codec
-
-
-async def _open(network: str, address: str, ssl_context: ssl.SSLContext | None) -> trio.abc.Stream:
-    if network in ("tcp", "tls"):
-        host, sep, port = address.rpartition(":")
-        if not sep or not port.isdigit():
-            raise RPCError(f"rpc client: a {network} address is host:port, not {address!r}")
-        host = host.strip("[]") or "127.0.0.1"
-        socket = await trio.open_tcp_stream(host, int(port))
-        if network == "tcp":
-            return socket
-        context = ssl_context or client_context(alpn=())
-        try:
-            return await connect_tls(socket, context, host)
-        except trio.BrokenResourceError as exc:  # the certificate, the protocol
-            raise OSError(f"TLS failed: {exc.__cause__ or exc}") from exc
-    if network == "unix":
-        return await trio.open_unix_socket(address)
-    raise RPCError(f"rpc client: unknown network {network!r} (tcp, tls or unix)")
-
-
-async def _handshake(
-    network: str,
-    address: str,
-    option: Option,
-    *,
-    http_path: str | None,
-    ssl_context: ssl.SSLContext | None = None,
-) -> trio.abc.Stream:
-    """Dial, CONNECT if over HTTP, send the Option; all within ``connect_timeout``."""
-    limit = option.connect_timeout or math.inf
-    stream: trio.abc.Stream | None = None
-    with trio.move_on_after(limit) as scope:
-        try:
-            stream = await _open(network, address, ssl_context)
-            if http_path is not None:
-                stream = await _connect_http(stream, http_path)
-            await stream.send_all(option.encode())
-        except OSError as exc:
-            if stream is not None:
-                await trio.aclose_forcefully(stream)
-            raise RPCError(f"rpc client: cannot connect to {network}@{address}: {exc}") from exc
-        except BaseException:
-            if stream is not None:
-                await trio.aclose_forcefully(stream)
-            raise
-        return stream
-    if stream is not None:
-        await trio.aclose_forcefully(stream)
-    assert scope.cancelled_caught
-    raise RPCTimeout(f"rpc client: connect timeout: expect within {option.connect_timeout:g}s")
-
-
-async def _connect_http(stream: trio.abc.Stream, path: str) -> trio.abc.Stream:
-    await stream.send_all(f"CONNECT {path} HTTP/1.0\r\n\r\n".encode())
-    received = b""
-    while (answer := split_connect_answer(received)) is None:
-        data = await stream.receive_some(RECEIVE_SIZE)
-        if not data:
-            raise OSError("the server closed the connection after CONNECT")
-        received += data
-        if len(received) > MAX_CONNECT_RESPONSE:
-            raise OSError("the answer to CONNECT is too long")
-    status, rest = answer
-    if status != CONNECTED_STATUS:
-        await trio.aclose_forcefully(stream)
-        raise RPCError(f"rpc client: unexpected HTTP response: {status.decode('latin-1')!r}")
-    return PrefixedStream(stream, rest) if rest else stream
-
-
-def split_connect_answer(received: bytes) -> tuple[bytes, bytes] | None:
-    """(status line, the bytes after the head) once the head of the answer to CONNECT
-    is whole, else None. Lines end in CRLF or a bare LF: the Go GeeRPC server answers
-    ``HTTP/1.0 200 Connected to Gee RPC\\n\\n``, as Go's HTTP reader allows."""
-    start = 0
-    while (end := received.find(b"\n", start)) >= 0:
-        line = received[start:end].removesuffix(b"\r")
-        if not line and start:  # the empty line after the status line and fields
-            return received.split(b"\n", 1)[0].removesuffix(b"\r"), received[end + 1 :]
-        start = end + 1
-    return None
-
-
-@asynccontextmanager
-async def dial(
-    network: str,
-    address: str,
-    *,
-    option: Option | None = None,
-    ssl_context: ssl.SSLContext | None = None,
-) -> AsyncIterator[Client]:
-    """``async with rpc.dial("tcp", "host:port") as client:`` (or ``"unix", path``;
-    ``"tls", "host:port"`` verifies the server with ``ssl_context``, by default against
-    the system's CAs). ``connect_timeout`` bounds dialling and the handshakes
-    (``RPCTimeout``). Cancelled while dialling: nothing is left open; inside the
-    block: as ``open_client``."""
-    option = option or Option()
-    codec = _codec_of(option)
-    stream = await _handshake(network, address, option, http_path=None, ssl_context=ssl_context)
-    async with _client(stream, option, codec) as client:
-        yield client
-
-
-@asynccontextmanager
-async def dial_http(
-    network: str,
-    address: str,
-    *,
-    option: Option | None = None,
-    path: str = RPC_PATH,
-    ssl_context: ssl.SSLContext | None = None,
-) -> AsyncIterator[Client]:
-    """RPC over an HTTP server: ``CONNECT /_geeprc_ HTTP/1.0``, then the protocol
-    (network ``"tls"``: an HTTPS server). ``connect_timeout`` covers the CONNECT too.
-    Cancelled: as ``dial``."""
-    option = option or Option()
-    codec = _codec_of(option)
-    stream = await _handshake(network, address, option, http_path=path, ssl_context=ssl_context)
-    async with _client(stream, option, codec) as client:
-        yield client
-
-
-@asynccontextmanager
-async def xdial(
-    rpc_addr: str, *, option: Option | None = None, ssl_context: ssl.SSLContext | None = None
-) -> AsyncIterator[Client]:
-    """``"tcp@host:port"``, ``"tls@host:port"``, ``"http@host:port"``,
-    ``"https@host:port"`` or ``"unix@/path"`` (``ssl_context`` for the TLS ones).
-    Cancelled: as ``dial``."""
-    protocol, sep, address = rpc_addr.partition("@")
-    if not sep or not address:
-        raise RPCError(f"rpc client: wrong format {rpc_addr!r}, expect protocol@addr")
-    if protocol in ("http", "https"):
-        network = "tls" if protocol == "https" else "tcp"
-        async with dial_http(network, address, option=option, ssl_context=ssl_context) as client:
-            yield client
-    elif protocol in ("tcp", "tls", "unix"):
-        async with dial(protocol, address, option=option, ssl_context=ssl_context) as client:
-            yield client
-    else:
-        raise RPCError(f"rpc client: unknown protocol {protocol!r} in {rpc_addr!r}")

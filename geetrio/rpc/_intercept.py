@@ -1,18 +1,28 @@
-"""Server interceptors: an ordered chain around every call, seeing its service and
-method, its metadata (carried in the request header) and who is calling (the client's
-certificate over mutual TLS), able to refuse it with an error reply — the connection
-goes on. ``token_interceptor`` is the built-in one."""
+"""Interceptors: an ordered chain around every call. On the server, each sees the
+call's service and method, its metadata (carried in the request header) and who is
+calling (the client's certificate over mutual TLS), and may refuse it with an error
+reply — the connection goes on; ``token_interceptor`` is the built-in one. On the
+client (``Client.use``, ``XClient(interceptors=)``), each may add metadata and observe
+the call and its outcome."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ._errors import RPCError
 
-__all__ = ["CallInfo", "Interceptor", "Refused", "chain", "token_interceptor"]
+__all__ = [
+    "CallInfo",
+    "ClientCall",
+    "ClientInterceptor",
+    "Interceptor",
+    "Refused",
+    "chain",
+    "token_interceptor",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +34,18 @@ class CallInfo:
     peer_certificate: dict[str, Any] | None  # over mutual TLS, else None
 
 
+@dataclass(slots=True)
+class ClientCall:
+    """One call as client interceptors see it: they may add to ``metadata``."""
+
+    service_method: str
+    metadata: dict[str, str]
+
+
+C = TypeVar("C")
 Proceed = Callable[[], Awaitable[Any]]
 Interceptor = Callable[[CallInfo, Proceed], Awaitable[Any]]
+ClientInterceptor = Callable[[ClientCall, Proceed], Awaitable[Any]]
 """``async def interceptor(call, proceed)``: ``return await proceed()`` to go on (the
 reply comes back through it), raise ``Refused`` to answer an error instead."""
 
@@ -34,10 +54,12 @@ class Refused(RPCError):
     """Raised by an interceptor: the call is answered with this error, not run."""
 
 
-def chain(interceptors: Sequence[Interceptor]) -> Interceptor:
+def chain(
+    interceptors: Sequence[Callable[[C, Proceed], Awaitable[Any]]],
+) -> Callable[[C, Proceed], Awaitable[Any]]:
     """The interceptors as one, the first the outermost."""
 
-    async def run(call: CallInfo, proceed: Proceed) -> Any:
+    async def run(call: C, proceed: Proceed) -> Any:
         async def step(index: int) -> Any:
             if index == len(interceptors):
                 return await proceed()

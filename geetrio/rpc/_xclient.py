@@ -12,8 +12,10 @@ from typing import Any, Protocol
 import trio
 
 from .._core.nursery import OwnsTasks
-from ._client import Client, xdial
+from ._client import Client
+from ._dial import xdial
 from ._errors import RPCError, ShutdownError
+from ._intercept import ClientInterceptor
 from .protocol import Option
 
 __all__ = [
@@ -134,8 +136,10 @@ class XClient(OwnsTasks):
         *,
         option: Option | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        interceptors: Sequence[ClientInterceptor] = (),
     ) -> None:
         self.discovery = discovery
+        self.interceptors = list(interceptors)  # given to each client it dials (Client.use)
         self.mode = mode
         self.option = option or Option()
         self.ssl_context = ssl_context  # for tls@ and https@ servers
@@ -179,6 +183,7 @@ class XClient(OwnsTasks):
         failed dial raises from ``nursery.start``)."""
         with trio.CancelScope() as scope:
             async with xdial(rpc_addr, option=self.option, ssl_context=self.ssl_context) as client:
+                client.use(*self.interceptors)
                 self._clients[rpc_addr] = (client, scope)
                 task_status.started(client)
                 await trio.sleep_forever()

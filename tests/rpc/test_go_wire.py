@@ -12,7 +12,7 @@ from typing import Any
 import trio
 
 from geetrio import rpc
-from geetrio.rpc._client import split_connect_answer
+from geetrio.rpc._dial import split_connect_answer
 from geetrio.rpc.protocol import FrameDecoder, encode_message
 from geetrio.web import Context, Engine
 from tests.rpc.test_calls import Args, Foo

@@ -99,3 +99,31 @@ def test_a_token_interceptor_needs_tokens() -> None:
         rpc.token_interceptor([])
     with pytest.raises(ValueError):
         rpc.token_interceptor([""])
+
+
+async def test_client_interceptors_add_metadata_and_observe(nursery: trio.Nursery) -> None:
+    address = await serve(nursery, interceptors=[rpc.token_interceptor(["s3cret"])])
+    seen: list[str] = []
+
+    async def with_token(call: rpc.ClientCall, proceed: Callable[[], Any]) -> Any:
+        call.metadata["authorization"] = "Bearer s3cret"
+        return await proceed()
+
+    async def observe(call: rpc.ClientCall, proceed: Callable[[], Any]) -> Any:
+        try:
+            reply = await proceed()
+        except rpc.RemoteError as exc:
+            seen.append(f"{call.service_method} failed: {exc}")
+            raise
+        seen.append(f"{call.service_method} -> {reply}")
+        return reply
+
+    async with rpc.dial("tcp", address) as client:
+        client.use(observe, with_token)
+        assert await client.call("Foo.Sum", Args(1, 2)) == 3
+        with pytest.raises(rpc.RemoteError):
+            await client.call("Foo.Boom", "boom")
+    discovery = rpc.MultiServersDiscovery([f"tcp@{address}"])
+    async with rpc.XClient(discovery, interceptors=[with_token]) as xc:
+        assert await xc.call("Foo.Sum", Args(2, 2)) == 4  # the token came from the chain
+    assert seen == ["Foo.Sum -> 3", "Foo.Boom failed: boom"]
