@@ -233,6 +233,8 @@ def test_pool_validation() -> None:
         HTTPPool("http://127.0.0.1:8001", base_path="no-slashes")
     with pytest.raises(ValueError):
         HTTPPool("http://127.0.0.1:8001", timeout=0)
+    with pytest.raises(ValueError, match="printable ASCII"):
+        HTTPPool("http://127.0.0.1:8001", secret="two words")  # no header could carry it
     pool = HTTPPool("http://127.0.0.1:8001")
     with pytest.raises(ValueError):
         pool.set("not a url")

@@ -308,6 +308,9 @@ async def post(raw: RawClient, addr: str) -> int:
         "unix@/with space",
         "tcp@a:1,tcp@b:2",
         "nothing",
+        "tls@host",
+        "https@ho st:443",
+        "tls@/tmp/a.sock",
     ],
 )
 async def test_malformed_addresses_are_refused(nursery: trio.Nursery, addr: str) -> None:
@@ -321,6 +324,8 @@ async def test_malformed_addresses_are_refused(nursery: trio.Nursery, addr: str)
 
 def test_well_formed_addresses() -> None:
     for addr in ("tcp@127.0.0.1:9001", "http@example.com:80", "tcp@[::1]:9", "unix@/tmp/a.sock"):
+        assert check_address(addr) == addr
+    for addr in ("tls@example.com:9001", "https@[::1]:443"):  # the TLS forms
         assert check_address(addr) == addr
 
 
