@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +46,31 @@ def summarize(latencies: list[float], elapsed: float) -> Result:
     }
 
 
-def server(name: str) -> tuple[subprocess.Popen[bytes], int]:
+@dataclass(frozen=True)
+class Secure:
+    """What the secure variants add: TLS with ``cert`` (key and chain, trusted through
+    ``ca``) and/or a bearer ``token`` checked by the server's token interceptor."""
+
+    cert: Path | None = None
+    ca: Path | None = None
+    token: str | None = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.cert is not None:
+            env["BENCH_TLS_CERT"] = str(self.cert)
+        if self.token is not None:
+            env["BENCH_RPC_TOKEN"] = self.token
+        return env
+
+
+PLAIN = Secure()
+
+
+def server(name: str, secure: Secure = PLAIN) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     process = subprocess.Popen(
-        taskset(0, [sys.executable, str(HERE / "servers.py"), name, str(port)])
+        taskset(0, [sys.executable, str(HERE / "servers.py"), name, str(port)]), env=secure.env()
     )
     wait_port(port, process)
     return process, port
@@ -74,17 +97,23 @@ async def _trio_load(call: Callable[[int], Awaitable[None]], seconds: float, tas
     return summarize(latencies, time.perf_counter() - began)
 
 
-def bench_geetrio(seconds: float) -> tuple[Result, Result]:
+def bench_geetrio(seconds: float, secure: Secure = PLAIN) -> tuple[Result, Result]:
     from geetrio import rpc
+    from geetrio.http import client_ssl_context
 
-    process, port = server("geetrio")
+    process, port = server("geetrio", secure)
+    tls = secure.cert is not None
+    context = client_ssl_context(secure.ca, alpn=()) if tls else None
+    metadata = {"authorization": f"Bearer {secure.token}"} if secure.token else None
     try:
 
         async def run() -> tuple[Result, Result]:
-            async with rpc.dial("tcp", f"127.0.0.1:{port}") as client:
+            network = "tls" if tls else "tcp"
+            async with rpc.dial(network, f"127.0.0.1:{port}", ssl_context=context) as client:
 
                 async def call(i: int) -> None:
-                    assert await client.call("Arith.Add", Args(i, 1)) == i + 1
+                    reply = await client.call("Arith.Add", Args(i, 1), metadata=metadata)
+                    assert reply == i + 1
 
                 await _trio_load(call, 0.3, 1)  # warm up
                 sequential = await _trio_load(call, seconds, 1)
@@ -117,15 +146,22 @@ async def _asyncio_load(
     return summarize(latencies, time.perf_counter() - began)
 
 
-def bench_grpc(seconds: float) -> tuple[Result, Result]:
+def bench_grpc(seconds: float, secure: Secure = PLAIN) -> tuple[Result, Result]:
     import grpc
 
     args_type, reply_type = messages()
-    process, port = server("grpc")
+    process, port = server("grpc", secure)
+    target = f"127.0.0.1:{port}"
     try:
 
+        def open_channel() -> Any:
+            if secure.ca is None:
+                return grpc.aio.insecure_channel(target)
+            credentials = grpc.ssl_channel_credentials(root_certificates=secure.ca.read_bytes())
+            return grpc.aio.secure_channel(target, credentials)
+
         async def run() -> tuple[Result, Result]:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            async with open_channel() as channel:
                 add = channel.unary_unary(
                     "/Arith/Add",
                     request_serializer=args_type.SerializeToString,
@@ -191,23 +227,36 @@ def main() -> None:
         f"RPC benchmark: Arith.Add over one loopback connection, server on CPU 0, client on "
         f"CPU 1, {args.seconds:.0f} s per measurement, {args.rounds} interleaved rounds, medians:"
     )
+    table = tabulate(runs)
+    for load, target in (("sequential", 2.5), (f"{IN_FLIGHT} in flight", 5.0)):
+        print_ratio(table, "geetrio", "grpc.aio", load, target)
+        if ("purerpc", load) in table:
+            print_ratio(table, "geetrio", "purerpc", load)
+
+
+def tabulate(runs: dict[str, list[tuple[Result, Result]]]) -> dict[tuple[str, str], Result]:
+    """Print each contender's medians (and every round's calls/s); return the medians."""
     table: dict[tuple[str, str], Result] = {}
+    width = max(len(name) for name in runs)
     for name, results in runs.items():
         for index, load in enumerate(("sequential", f"{IN_FLIGHT} in flight")):
             values = [r[index] for r in results]
             table[name, load] = r = {k: median([v[k] for v in values]) for k in values[0]}
             rounds = ", ".join(f"{v['calls']:,.0f}" for v in values)
             print(
-                f"  {name:9} {load:13} {r['calls']:>9,.0f} calls/s   p50 {r['p50']:6.3f} ms   "
-                f"p99 {r['p99']:6.3f} ms   (rounds: {rounds})"
+                f"  {name:{width}} {load:13} {r['calls']:>9,.0f} calls/s   p50 {r['p50']:6.3f} ms"
+                f"   p99 {r['p99']:6.3f} ms   (rounds: {rounds})"
             )
-    for load, target in (("sequential", 2.5), (f"{IN_FLIGHT} in flight", 5.0)):
-        ratio = table["geetrio", load]["calls"] / table["grpc.aio", load]["calls"]
-        verdict = "meets" if ratio >= target else "MISSES"
-        print(f"  geetrio / grpc.aio {load:13} {ratio:5.2f}x ({verdict} {target}x target)")
-        if ("purerpc", load) in table:
-            ratio = table["geetrio", load]["calls"] / table["purerpc", load]["calls"]
-            print(f"  geetrio / purerpc  {load:13} {ratio:5.2f}x")
+    return table
+
+
+def print_ratio(
+    table: dict[tuple[str, str], Result], ours: str, theirs: str, load: str, target: float = 0.0
+) -> float:
+    ratio = table[ours, load]["calls"] / table[theirs, load]["calls"]
+    verdict = f" ({'meets' if ratio >= target else 'MISSES'} {target}x target)" if target else ""
+    print(f"  {ours} / {theirs} {load:13} {ratio:5.2f}x{verdict}")
+    return ratio
 
 
 if __name__ == "__main__":

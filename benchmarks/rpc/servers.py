@@ -3,12 +3,18 @@
 
     python benchmarks/rpc/servers.py geetrio PORT
     python benchmarks/rpc/servers.py grpc PORT       (grpc.aio, protobuf messages)
+
+With ``BENCH_TLS_CERT`` set (a PEM file holding the key and the certificate chain),
+both serve over TLS with it; with ``BENCH_RPC_TOKEN`` set, geetrio runs
+``rpc.token_interceptor`` around every call (bench_rpc_secure.py).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -43,13 +49,19 @@ def geetrio(port: int) -> None:
     import trio
 
     from geetrio import rpc
+    from geetrio.http import server_ssl_context
 
     class Arith:
         async def Add(self, args: Args) -> int:
             return args.num1 + args.num2
 
     async def main() -> None:
-        server = rpc.Server()
+        cert = os.environ.get("BENCH_TLS_CERT")
+        token = os.environ.get("BENCH_RPC_TOKEN")
+        server = rpc.Server(
+            ssl_context=server_ssl_context(cert, alpn=()) if cert else None,
+            interceptors=[rpc.token_interceptor([token])] if token else (),
+        )
         server.register(Arith())
         await server.serve("127.0.0.1", port)
 
@@ -79,7 +91,14 @@ def grpc_aio(port: int) -> None:
             },
         )
         server.add_generic_rpc_handlers((handler,))
-        server.add_insecure_port(f"127.0.0.1:{port}")
+        cert = os.environ.get("BENCH_TLS_CERT")
+        if cert:
+            pem = Path(cert).read_bytes()  # noqa: ASYNC240 - once, before serving
+            end = pem.index(b"-----\n", pem.index(b"-----END")) + len(b"-----\n")  # the key
+            credentials = grpc.ssl_server_credentials([(pem[:end], pem[end:])])
+            server.add_secure_port(f"127.0.0.1:{port}", credentials)
+        else:
+            server.add_insecure_port(f"127.0.0.1:{port}")
         await server.start()
         await server.wait_for_termination()
 

@@ -1,5 +1,5 @@
-"""TLS for every server and client of geetrio: trio's ``SSLStream`` over the standard
-``ssl`` module.
+"""TLS for every server and client of geetrio: contexts, handshakes with deadlines, and
+the streams they give (``TLSStream``, over the standard ``ssl`` module).
 
 A server wraps each accepted stream in its connection task (``accept_tls``), so a slow
 or stalled handshake holds up only its own task — never the accept loop — and, having
@@ -19,6 +19,7 @@ from typing import Any
 import trio
 
 from .text import limited
+from .tlsstream import TLSStream
 
 __all__ = [
     "HANDSHAKE_TIMEOUT",
@@ -48,6 +49,7 @@ def server_context(
     TLS — a client must present a certificate that CA signed. TLS 1.2 at least."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_RENEGOTIATION  # TLSStream does not do it
     context.load_cert_chain(certfile, keyfile)
     if client_ca is not None:
         context.load_verify_locations(client_ca)
@@ -68,6 +70,7 @@ def client_context(
     CAs) and its host name; ``certfile``/``keyfile`` for mutual TLS."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_RENEGOTIATION  # TLSStream does not do it
     if certfile is not None:
         context.load_cert_chain(certfile, keyfile)
     if alpn:
@@ -81,12 +84,12 @@ async def accept_tls(
     within: float = HANDSHAKE_TIMEOUT,
     *,
     peer: str = "",
-) -> trio.SSLStream[trio.abc.Stream] | None:
+) -> TLSStream | None:
     """The server side of a handshake on ``stream``, within ``within`` seconds; None when it
     failed or timed out (logged, rate-limited: a client can trigger it at will). The
     caller closes ``stream`` either way when it is done. Cancelled: raises, nothing
     kept."""
-    tls = trio.SSLStream(stream, context, server_side=True, https_compatible=True)
+    tls = TLSStream(stream, context, server_side=True, ragged_eofs=True)
     with trio.move_on_after(within) as scope:
         try:
             await tls.do_handshake()
@@ -99,13 +102,11 @@ async def accept_tls(
     return tls
 
 
-async def connect_tls(
-    socket: trio.abc.Stream, context: ssl.SSLContext, host: str
-) -> trio.SSLStream[trio.abc.Stream]:
+async def connect_tls(socket: trio.abc.Stream, context: ssl.SSLContext, host: str) -> TLSStream:
     """The client side of a handshake on a new connection to ``host`` (its name is
     verified against the certificate). Failed (``trio.BrokenResourceError``, the
     ``ssl`` error as its cause) or cancelled: ``socket`` is closed."""
-    stream = trio.SSLStream(socket, context, server_hostname=host)
+    stream = TLSStream(socket, context, server_hostname=host)
     try:
         await stream.do_handshake()
     except BaseException:
@@ -145,7 +146,7 @@ class Handshakes:
 
     async def accept(
         self, stream: trio.abc.Stream, context: ssl.SSLContext, within: float, *, peer: str = ""
-    ) -> trio.SSLStream[trio.abc.Stream] | None:
+    ) -> TLSStream | None:
         """``accept_tls``; None also when evicted. Cancelled: raises."""
         tls = None
         with trio.CancelScope() as scope:

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import trio
 
+from .._core.tlsstream import TLSStream, transport_of
 from ._config import ServerConfig
 from ._errors import ProtocolError
 from ._message import Request, Response, Transport, render_head
@@ -85,9 +86,7 @@ def _declared_length(headers: list[tuple[str, str]]) -> int | None:
 
 def remote_addr(stream: trio.abc.Stream) -> str:
     """``host:port`` of the peer of a socket stream (through a TLS layer); "" else."""
-    while isinstance(stream, trio.SSLStream):
-        stream = stream.transport_stream
-    sock = getattr(stream, "socket", None)
+    sock = getattr(transport_of(stream), "socket", None)
     if sock is None:
         return ""
     try:
@@ -109,7 +108,7 @@ class Connection(Transport):
         self.deadline = math.inf  # in force while waiting on the socket, else infinite
         self.ended: End | None = None  # set by ``end()``
         self.remote_addr = remote_addr(stream)
-        if isinstance(stream, trio.SSLStream):
+        if isinstance(stream, TLSStream):
             self.peer_certificate = stream.getpeercert() or None
         self.current: Request | None = None
         self.out: list[bytes] = []  # answers to pipelined requests, not sent yet

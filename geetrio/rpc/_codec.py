@@ -44,13 +44,20 @@ class JSONCodec:
         self._methods: dict[str, bytes] = {}  # "Foo.Sum" -> b'"Foo.Sum"', JSON-escaped
 
     def encode_header(self, header: Header) -> bytes:
-        if not header.error and header.metadata is None:  # the common case, done by hand
+        if not header.error:  # a request: the common case, done by hand
             method = self._methods.get(header.service_method)
             if method is None:
                 method = self._encoder.encode(header.service_method).encode()
                 if len(self._methods) < 4096:
                     self._methods[header.service_method] = method
-            return b'{"ServiceMethod":%s,"Seq":%d,"Error":""}' % (method, header.seq)
+            if header.metadata is None:
+                return b'{"ServiceMethod":%s,"Seq":%d,"Error":""}' % (method, header.seq)
+            metadata = self._encoder.encode(header.metadata).encode()
+            return b'{"ServiceMethod":%s,"Seq":%d,"Error":"","Metadata":%s}' % (
+                method,
+                header.seq,
+                metadata,
+            )
         value: dict[str, Any] = {
             "ServiceMethod": header.service_method,
             "Seq": header.seq,

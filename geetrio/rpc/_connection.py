@@ -15,11 +15,13 @@ from __future__ import annotations
 import enum
 import logging
 import math
+from functools import partial
 from typing import Any, Protocol
 
 import trio
 
 from .._core.text import limited, shorten
+from .._core.tlsstream import TLSStream
 from ._codec import Codec, get_codec
 from ._errors import FrameError, RemoteError
 from ._intercept import CallInfo, Interceptor, Refused
@@ -80,6 +82,10 @@ class Connection:
         self.pending_bytes = 0  # request bodies being handled + replies waiting for room
         self._frame_deadline = math.inf  # set when a message's first byte arrived
         self._room = trio.lowlevel.ParkingLot()  # the reader waits here when over budget
+        # Over mutual TLS: the client's certificate, for interceptors (the handshake is
+        # done: it does not change).
+        certificate = stream.getpeercert() if isinstance(stream, TLSStream) else None
+        self.peer_certificate: dict[str, Any] | None = certificate or None
 
     @property
     def idle(self) -> bool:
@@ -276,18 +282,9 @@ class Connection:
         """The call through the server's interceptors: (reply, "") or (None, error)."""
         interceptor = self.server.interceptor
         assert interceptor is not None
-        stream = self.stream
-        certificate = stream.getpeercert() if isinstance(stream, trio.SSLStream) else None
-        info = CallInfo(header.service_method, header.metadata or {}, certificate or None)
-
-        async def proceed() -> Any:  # the method's failure reaches interceptors as RemoteError
-            reply, error = await _call_method(method, arg, header)
-            if error:
-                raise RemoteError(error)
-            return reply
-
+        info = CallInfo(header.service_method, header.metadata or {}, self.peer_certificate)
         try:
-            return await interceptor(info, proceed), ""
+            return await interceptor(info, partial(_invoke, method, arg, header)), ""
         except Refused as exc:
             return None, f"rpc server: refused {header.service_method}: {exc}"
         except RemoteError as exc:
@@ -341,5 +338,20 @@ async def _call_method(method: Method, arg: Any, header: Header) -> tuple[Any, s
         # a thread cannot be interrupted: at a deadline it is left to finish alone
         return await trio.to_thread.run_sync(method.function, arg, abandon_on_cancel=True), ""
     except Exception as exc:
-        limited.info(log, "rpc server: %s raised %s", header.service_method, shorten(repr(exc)))
-        return None, str(exc) or type(exc).__name__
+        return None, _failure(header, exc)
+
+
+async def _invoke(method: Method, arg: Any, header: Header) -> Any:
+    """``_call_method`` as interceptors' ``proceed``: the reply, or ``RemoteError``."""
+    try:
+        if method.is_async:
+            return await method.function(arg)
+        return await trio.to_thread.run_sync(method.function, arg, abandon_on_cancel=True)
+    except Exception as exc:
+        raise RemoteError(_failure(header, exc)) from None
+
+
+def _failure(header: Header, exc: Exception) -> str:
+    """Log a method's failure (rate-limited); the error text its caller gets."""
+    limited.info(log, "rpc server: %s raised %s", header.service_method, shorten(repr(exc)))
+    return str(exc) or type(exc).__name__

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from ._errors import RPCError
@@ -57,15 +58,16 @@ class Refused(RPCError):
 def chain(
     interceptors: Sequence[Callable[[C, Proceed], Awaitable[Any]]],
 ) -> Callable[[C, Proceed], Awaitable[Any]]:
-    """The interceptors as one, the first the outermost."""
+    """The interceptors as one, the first the outermost. Each call nests them with
+    ``partial`` (no coroutine of its own per level): one interceptor is itself."""
+    if len(interceptors) == 1:
+        return interceptors[0]
+    inner_first = tuple(reversed(interceptors))
 
-    async def run(call: C, proceed: Proceed) -> Any:
-        async def step(index: int) -> Any:
-            if index == len(interceptors):
-                return await proceed()
-            return await interceptors[index](call, lambda: step(index + 1))
-
-        return await step(0)
+    def run(call: C, proceed: Proceed) -> Awaitable[Any]:
+        for interceptor in inner_first:
+            proceed = partial(interceptor, call, proceed)
+        return proceed()
 
     return run
 

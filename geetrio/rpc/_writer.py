@@ -12,7 +12,10 @@ read) breaks the writer: ``error`` is set and ``on_broken`` is called once.
 Fast path: when nothing is queued and the writer is not sending, ``write_now`` tries a
 non-blocking write of the message straight to the socket — no task switch, no wait, so
 nothing to cancel. What the kernel did not take goes to the head of the queue, already
-taken: the frame still goes out whole, before anything else.
+taken: the frame still goes out whole, before anything else. Over a ``TLSStream`` the
+message is encrypted and written the same way (``send_nowait``); the records the kernel
+did not take wait in the stream, and an empty message queued for the writer task sends
+them (``send_all(b"")``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from collections import deque
 from collections.abc import Callable
 
 import trio
+
+from .._core.tlsstream import TLSStream
 
 __all__ = ["FrameWriter", "Queued"]
 
@@ -56,26 +61,41 @@ class FrameWriter:
         self._has_room = trio.lowlevel.ParkingLot()
         self._idle = trio.lowlevel.ParkingLot()  # nothing queued, nothing being sent
         self._sending = False
-        # The fast path writes to the socket itself; only for plain socket streams.
+        # The fast path writes to the socket itself: a plain socket stream's, or through
+        # our TLS stream's send_nowait.
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else -1
+        self._tls = stream if isinstance(stream, TLSStream) else None
         self.error: str | None = None
 
     def write_now(self, message: bytes) -> bool:
         """Write ``message`` without waiting if the socket takes it (the rest, if any,
         queued first and already taken); False, with nothing written, otherwise."""
-        if self._fd < 0 or self._queue or self._sending or self.error is not None:
+        if self._queue or self._sending or self.error is not None:
+            return False
+        if self._tls is not None:
+            if not self._tls.send_nowait(message):
+                return False
+            if self._tls.backlogged:  # the writer task sends the rest: send_all(b"")
+                self._queue_taken(b"")
+            return True
+        if self._fd < 0:
             return False
         try:
             written = os.write(self._fd, message)
         except OSError:  # would block, or broken: the writer task finds out
             return False
         if written < len(message):
-            rest = Queued(message[written:])
-            rest.taken = True
-            self._queue.append(rest)
-            self._buffered += len(rest.message)
-            self._has_work.unpark()
+            self._queue_taken(message[written:])
         return True
+
+    def _queue_taken(self, rest: bytes) -> None:
+        """Queue what the fast path could not write at once (it can no longer be
+        withdrawn: part of its message went out)."""
+        item = Queued(rest)
+        item.taken = True
+        self._queue.append(item)
+        self._buffered += len(rest)
+        self._has_work.unpark()
 
     def queue(self, message: bytes) -> Queued:
         """Queue a message (no wait); ``cancel(item)`` withdraws it until it is taken."""
