@@ -58,13 +58,16 @@ class TLSStream(trio.abc.Stream):
             self._incoming, self._outgoing, server_side=server_side, server_hostname=server_hostname
         )
         self._ragged_eofs = ragged_eofs
-        self._fd = transport.socket.fileno() if isinstance(transport, trio.SocketStream) else -1
+        # Over a socket, bytes go straight to and from its file descriptor (``_fd()``:
+        # -1 once it is closed, so a number the kernel gave to another file is never used).
+        self._socket = transport.socket if isinstance(transport, trio.SocketStream) else None
         self._push_lock = trio.Lock()  # held while ciphertext goes to the transport
         self._backlog = b""  # ciphertext send_nowait wrote only in part: goes out first
         self._receiving = False
         self._sending = False
         self._handshaken = False
         self._broken: str | None = None
+        self._ended = False  # the peer's close_notify (or a tolerated ragged end) came
         self._closed = False
 
     # ------------------------------------------------------------ what it is
@@ -86,18 +89,28 @@ class TLSStream(trio.abc.Stream):
         alert the ``SSLObject`` made for the peer, if any, is sent first, without
         waiting)."""
         self._check()
+        if self._tls.server_side:  # nothing to do before the client's hello
+            await self._refill()
         while True:
             try:
                 self._tls.do_handshake()
                 break
             except ssl.SSLWantReadError:
-                await self._push()
+                if self._outgoing.pending:
+                    await self._push()
                 await self._refill()
             except ssl.SSLError as exc:
                 self._send_quietly()
                 raise self._break(f"TLS handshake failed: {exc}") from exc
         self._handshaken = True
-        await self._push()  # the last flight (and TLS 1.3 session tickets)
+        if self._tls.server_side and self._tls.version() == "TLSv1.3":
+            # All that is left are session tickets: they go out with the first answer,
+            # one send fewer per connection.
+            await trio.lowlevel.checkpoint()
+        elif self._outgoing.pending:  # the last flight (a TLS 1.2 server's Finished)
+            await self._push()
+        else:
+            await trio.lowlevel.checkpoint()
 
     # ------------------------------------------------------------ receiving
 
@@ -109,16 +122,22 @@ class TLSStream(trio.abc.Stream):
         if self._receiving:
             raise trio.BusyResourceError("another task is already receiving on this stream")
         self._check()
-        data = self._read(max_bytes)
-        if data is not None:  # decrypted already (or the end): one checkpoint
-            await trio.lowlevel.checkpoint()
-            return data
+        incoming = self._incoming
+        # Something to decrypt or give (or the end): one checkpoint. Else straight to
+        # the transport (a read that raises SSLWantReadError costs microseconds).
+        if incoming.pending or self._tls.pending() or incoming.eof or self._ended:
+            data = self._read(max_bytes)
+            if data is not None:
+                await trio.lowlevel.checkpoint()
+                return data
+        data = None
         self._receiving = True
         try:
             while data is None:
                 await self._refill()
+                waiting = self._outgoing.pending  # a server's tickets, made before
                 data = self._read(max_bytes)
-                if not self._outgoing.pending:
+                if self._outgoing.pending == waiting:
                     continue
                 if data == b"":  # an alert about the end: the peer may be gone already
                     self._send_quietly()
@@ -132,23 +151,28 @@ class TLSStream(trio.abc.Stream):
         """Plaintext, or b"" at the end; None when more ciphertext is needed. As many
         records as have come, up to ``max_bytes`` (``SSLObject.read`` gives one record
         at a time: a batch of small messages would cost a checkpoint each)."""
+        if self._ended:
+            return b""
+        tls, incoming = self._tls, self._incoming
         try:
-            data = self._tls.read(max_bytes)
+            data = tls.read(max_bytes)
         except ssl.SSLWantReadError:
             return None
         except ssl.SSLZeroReturnError:  # the peer's close_notify
+            self._ended = True
             return b""
         except ssl.SSLEOFError as exc:  # closed without close_notify
-            if self._ragged_eofs:
-                return b""
-            raise self._break("the peer closed the connection without TLS close_notify") from exc
+            if not self._ragged_eofs:
+                raise self._break("the peer closed without TLS close_notify") from exc
+            self._ended = True
+            return b""
         except ssl.SSLError as exc:
             raise self._break(f"TLS error: {exc}") from exc
         if not data or len(data) >= max_bytes:
             return data
         chunks = [data]
         size = len(data)
-        while size < max_bytes:
+        while size < max_bytes and (incoming.pending or tls.pending()):
             try:
                 more = self._tls.read(max_bytes - size)
             except ssl.SSLError:  # none whole yet, or the end: the next call sees it
@@ -162,11 +186,38 @@ class TLSStream(trio.abc.Stream):
     async def _refill(self) -> None:
         if self._incoming.eof:
             raise self._break("the peer closed the connection")
-        data = await self.transport_stream.receive_some(RECEIVE_SIZE)
+        if self._socket is not None:
+            data: bytes | bytearray = await self._receive_from_socket()
+        else:
+            data = await self.transport_stream.receive_some(RECEIVE_SIZE)
         if data:
             self._incoming.write(data)
         else:
             self._incoming.write_eof()
+
+    async def _receive_from_socket(self) -> bytes:
+        """The transport's ``receive_some``, from the socket itself, with the same
+        checkpoints and errors as trio's socket stream."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        waited = False
+        while True:
+            fd = self._fd()
+            if fd < 0:
+                raise trio.ClosedResourceError("the socket was closed")
+            try:
+                data = os.read(fd, RECEIVE_SIZE)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(fd)  # a checkpoint of its own
+                waited = True
+                continue
+            except OSError as exc:
+                raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
+            if not waited:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+            return data
+
+    def _fd(self) -> int:
+        return -1 if self._socket is None else self._socket.fileno()
 
     # ------------------------------------------------------------ sending
 
@@ -178,6 +229,16 @@ class TLSStream(trio.abc.Stream):
         self._check()
         self._sending = True
         try:
+            if 0 < len(data) <= WRITE_CHUNK and not self._backlog and self._fd() >= 0:
+                # Straight to the socket, as trio's own socket stream does it: a
+                # checkpoint before, and after (shielded: what is sent is sent).
+                await trio.lowlevel.checkpoint_if_cancelled()
+                if self._write_now(data):
+                    if self._backlog:
+                        await self._push()
+                    else:
+                        await trio.lowlevel.cancel_shielded_checkpoint()
+                    return
             view = memoryview(data)
             sent = 0
             while True:
@@ -199,14 +260,14 @@ class TLSStream(trio.abc.Stream):
         ``data`` was taken (what the socket did not take goes out first with the next
         ``send_all``), False with nothing done when that cannot be done at once (a
         send under way, a stream that is not over a socket, or broken)."""
-        if (
-            self._fd < 0
-            or self._sending
-            or self._backlog
-            or self._push_lock.locked()
-            or self._broken is not None
-            or self._closed
-        ):
+        if self._sending or self._broken is not None or self._closed or self._fd() < 0:
+            return False
+        return self._write_now(data)
+
+    def _write_now(self, data: bytes | bytearray | memoryview) -> bool:
+        """Encrypt ``data`` and write what the socket takes, the rest to the backlog;
+        False, with nothing done, when ciphertext is waiting or being sent."""
+        if self._backlog or self._push_lock.locked():
             return False
         try:
             self._tls.write(data)
@@ -214,7 +275,7 @@ class TLSStream(trio.abc.Stream):
             return False  # nothing sent: send_all finds out and says why
         records = self._outgoing.read()
         try:
-            written = os.write(self._fd, records)
+            written = os.write(self._fd(), records)
         except OSError:  # would block, or broken: the next send finds out
             written = 0
         self._backlog = records[written:]
@@ -271,7 +332,7 @@ class TLSStream(trio.abc.Stream):
                 # The peer's close_notify has not come (SSLWantReadError): no need to wait.
                 with contextlib.suppress(ssl.SSLError):
                     self._tls.unwrap()
-                if self._fd >= 0:
+                if self._fd() >= 0:
                     self._send_quietly()
                 elif self._outgoing.pending and not self._backlog:
                     with (
@@ -284,12 +345,13 @@ class TLSStream(trio.abc.Stream):
 
     def _send_quietly(self) -> None:
         """Write what is pending to the socket if it takes it now; else drop it."""
-        if self._fd < 0 or self._backlog:
+        fd = self._fd()
+        if fd < 0 or self._backlog:
             return
         records = self._outgoing.read()
         if records:
             with contextlib.suppress(OSError):
-                os.write(self._fd, records)
+                os.write(fd, records)
 
     def _check(self) -> None:
         if self._closed:

@@ -198,3 +198,30 @@ async def test_one_reader_and_one_writer_at_a_time(pki: dict[str, Path]) -> None
         await client.aclose()
         with pytest.raises(trio.ClosedResourceError):
             await client.send_all(b"closed")
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+async def test_tls_1_2_and_1_3_both_finish_and_carry_data(
+    pki: dict[str, Path], version: ssl.TLSVersion
+) -> None:
+    # A TLS 1.3 server keeps its session tickets for its first answer; a TLS 1.2 server
+    # must send its Finished at once, or the client would wait for it forever.
+    a, b = trio.socket.socketpair()
+    client_ctx = client_context(pki["ca"], alpn=())
+    client_ctx.maximum_version = version
+    accepted: list[TLSStream | None] = []
+
+    async def accept() -> None:
+        accepted.append(await accept_tls(trio.SocketStream(b), server_context(pki["server"]), 5))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(accept)
+        client = await connect_tls(trio.SocketStream(a), client_ctx, "127.0.0.1")
+    server = accepted[0]
+    assert server is not None
+    async with client, server:
+        assert client.version() == server.version() == version.name.replace("_", ".")
+        await client.send_all(b"request")
+        assert await server.receive_some() == b"request"
+        await server.send_all(b"answer")
+        assert await client.receive_some() == b"answer"
