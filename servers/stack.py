@@ -34,13 +34,14 @@ import trio
 from geetrio import orm, rpc
 from geetrio.bridge import Bridge, Page
 from geetrio.cache import Group, HTTPPool, join_cluster
-from geetrio.discovery import EtcdClient
+from geetrio.discovery import EtcdClient, list_servers
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine, default
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cache_node import Score, orm_loader
 from loading import load_file
+from security import PLAIN, Security, add_arguments, from_args, reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("geetrio.stack")
@@ -133,14 +134,14 @@ def port_for(args: argparse.Namespace, default_port: int) -> int:
     return 0 if args.port == 0 else default_port + (args.port - 9999)
 
 
-async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
+async def main(args: argparse.Namespace, security: Security, shutdown: trio.Event) -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = args.db or str(Path(folder) / "scores.db")
         engine = await open_database(db)
         try:
             async with trio.open_nursery() as services:  # pools, heartbeats, the bridge
                 async with trio.open_nursery() as servers:  # each returns once drained
-                    await serve_stack(args, engine, services, servers, shutdown)
+                    await serve_stack(args, security, engine, services, servers, shutdown)
                     sys.stdout.write("ready\n")
                     sys.stdout.flush()
                 log.info("the servers drained; stopping the rest")
@@ -152,17 +153,22 @@ async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
 
 async def serve_stack(
     args: argparse.Namespace,
+    security: Security,
     engine: orm.Engine,
     services: trio.Nursery,
     servers: trio.Nursery,
     shutdown: trio.Event,
 ) -> None:
     """Start everything: servers in ``servers`` (they drain once ``shutdown`` is set),
-    what they use in ``services`` (stopped after the servers returned)."""
-    host = args.host
+    what they use in ``services`` (stopped after the servers returned). With TLS and a
+    secret (``security``), every channel between them uses both."""
+    host = reachable(args.host)  # what the stack's own clients dial
+    scheme, secret, trusted = security.scheme, security.secret, security.client_context()
+    config = security.http_config()
 
     async def serve(app: Engine, port: int) -> int:
-        return await start_server(servers, partial(app.serve, host, port, shutdown=shutdown), port)
+        serve_app = partial(app.serve, args.host, port, config=config, shutdown=shutdown)
+        return await start_server(servers, serve_app, port)
 
     # Cache cluster: three nodes, each its own peer server and group.
     groups: list[Group] = []
@@ -171,9 +177,12 @@ async def serve_stack(
     for i in range(3):
         app = Engine()
         port = await serve(app, port_for(args, 8001 + i))
-        url = f"http://{host}:{port}"
+        url = f"{scheme}://{host}:{port}"
         group = Group("scores", 2 << 10, await orm_loader(engine, created=False))
-        pool = await _enter(services, HTTPPool(url, timeout=1.0, groups=partial(_only, group)))
+        pool = HTTPPool(
+            url, timeout=1.0, groups=partial(_only, group), ssl_context=trusted, secret=secret
+        )
+        pool = await _enter(services, pool)
         pool.mount(app)
         group.register_peers(pool)
         groups.append(group)
@@ -187,33 +196,34 @@ async def serve_stack(
 
     # RPC: a registry and two servers registered by heartbeats.
     registry_app = Engine()
-    rpc_registry = rpc.Registry(timeout=30.0)
+    rpc_registry = rpc.Registry(timeout=30.0, secret=secret, open_listing=secret is None)
     rpc_registry.mount(registry_app, rpc.DEFAULT_REGISTRY_PATH)
     services.start_soon(rpc_registry.expire)
     registry_port = await serve(registry_app, port_for(args, 9998))
-    registry = f"http://{host}:{registry_port}{rpc.DEFAULT_REGISTRY_PATH}"
+    registry = f"{scheme}://{host}:{registry_port}{rpc.DEFAULT_REGISTRY_PATH}"
     rpc_servers: list[rpc.Server] = []
     rpc_addrs: list[str] = []
     for i in range(2):
-        server = rpc.Server()
+        server = security.rpc_server()
         server.register(Scores(engine, groups[i]))
         wanted = port_for(args, 9001 + i)
-        serve_rpc = partial(server.serve, host, wanted, shutdown=shutdown, grace=GRACE)
+        serve_rpc = partial(server.serve, args.host, wanted, shutdown=shutdown, grace=GRACE)
         port = await start_server(servers, serve_rpc, wanted)
-        address = f"tcp@{host}:{port}"
+        address = f"{security.network}@{host}:{port}"
         if args.etcd:
             await services.start(partial(rpc.etcd_register, args.etcd, address))
         else:
-            await services.start(rpc.heartbeat, registry, address, 10.0)
+            beat = partial(rpc.heartbeat, secret=secret, ssl_context=trusted)
+            await services.start(beat, registry, address, 10.0)
         rpc_servers.append(server)
         rpc_addrs.append(address)
 
     # Every page is a task of the bridge; they end (1000) as the shutdown begins, so open
     # pages do not hold the web server for its whole grace period.
     bridge = await _enter(services, Bridge(allowed_hosts=allowed_hosts(args)), until=shutdown)
-    web = build_web(bridge, groups, urls, rpc_servers[0], registry, args.etcd)
+    web = build_web(bridge, groups, urls, rpc_servers[0], registry, args.etcd, security)
     web_port = await serve(web, args.port)
-    say("web", f"http://{host}:{web_port}")
+    say("web", f"{scheme}://{host}:{web_port}")
     say("registry", registry)
     for i, url in enumerate(urls):
         say(f"cache-{i + 1}", url)
@@ -253,6 +263,7 @@ def build_web(
     server: rpc.Server,
     registry: str,
     etcd_url: str = "",
+    security: Security = PLAIN,
 ) -> Engine:
     app = default()
     bridge.mount(app)
@@ -296,18 +307,15 @@ def build_web(
 
     @app.get("/registry")
     async def registry_page(c: Context) -> None:
-        from geetrio.http import HTTPClient
-
         if etcd_url:  # the servers registered in etcd
             async with EtcdClient(etcd_url) as etcd:
                 members, _ = await etcd.get_prefix(rpc.DEFAULT_ETCD_PREFIX)
             c.json(200, {"registry": etcd_url, "servers": sorted(members.values())})
             return
-        async with HTTPClient() as client:
-            with trio.fail_after(2):
-                response = await client.get(registry)
-        servers = response.headers.get("x-geerpc-servers", "")
-        c.json(200, {"registry": registry, "servers": [s for s in servers.split(",") if s]})
+        servers = await list_servers(
+            registry, secret=security.secret, ssl_context=security.client_context()
+        )
+        c.json(200, {"registry": registry, "servers": servers})
 
     return app
 
@@ -397,10 +405,12 @@ if __name__ == "__main__":
         "names and --host); '*' = any (only behind a proxy that checks Host)",
     )
     parser.add_argument("--log-level", default="WARNING")
+    add_arguments(parser)
     arguments = parser.parse_args()
+    security = from_args(arguments, arguments.host)
     logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
     try:
-        trio.run(run_until_signal, partial(main, arguments))
+        trio.run(run_until_signal, partial(main, arguments, security))
     except* PortTaken as taken:
         port = taken_port(taken)
         sys.stderr.write(

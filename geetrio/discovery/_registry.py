@@ -10,6 +10,7 @@ refreshes one. A server not refreshed within the registry's timeout is dropped.
 from __future__ import annotations
 
 import logging
+import ssl
 
 import trio
 
@@ -39,9 +40,14 @@ SERVER_HEADER = "X-Geerpc-Server"
 
 
 def split_registry_url(url: str) -> tuple[str, int, str]:
-    """``(host, port, path)`` of a registry URL; ``ValueError`` for a bad one."""
-    parsed = parse_http_url(url, "a registry URL")
+    """``(host, port, path)`` of a registry URL (``http://`` or ``https://``);
+    ``ValueError`` for a bad one."""
+    parsed = parse_http_url(url, "a registry URL", https=True)
     return parsed.host, parsed.port, parsed.path
+
+
+def _is_https(url: str) -> bool:
+    return url.startswith("https://")
 
 
 async def heartbeat(
@@ -50,9 +56,11 @@ async def heartbeat(
     interval: float | None = None,
     *,
     secret: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Announce ``rpc_addr`` to ``registry`` (with its ``secret`` when it has one) now
+    """Announce ``rpc_addr`` to ``registry`` (with its ``secret`` when it has one; an
+    ``https://`` registry verified with ``ssl_context``, else the system's CAs) now
     and then every ``interval`` seconds (default: the registry's default timeout less
     60 s) until cancelled. Reports
     started after the first attempt. A failed post is logged and retried with backoff
@@ -63,13 +71,16 @@ async def heartbeat(
         raise ValueError("interval must be positive")
     host, port, path = split_registry_url(registry)
     headers = [(SERVER_HEADER, rpc_addr), *([bearer(secret)] if secret is not None else [])]
-    async with HTTPClient(max_idle_per_host=1) as client:
+    tls = _is_https(registry)
+    async with HTTPClient(max_idle_per_host=1, ssl_context=ssl_context) as client:
         backoff = Backoff(min(1.0, interval), interval)
         started = False
         while True:
             try:
                 with trio.fail_after(HTTP_TIMEOUT):
-                    response = await client.fetch("POST", host, port, path, headers=headers)
+                    response = await client.fetch(
+                        "POST", host, port, path, headers=headers, tls=tls
+                    )
                 if response.status != 200:
                     raise ClientError(f"the registry answered {response.status}")
             except (ClientError, trio.TooSlowError) as exc:
@@ -86,17 +97,21 @@ async def heartbeat(
             await trio.sleep(wait)
 
 
-async def list_servers(registry: str, *, secret: str | None = None) -> list[str]:
+async def list_servers(
+    registry: str, *, secret: str | None = None, ssl_context: ssl.SSLContext | None = None
+) -> list[str]:
     """The servers ``registry`` lists as alive (one ``GET``, within 5 s; ``secret``
-    for a registry whose listing is not open);
+    for a registry whose listing is not open; ``ssl_context`` for an ``https://`` one);
     ``DiscoveryError`` when it cannot be reached or answers other than 200.
     Cancelled: nothing is left behind (the connection is closed)."""
     host, port, path = split_registry_url(registry)
     auth = [bearer(secret)] if secret is not None else None
     try:
-        async with HTTPClient(max_idle_per_host=0) as client:
+        async with HTTPClient(max_idle_per_host=0, ssl_context=ssl_context) as client:
             with trio.fail_after(HTTP_TIMEOUT):
-                response = await client.fetch("GET", host, port, path, headers=auth)
+                response = await client.fetch(
+                    "GET", host, port, path, headers=auth, tls=_is_https(registry)
+                )
     except ClientError as exc:
         raise DiscoveryError(str(exc)) from exc
     except trio.TooSlowError:

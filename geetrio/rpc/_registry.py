@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import ssl
 from collections import OrderedDict
 
 import trio
@@ -210,12 +211,18 @@ class RegistryDiscovery(MultiServersDiscovery):
     list (a restarted registry is empty until the servers' next heartbeats)."""
 
     def __init__(
-        self, registry: str, refresh_interval: float = 10.0, *, secret: str | None = None
+        self,
+        registry: str,
+        refresh_interval: float = 10.0,
+        *,
+        secret: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__([])
         self.registry = registry
         self.refresh_interval = refresh_interval
         self.secret = secret  # for a registry whose listing is not open
+        self.ssl_context = ssl_context  # for an https:// registry (default: system CAs)
         split_registry_url(registry)  # a bad URL fails here, not at the first call
         self._last_update = -math.inf
         self._reached = False
@@ -231,7 +238,9 @@ class RegistryDiscovery(MultiServersDiscovery):
             await trio.lowlevel.checkpoint()
             return
         try:
-            servers = await list_servers(self.registry, secret=self.secret)
+            servers = await list_servers(
+                self.registry, secret=self.secret, ssl_context=self.ssl_context
+            )
         except DiscoveryError as exc:
             if not self._reached:
                 raise RPCError(f"rpc registry {self.registry} unreachable: {exc}") from exc
