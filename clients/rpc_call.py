@@ -6,7 +6,9 @@
 
 The argument is JSON. ``--server`` may be given several times (load balancing over
 them); ``--registry`` discovers the servers instead. Exit status 1 on an RPC error
-(printed as ``error: ...``).
+(printed as ``error: ...``). ``--tls-ca`` verifies ``tls@``/``https@`` servers and an
+``https://`` registry against a private CA; ``--secret-file`` sends the cluster's secret
+(to the registry, and with every call).
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ import argparse
 import json
 import sys
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import trio
 
 from geetrio import rpc
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "servers"))
+from security import Security, add_arguments, from_args
 
-async def main(args: argparse.Namespace) -> int:
+
+async def main(args: argparse.Namespace, security: Security) -> int:
     try:
         argument: Any = json.loads(args.argument)
     except json.JSONDecodeError as exc:
@@ -30,7 +36,9 @@ async def main(args: argparse.Namespace) -> int:
         return 2
     discovery: rpc.Discovery
     if args.registry:
-        discovery = rpc.RegistryDiscovery(args.registry)
+        discovery = rpc.RegistryDiscovery(
+            args.registry, secret=security.secret, ssl_context=security.client_context()
+        )
     elif args.server:
         discovery = rpc.MultiServersDiscovery(args.server)
     else:
@@ -38,7 +46,9 @@ async def main(args: argparse.Namespace) -> int:
         return 2
     mode = rpc.SelectMode.RANDOM if args.mode == "random" else rpc.SelectMode.ROUND_ROBIN
     try:
-        async with rpc.XClient(discovery, mode) as xc:
+        tls = security.client_context(alpn=())
+        interceptors = security.rpc_interceptors()
+        async with rpc.XClient(discovery, mode, ssl_context=tls, interceptors=interceptors) as xc:
             for _ in range(args.times):
                 if args.broadcast:
                     reply = await xc.broadcast(args.method, argument, timeout=args.timeout)
@@ -61,4 +71,6 @@ if __name__ == "__main__":
     parser.add_argument("--mode", choices=["random", "round-robin"], default="round-robin")
     parser.add_argument("--times", type=int, default=1, help="how many calls")
     parser.add_argument("--timeout", type=float, default=5.0, help="per call, seconds")
-    sys.exit(trio.run(partial(main, parser.parse_args())))
+    add_arguments(parser)
+    arguments = parser.parse_args()
+    sys.exit(trio.run(partial(main, arguments, from_args(arguments, serves=False))))

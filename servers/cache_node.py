@@ -9,7 +9,9 @@ the loader fails) and ``GET /api/stats`` the group's counters as JSON. The backi
 ``--db PATH`` is given, else a small in-memory table. A database file the node creates
 gets the demo rows; an existing one is only read (it must have the ``scores`` table).
 Prints ``cache URL`` (and ``api URL``) once listening, then ``ready``. SIGINT/SIGTERM
-drains both servers gracefully.
+drains both servers gracefully. ``--self https://...`` with ``--tls-cert`` serves both
+over TLS, ``--secret-file`` makes peers need the cluster's secret (and send it); a
+``--self`` beyond loopback needs both, or ``--insecure`` (``servers/security.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import trio
@@ -29,6 +32,9 @@ from geetrio._core.urls import authority
 from geetrio.cache import Getter, Group, HTTPPool, join_cluster, new_group
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from security import PLAIN, Security, add_arguments, from_args
 
 log = logging.getLogger("geetrio.cache_node")
 
@@ -114,25 +120,34 @@ def api_app(group: Group, pool: HTTPPool) -> Engine:
     return app
 
 
-async def run_node(args: argparse.Namespace, shutdown: trio.Event) -> None:
+async def run_node(args: argparse.Namespace, security: Security, shutdown: trio.Event) -> None:
     if args.db:
         created = not await trio.Path(args.db).exists()
         async with orm.open("sqlite3", args.db) as engine:
-            await serve_node(args, await orm_loader(engine, created=created), shutdown)
+            loader = await orm_loader(engine, created=created)
+            await serve_node(args, loader, shutdown, security)
     else:
-        await serve_node(args, memory_loader(), shutdown)
+        await serve_node(args, memory_loader(), shutdown, security)
 
 
-async def serve_node(args: argparse.Namespace, loader: Getter, shutdown: trio.Event) -> None:
+async def serve_node(
+    args: argparse.Namespace, loader: Getter, shutdown: trio.Event, security: Security = PLAIN
+) -> None:
     group = new_group(args.group, args.cache_bytes, loader, ttl=args.ttl)
     peers = [p for p in args.peers.split(",") if p] if args.peers else []
-    async with HTTPPool(args.self, timeout=args.timeout) as pool, trio.open_nursery() as members:
+    pool = HTTPPool(
+        args.self,
+        timeout=args.timeout,
+        ssl_context=security.client_context(),
+        secret=security.secret,
+    )
+    async with pool, trio.open_nursery() as members:
         pool.set(*peers)
         group.register_peers(pool)
         peer_app = Engine()
         pool.mount(peer_app)
         host, port = urlsplit(pool.self_url).hostname, urlsplit(pool.self_url).port
-        await serve_peers(args, group, pool, peer_app, host, port, shutdown, members)
+        await serve_peers(args, group, pool, peer_app, host, port, shutdown, members, security)
         members.cancel_scope.cancel()  # the servers drained: leave the cluster
 
 
@@ -145,15 +160,18 @@ async def serve_peers(
     port: int | None,
     shutdown: trio.Event,
     members: trio.Nursery,
+    security: Security = PLAIN,
 ) -> None:
     """Both servers until they drained; the cluster joined (``--etcd``) once they listen."""
     assert host is not None and port is not None
+    config, scheme = security.http_config(), security.scheme
     async with trio.open_nursery() as servers:  # returns once both have drained
-        bound = await servers.start(partial(peer_app.serve, host, port, shutdown=shutdown))
-        say("cache", f"http://{authority(host, bound)}")
+        peers = partial(peer_app.serve, host, port, config=config, shutdown=shutdown)
+        say("cache", f"{scheme}://{authority(host, await servers.start(peers))}")
         if args.api is not None:
-            api = partial(api_app(group, pool).serve, host, args.api, shutdown=shutdown)
-            say("api", f"http://{authority(host, await servers.start(api))}")
+            app = api_app(group, pool)
+            api = partial(app.serve, host, args.api, config=config, shutdown=shutdown)
+            say("api", f"{scheme}://{authority(host, await servers.start(api))}")
         if args.etcd:  # membership from etcd: peers come and go without restarts
             await members.start(partial(join_cluster, args.etcd, pool, ttl=args.etcd_ttl))
         sys.stdout.write("ready\n")
@@ -182,9 +200,14 @@ def main() -> None:
     parser.add_argument("--etcd", default="", help="join the members in this etcd instead")
     parser.add_argument("--etcd-ttl", type=int, default=10, help="the etcd lease's TTL, s")
     parser.add_argument("--log-level", default="INFO")
+    add_arguments(parser)
     args = parser.parse_args()
+    self_url = urlsplit(args.self)
+    security = from_args(args, self_url.hostname or "")
+    if (self_url.scheme == "https") != security.tls:
+        parser.error("--self https://... and --tls-cert go together")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
-    trio.run(run_until_signal, partial(run_node, args))
+    trio.run(run_until_signal, partial(run_node, args, security))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
     python servers/rpc_registry.py --port 9999 [--timeout 300]
 
 Prints ``registry URL`` once it listens; ``GET URL`` answers the alive servers in the
-``X-Geerpc-Servers`` header. SIGINT/SIGTERM stops it.
+``X-Geerpc-Servers`` header. SIGINT/SIGTERM stops it. With ``--tls-cert`` it serves
+HTTPS; with ``--secret-file`` registering and listing need the secret; a ``--host``
+beyond loopback needs both, or ``--insecure`` (``servers/security.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import logging
 import sys
 from functools import partial
+from pathlib import Path
 
 import trio
 
@@ -19,17 +22,22 @@ from geetrio import rpc
 from geetrio.http import run_until_signal
 from geetrio.web import Engine
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from security import Security, add_arguments, from_args
 
-async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
+
+async def main(args: argparse.Namespace, security: Security, shutdown: trio.Event) -> None:
     app = Engine()
-    registry = rpc.Registry(timeout=args.timeout)
+    secret = security.secret
+    registry = rpc.Registry(timeout=args.timeout, secret=secret, open_listing=secret is None)
     registry.mount(app, args.path)
     async with trio.open_nursery() as background:
         background.start_soon(registry.expire)
         async with trio.open_nursery() as servers:  # returns once the server drained
-            serve = partial(app.serve, args.host, args.port, shutdown=shutdown)
+            config = security.http_config()
+            serve = partial(app.serve, args.host, args.port, config=config, shutdown=shutdown)
             port = await servers.start(serve)
-            sys.stdout.write(f"registry http://{args.host}:{port}{args.path}\n")
+            sys.stdout.write(f"registry {security.scheme}://{args.host}:{port}{args.path}\n")
             sys.stdout.flush()
         background.cancel_scope.cancel()
 
@@ -43,6 +51,8 @@ if __name__ == "__main__":
         "--timeout", type=float, default=300.0, help="seconds a server stays without a heartbeat"
     )
     parser.add_argument("--log-level", default="INFO")
+    add_arguments(parser)
     arguments = parser.parse_args()
+    security = from_args(arguments, arguments.host)
     logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
-    trio.run(run_until_signal, partial(main, arguments))
+    trio.run(run_until_signal, partial(main, arguments, security))

@@ -7,6 +7,9 @@
 Prints ``rpc tcp@HOST:PORT`` once it listens (the address it registers). With
 ``--http-port`` it also serves RPC over HTTP CONNECT and ``/debug/geerpc`` there.
 SIGINT/SIGTERM stops it: no new connections, in-flight calls get ``--grace`` seconds.
+With ``--tls-cert`` it serves ``tls@`` (and HTTPS); with ``--secret-file`` calls need the
+secret as a token, heartbeats carry it; a ``--host`` beyond loopback needs both, or
+``--insecure`` (``servers/security.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ import logging
 import sys
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import trio
 
 from geetrio import rpc
 from geetrio.http import run_until_signal
 from geetrio.web import Engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from security import Security, add_arguments, from_args
 
 
 @dataclass
@@ -56,8 +63,8 @@ class Node:
         return self.address
 
 
-async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
-    server = rpc.Server()
+async def main(args: argparse.Namespace, security: Security, shutdown: trio.Event) -> None:
+    server = security.rpc_server()
     server.register(Arith())
     node = Node()
     server.register(node)
@@ -65,16 +72,22 @@ async def main(args: argparse.Namespace, shutdown: trio.Event) -> None:
         async with trio.open_nursery() as servers:  # both return once drained
             serve = partial(server.serve, args.host, args.port, shutdown=shutdown, grace=args.grace)
             port = await servers.start(serve)
-            address = node.address = f"tcp@{args.host}:{port}"
+            address = node.address = f"{security.network}@{args.host}:{port}"
             if args.http_port is not None:
                 app = Engine()
                 server.mount(app)
-                http = await servers.start(
-                    partial(app.serve, args.host, args.http_port, shutdown=shutdown)
+                config = security.http_config()
+                serve_http = partial(
+                    app.serve, args.host, args.http_port, config=config, shutdown=shutdown
                 )
-                sys.stdout.write(f"http http@{args.host}:{http}\n")
+                http = await servers.start(serve_http)
+                via = "https" if security.tls else "http"
+                sys.stdout.write(f"http {via}@{args.host}:{http}\n")
             if args.registry:
-                await background.start(rpc.heartbeat, args.registry, address, args.interval)
+                beat = partial(
+                    rpc.heartbeat, secret=security.secret, ssl_context=security.client_context()
+                )
+                await background.start(beat, args.registry, address, args.interval)
             if args.etcd:
                 register = partial(rpc.etcd_register, args.etcd, address, ttl=args.etcd_ttl)
                 await background.start(register)
@@ -94,6 +107,8 @@ if __name__ == "__main__":
     parser.add_argument("--etcd", default="", help="register in this etcd (http://host:2379)")
     parser.add_argument("--etcd-ttl", type=int, default=10, help="the etcd lease's TTL, s")
     parser.add_argument("--log-level", default="INFO")
+    add_arguments(parser)
     arguments = parser.parse_args()
+    security = from_args(arguments, arguments.host)
     logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
-    trio.run(run_until_signal, partial(main, arguments))
+    trio.run(run_until_signal, partial(main, arguments, security))

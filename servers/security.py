@@ -19,6 +19,7 @@ import argparse
 import ipaddress
 import ssl
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,19 @@ class Security:
     def rpc_metadata(self) -> dict[str, str] | None:
         """What an RPC call carries to servers that require the secret."""
         return {"authorization": f"Bearer {self.secret}"} if self.secret else None
+
+    def rpc_interceptors(self) -> list[rpc.ClientInterceptor]:
+        """For ``XClient(interceptors=)``: every call (broadcasts too) carries the
+        secret."""
+        metadata = self.rpc_metadata()
+        if metadata is None:
+            return []
+
+        async def with_secret(call: rpc.ClientCall, proceed: Callable[[], Awaitable[Any]]) -> Any:
+            call.metadata.update(metadata)
+            return await proceed()
+
+        return [with_secret]
 
 
 PLAIN = Security()  # no TLS, no secret: loopback (or --insecure)

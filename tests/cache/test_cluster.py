@@ -21,7 +21,7 @@ import pytest
 import trio
 
 from geetrio.cache import HashRing
-from geetrio.http import HTTPClient
+from geetrio.http import HTTPClient, client_ssl_context
 from tests.helpers import free_port, read_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,3 +217,50 @@ async def test_ipv6_nodes_with_peers_named_as_go_names_them(tmp_path: Path) -> N
         assert stats["local_loads"] == len(KEYS) - remote
     finally:
         await stop_all(processes)
+
+
+async def test_nodes_over_tls_with_a_secret(tmp_path: Path, pki: dict[str, Path]) -> None:
+    """Two real nodes as the README runs them exposed: ``https://`` peers that verify
+    each other against the private CA and carry the secret; an outsider without it is
+    refused; ``clients/cache_get.py`` reads through the HTTPS API."""
+    db = tmp_path / "scores.db"
+    seed_scores(db)
+    secret = tmp_path / "secret"
+    secret.write_text("cache-secret-0123456789abcdef\n")
+    ports = [free_port() for _ in range(2)]
+    urls = [f"https://127.0.0.1:{port}" for port in ports]
+    api = free_port()
+    security = ["--tls-cert", str(pki["server"]), "--tls-ca", str(pki["ca"])]
+    security += ["--secret-file", str(secret)]
+    processes = []
+    try:
+        for i, url in enumerate(urls):
+            command = [sys.executable, str(ROOT / "servers" / "cache_node.py"), "--self", url]
+            command += ["--peers", ",".join(urls), "--db", str(db), *security]
+            if i == 0:
+                command += ["--api", str(api)]
+            processes.append(await trio.lowlevel.open_process(command, stderr=subprocess.PIPE))
+        with trio.fail_after(20):
+            await wait_listening(processes[0], 2)
+            await wait_listening(processes[1], 1)
+        get = [sys.executable, str(ROOT / "clients" / "cache_get.py")]
+        result = await trio.run_process(
+            [*get, "--api", f"https://127.0.0.1:{api}", "--tls-ca", str(pki["ca"]), *KEYS],
+            capture_stdout=True,
+            check=False,
+        )
+        assert result.stdout.decode().splitlines() == [f"{k} = {v}" for k, v in KEYS.items()]
+        async with HTTPClient(ssl_context=client_ssl_context(pki["ca"])) as client:
+            stats = json.loads((await client.get(f"https://127.0.0.1:{api}/api/stats")).body)
+            assert stats["stats"]["peer_loads"] > 0 and stats["stats"]["peer_errors"] == 0
+            outsider = await client.request("DELETE", f"{urls[1]}/_geecache/scores/player-1")
+            assert outsider.status == 401
+    finally:
+        await stop_all(processes)
+
+
+def test_an_exposed_node_refuses_to_start_without_tls() -> None:
+    command = [sys.executable, str(ROOT / "servers" / "cache_node.py")]
+    command += ["--self", "http://0.0.0.0:8001"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "refusing to serve on 0.0.0.0" in done.stderr
