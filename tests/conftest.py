@@ -63,7 +63,8 @@ def etcd_server() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """PEM files of a test CA (trustme): the CA, a server's key and chain (127.0.0.1,
-    localhost), a client's, and a client's from another CA."""
+    localhost; also as "server-key" and "server-cert"), a client's, and a client's from
+    another CA."""
     ca = trustme.CA()
     folder = tmp_path_factory.mktemp("pki")
     paths = {
@@ -73,9 +74,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "stranger": folder / "stranger.pem",
     }
     ca.cert_pem.write_to_path(str(paths["ca"]))
-    ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(
-        str(paths["server"])
-    )
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    server.private_key_and_cert_chain_pem.write_to_path(str(paths["server"]))
+    # The same, as separate files (for etcd, PostgreSQL)
+    paths["server-key"], paths["server-cert"] = folder / "server.key", folder / "server.crt"
+    server.private_key_pem.write_to_path(str(paths["server-key"]))
+    paths["server-key"].chmod(0o600)  # PostgreSQL refuses a key others may read
+    paths["server-cert"].write_bytes(b"".join(blob.bytes() for blob in server.cert_chain_pems))
     ca.issue_cert("client@example.com").private_key_and_cert_chain_pem.write_to_path(
         str(paths["client"])
     )

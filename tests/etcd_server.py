@@ -22,7 +22,10 @@ def _free_port() -> int:
 
 
 class EtcdServer:
-    def __init__(self) -> None:
+    """``tls``: PEM paths ``key``, ``cert`` and ``ca`` — it serves ``https://`` and
+    requires client certificates that CA signed (``--client-cert-auth``)."""
+
+    def __init__(self, tls: dict[str, Path] | None = None) -> None:
         binary = shutil.which("etcd")
         if binary is None:
             raise Unavailable(
@@ -31,7 +34,9 @@ class EtcdServer:
         self.binary = binary
         self.folder = Path(tempfile.mkdtemp(prefix="geetrio-etcd-"))
         self.client_port, self.peer_port = _free_port(), _free_port()
-        self.url = f"http://127.0.0.1:{self.client_port}"
+        self.tls = tls
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.client_port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -48,7 +53,7 @@ class EtcdServer:
                 [self.binary, "--name", "t", "--data-dir", str(self.folder / "data"),
                  "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
                  "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                 "--initial-cluster", f"t={peer}"],
+                 "--initial-cluster", f"t={peer}", *self._tls_flags()],
                 stdout=log, stderr=log, env={**os.environ, "NOTIFY_SOCKET": str(notify_path)},
             )  # fmt: skip
             log.close()
@@ -60,6 +65,12 @@ class EtcdServer:
                 raise RuntimeError(
                     f"etcd did not get ready within 20 s: {(self.folder / 'log').read_text()[-2000:]}"
                 ) from None
+
+    def _tls_flags(self) -> list[str]:
+        if self.tls is None:
+            return []
+        return ["--cert-file", str(self.tls["cert"]), "--key-file", str(self.tls["key"]),
+                "--client-cert-auth", "--trusted-ca-file", str(self.tls["ca"])]  # fmt: skip
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

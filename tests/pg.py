@@ -42,8 +42,23 @@ def _free_port() -> int:
         return port
 
 
+def _only_tls(folder: Path, data: Path, cert: Path, key: Path, owner: str | None) -> str:
+    """Copy the certificate and key where the server may read them (the key 0600, as
+    PostgreSQL insists), allow TLS connections only; the server options for it."""
+    for source, name in ((cert, "server.crt"), (key, "server.key")):
+        target = folder / name
+        target.write_bytes(source.read_bytes())
+        target.chmod(0o600)
+        if owner is not None:
+            shutil.chown(target, owner)
+    (data / "pg_hba.conf").write_text("local all all trust\nhostssl all all 127.0.0.1/32 trust\n")
+    return f" -c ssl=on -c ssl_cert_file={folder / 'server.crt'} -c ssl_key_file={folder / 'server.key'}"
+
+
 @contextlib.contextmanager
-def private_postgres() -> Iterator[str]:
+def private_postgres(tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """``tls``: (certificate chain, key) — the server then takes TLS connections only
+    (``hostssl`` in its pg_hba.conf; a plain one is refused)."""
     binaries = bindir()
     as_postgres: list[str] = []
     if os.geteuid() == 0:
@@ -59,6 +74,8 @@ def private_postgres() -> Iterator[str]:
         subprocess.run([*run, "-U", "postgres", "-E", "UTF8"], check=True, capture_output=True)
         port = _free_port()
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        if tls is not None:
+            options += _only_tls(folder, data, *tls, owner="postgres" if as_postgres else None)
         subprocess.run(
             [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-o", options,
              "-l", str(folder / "log"), "-w", "-t", "30", "start"],

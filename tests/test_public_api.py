@@ -163,6 +163,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "DiscoveryError",
         "DiscoveryTimeout",
         "EtcdClient",
+        "EtcdEndpoint",
         "EtcdError",
         "EtcdTimeout",
         "heartbeat",
@@ -171,7 +172,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "prefix_end",
         "watch_prefix",
     },
-    geetrio.etcd: {"EtcdClient", "EtcdError", "keep_registered", "watch_prefix"},
+    geetrio.etcd: {"EtcdClient", "EtcdEndpoint", "EtcdError", "keep_registered", "watch_prefix"},
 }
 
 

@@ -113,3 +113,23 @@ def test_a_short_or_missing_secret_file_is_a_clear_error(tmp_path: Path) -> None
         command = [sys.executable, str(ROOT / "servers" / "stack.py"), "--secret-file", str(path)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=30)
         assert done.returncode == 2 and says in done.stderr, done.stderr
+
+
+async def test_the_stack_on_a_postgresql_that_takes_tls_only(pki: dict[str, Path]) -> None:
+    """``--db postgresql://...?sslmode=verify-full&sslrootcert=CA``: psycopg (libpq) does
+    the TLS and verifies the server; the same URL with ``sslmode=disable`` is refused."""
+    import psycopg
+
+    from tests import pg
+
+    with pg.private_postgres(tls=(pki["server-cert"], pki["server-key"])) as url:
+        with pytest.raises(psycopg.OperationalError, match="no encryption"):
+            psycopg.connect(url + "?sslmode=disable").close()
+        verified = f"{url}?sslmode=verify-full&sslrootcert={pki['ca']}"
+        async with stack("--db", verified) as (process, urls, _):
+            async with HTTPClient() as client:
+                assert (await client.get(f"{urls['web']}/api?key=Sam")).body == b"567"
+            await stop(process, signal.SIGTERM)
+        with psycopg.connect(verified) as conn:
+            assert conn.info.pgconn.ssl_in_use
+            assert conn.execute("SELECT score FROM scores WHERE name = 'Sam'").fetchone() == (567,)

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import trio
 
-from ..discovery._etcd import EtcdClient, keep_registered, watch_prefix
+from ..discovery._etcd import EtcdEndpoint, etcd_client
+from ..discovery._etcd_tasks import keep_registered, watch_prefix
 from ._http_pool import HTTPPool
 
 __all__ = ["DEFAULT_CLUSTER_PREFIX", "join_cluster"]
@@ -20,7 +21,7 @@ DEFAULT_CLUSTER_PREFIX = "/geecache/nodes/"
 
 
 async def join_cluster(
-    etcd_url: str,
+    etcd_url: str | EtcdEndpoint,
     pool: HTTPPool,
     *,
     prefix: str = DEFAULT_CLUSTER_PREFIX,
@@ -38,7 +39,7 @@ async def join_cluster(
         if on_change is not None:
             on_change(urls)
 
-    async with EtcdClient(etcd_url) as client, trio.open_nursery() as nursery:
+    async with etcd_client(etcd_url) as client, trio.open_nursery() as nursery:
         await nursery.start(keep_registered, client, prefix + pool.self_url, pool.self_url, ttl)
         await nursery.start(watch_prefix, client, prefix, changed)
         task_status.started()

@@ -10,7 +10,8 @@ GeeRPC's registry (a heartbeat; the listed servers). ``geetrio.rpc``'s discoveri
 """
 
 from ._errors import DiscoveryError, DiscoveryTimeout, EtcdError, EtcdTimeout
-from ._etcd import EtcdClient, keep_registered, prefix_end, watch_prefix
+from ._etcd import EtcdClient, EtcdEndpoint, prefix_end
+from ._etcd_tasks import keep_registered, watch_prefix
 from ._registry import DEFAULT_REGISTRY_PATH, heartbeat, list_servers
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "DiscoveryError",
     "DiscoveryTimeout",
     "EtcdClient",
+    "EtcdEndpoint",
     "EtcdError",
     "EtcdTimeout",
     "heartbeat",

@@ -8,15 +8,15 @@ strings) is plain HTTP/1.1 and JSON, which trio and ``HTTPClient`` speak already
 streaming calls (watch, keepalive) read their endless bodies with
 ``HTTPClient.stream``.
 
-Two tasks for the nurseries of their users, both surviving an etcd restart:
+The two tasks built on it (``keep_registered``, ``watch_prefix``) are in ``_etcd_tasks``.
 
-- ``keep_registered(client, key, value, ttl)``: the key under a lease of ``ttl``
-  seconds, kept alive every ``ttl/3``; a lease etcd forgot is granted again and the key
-  put again; leaving revokes the lease, so the key goes at once (a crash leaves it
-  ``ttl`` seconds at most).
-- ``watch_prefix(client, prefix, on_change)``: the keys under ``prefix``, listed, then
-  followed through a watch; ``on_change(members)`` after every change, and after every
-  re-list when the watch breaks.
+An etcd that is not on a trusted network: ``https://`` with ``ssl_context`` (its CA,
+and a client certificate when etcd runs with ``--client-cert-auth``), and its own
+users (``user``/``password``: ``/v3/auth/authenticate`` gives a token sent in the
+``Authorization`` header of every call; a token etcd no longer knows — expired, or
+etcd restarted — is replaced once per call). ``EtcdEndpoint`` holds all of it for the
+functions that open clients of their own (``rpc.etcd_register``, ``rpc.EtcdDiscovery``,
+``cache.join_cluster``).
 """
 
 from __future__ import annotations
@@ -24,24 +24,24 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import ssl
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import aclosing, contextmanager
-from functools import partial
+from dataclasses import dataclass, field
 from typing import Any
 
 import trio
 
-from .._core.backoff import Backoff
 from .._core.netjson import JSONError, loads
+from .._core.urls import parse_http_url
 from ..http import ClientError, HTTPClient
 from ._errors import EtcdError, EtcdTimeout
 
-__all__ = ["EtcdClient", "EtcdError", "keep_registered", "watch_prefix"]
+__all__ = ["EtcdClient", "EtcdEndpoint", "EtcdError", "etcd_client", "prefix_end"]
 
 log = logging.getLogger("geetrio.etcd")
 
 REQUEST_TIMEOUT = 5.0  # seconds for one unary call
-MAX_BACKOFF = 2.0  # seconds between attempts while etcd is away
 
 
 @contextmanager
@@ -90,11 +90,25 @@ class EtcdClient:
 
     Every call is one HTTP exchange with the gateway, within 5 s (``EtcdError`` after);
     cancelled, the exchange's connection is closed and the call may or may not have
-    taken effect in etcd (a put, a grant, a revoke)."""
+    taken effect in etcd (a put, a grant, a revoke). ``https://`` URLs verify etcd with
+    ``ssl_context`` (default: the system's CAs); ``user`` and ``password`` log in to an
+    etcd with authentication enabled."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        user: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        parse_http_url(url, "an etcd URL", https=True)  # a bad one fails here
+        if (user is None) != (password is None):
+            raise ValueError("etcd: give both user and password, or neither")
         self.url = url.rstrip("/")
-        self._http = HTTPClient(max_idle_per_host=4)
+        self._http = HTTPClient(max_idle_per_host=4, ssl_context=ssl_context)
+        self._credentials = None if user is None else (user, password or "")
+        self._token: str | None = None
 
     async def __aenter__(self) -> EtcdClient:
         return self
@@ -105,8 +119,15 @@ class EtcdClient:
     async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One unary gateway call; ``EtcdError`` when it fails. Cancelled: may or may
         not have taken effect."""
-        with _exchange(self.url + path):
-            response = await self._http.post(self.url + path, json.dumps(body).encode())
+        payload = json.dumps(body).encode()
+        for attempt in range(2):
+            headers = await self._auth_headers()
+            with _exchange(self.url + path):
+                response = await self._http.post(self.url + path, payload, headers=headers)
+            if response.status == 401 and self._credentials and attempt == 0:
+                self._token = None  # expired, or etcd restarted: log in again, once
+                continue
+            break
         try:
             answer = loads(response.body)
         except JSONError as exc:
@@ -114,6 +135,29 @@ class EtcdClient:
         if response.status != 200 or not isinstance(answer, dict):
             raise EtcdError(f"etcd {path} answered {response.status}: {response.body[:200]!r}")
         return answer
+
+    async def _auth_headers(self) -> list[tuple[str, str]] | None:
+        """The token header (logging in first when there is no token); None without
+        credentials."""
+        if self._credentials is None:
+            return None
+        if self._token is None:
+            user, password = self._credentials
+            body = json.dumps({"name": user, "password": password}).encode()
+            url = self.url + "/v3/auth/authenticate"
+            with _exchange(url):
+                response = await self._http.post(url, body)
+            if response.status != 200:
+                raise EtcdError(
+                    f"etcd: logging in as {user!r} failed ({response.status}): "
+                    f"{response.body[:200]!r}"
+                )
+            with _reading("authenticate"):
+                token = loads(response.body)["token"]
+                if not (isinstance(token, str) and token.isascii() and token.isprintable()):
+                    raise ValueError("a token no header can carry")
+            self._token = token
+        return [("Authorization", self._token)]
 
     async def put(self, key: str, value: str, *, lease: int = 0) -> int:
         """``key = value`` (under ``lease``); the new revision. Cancelled: may or may
@@ -162,13 +206,15 @@ class EtcdClient:
             return int(answer.get("TTL", 0))
 
     async def _first_of_stream(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = await self._auth_headers()
         with _exchange(self.url + path):
             async with (
                 self._http.stream(
-                    "POST", self.url + path, body=json.dumps(body).encode()
+                    "POST", self.url + path, headers=headers, body=json.dumps(body).encode()
                 ) as response,
                 aclosing(_json_lines(response)) as messages,
             ):
+                self._check_stream(response.status, path)
                 async for message in messages:
                     with _reading(path):
                         result: dict[str, Any] = dict(message.get("result", {}))
@@ -189,14 +235,17 @@ class EtcdClient:
             }
         }
         try:
+            headers = await self._auth_headers()
             async with (
                 self._http.stream(
-                    "POST", self.url + "/v3/watch", body=json.dumps(request).encode()
+                    "POST",
+                    self.url + "/v3/watch",
+                    headers=headers,
+                    body=json.dumps(request).encode(),
                 ) as response,
                 aclosing(_json_lines(response)) as messages,
             ):
-                if response.status != 200:
-                    raise EtcdError(f"etcd watch answered {response.status}")
+                self._check_stream(response.status, "/v3/watch")
                 async for message in messages:
                     with _reading("watch"):
                         result = message.get("result", {})
@@ -215,6 +264,14 @@ class EtcdClient:
         except ClientError as exc:
             raise EtcdError(f"etcd watch: {exc}") from exc
 
+    def _check_stream(self, status: int, path: str) -> None:
+        """A stream's answer other than 200 is an ``EtcdError``; a 401 also drops the
+        token, so the caller's retry logs in again."""
+        if status == 401:
+            self._token = None
+        if status != 200:
+            raise EtcdError(f"etcd {path} answered {status}")
+
 
 async def _json_lines(response: Any) -> AsyncGenerator[Any, None]:
     """The newline-separated JSON objects of a gateway stream."""
@@ -232,87 +289,23 @@ async def _json_lines(response: Any) -> AsyncGenerator[Any, None]:
             raise EtcdError("etcd stream: a message over 1 MiB")
 
 
-async def keep_registered(
-    client: EtcdClient,
-    key: str,
-    value: str,
-    ttl: int = 10,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Keep ``key = value`` in etcd under a lease of ``ttl`` seconds until cancelled
-    (then the lease is revoked and the key goes at once). Reports started once the key
-    is in; while etcd is away it retries (logged) and puts the key back when it returns."""
-    if ttl < 2:
-        raise ValueError("ttl must be at least 2 seconds")
-    lease = 0
-    backoff = Backoff(0.1, MAX_BACKOFF)
-    started = False
-    try:
-        while True:
-            try:
-                if not lease:
-                    lease = await client.grant(ttl)
-                    await client.put(key, value, lease=lease)
-                    log.info("etcd: %s registered (lease %x, ttl %d s)", key, lease, ttl)
-                elif await client.keep_alive(lease) == 0:
-                    log.warning("etcd: lease of %s expired; registering again", key)
-                    lease = 0
-                    continue
-                backoff.reset()
-                if not started:
-                    started = True
-                    task_status.started()
-                await trio.sleep(ttl / 3)
-            except EtcdError as exc:
-                delay = backoff.next()
-                log.warning("etcd: keeping %s failed (%s); retrying in %.1f s", key, exc, delay)
-                await trio.sleep(delay)
-    finally:
-        if lease:
-            with trio.move_on_after(REQUEST_TIMEOUT, shield=True):
-                try:
-                    await client.revoke(lease)
-                    log.info("etcd: %s deregistered", key)
-                except EtcdError as exc:
-                    log.warning("etcd: revoking %s failed (%s): it expires in %d s", key, exc, ttl)
+@dataclass(frozen=True)
+class EtcdEndpoint:
+    """Where etcd is and how to talk to it: for the functions that open clients of
+    their own (``rpc.etcd_register``, ``rpc.EtcdDiscovery``, ``cache.join_cluster``),
+    which take one of these or a plain URL."""
+
+    url: str
+    ssl_context: ssl.SSLContext | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def client(self) -> EtcdClient:
+        return EtcdClient(
+            self.url, ssl_context=self.ssl_context, user=self.user, password=self.password
+        )
 
 
-def _apply(
-    members: dict[str, str], on_change: Callable[[dict[str, str]], None], events: list[Any]
-) -> None:
-    for kind, key, value in events:
-        if kind == "DELETE":
-            members.pop(key, None)
-        else:
-            members[key] = value
-    on_change(dict(members))
-
-
-async def watch_prefix(
-    client: EtcdClient,
-    prefix: str,
-    on_change: Callable[[dict[str, str]], None],
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Call ``on_change(members)`` (key -> value, every key under ``prefix``) now and
-    after every change, until cancelled. Reports started after the first list. A
-    broken watch is re-listed and re-watched, retrying while etcd is away."""
-    started = False
-    backoff = Backoff(0.1, MAX_BACKOFF)
-    while True:
-        try:
-            members, revision = await client.get_prefix(prefix)
-            on_change(dict(members))
-            if not started:
-                started = True
-                task_status.started()
-            backoff.reset()
-
-            await client.watch(prefix, revision + 1, partial(_apply, members, on_change))
-            log.info("etcd: the watch on %s ended; watching again", prefix)
-        except EtcdError as exc:
-            delay = backoff.next()
-            log.warning("etcd: watching %s failed (%s); retrying in %.1f s", prefix, exc, delay)
-            await trio.sleep(delay)
+def etcd_client(etcd: str | EtcdEndpoint) -> EtcdClient:
+    """A new client for a URL or an endpoint."""
+    return EtcdClient(etcd) if isinstance(etcd, str) else etcd.client()

@@ -17,7 +17,8 @@ from contextlib import AsyncExitStack
 import trio
 
 from .._core.nursery import OwnsTasks, unwrapped_nursery
-from ..discovery._etcd import EtcdClient, keep_registered, watch_prefix
+from ..discovery._etcd import EtcdEndpoint, etcd_client
+from ..discovery._etcd_tasks import keep_registered, watch_prefix
 from ._xclient import MultiServersDiscovery, Selection
 
 __all__ = ["DEFAULT_ETCD_PREFIX", "EtcdDiscovery", "etcd_register"]
@@ -26,7 +27,7 @@ DEFAULT_ETCD_PREFIX = "/geerpc/servers/"
 
 
 async def etcd_register(
-    etcd_url: str,
+    etcd_url: str | EtcdEndpoint,
     rpc_addr: str,
     *,
     prefix: str = DEFAULT_ETCD_PREFIX,
@@ -34,15 +35,16 @@ async def etcd_register(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Keep ``rpc_addr`` registered under ``prefix`` until cancelled (the ``heartbeat``
-    of etcd): started once the key is in; etcd being away is retried, never fatal."""
-    async with EtcdClient(etcd_url) as client:
+    of etcd): started once the key is in; etcd being away is retried, never fatal.
+    ``etcd_url``: a URL, or an ``EtcdEndpoint`` (TLS, users)."""
+    async with etcd_client(etcd_url) as client:
         await keep_registered(client, prefix + rpc_addr, rpc_addr, ttl, task_status=task_status)
 
 
 class EtcdDiscovery(MultiServersDiscovery, OwnsTasks):
     """The servers under ``prefix``, followed by a watch while inside ``async with``."""
 
-    def __init__(self, etcd_url: str, prefix: str = DEFAULT_ETCD_PREFIX) -> None:
+    def __init__(self, etcd_url: str | EtcdEndpoint, prefix: str = DEFAULT_ETCD_PREFIX) -> None:
         super().__init__([])
         self.etcd_url = etcd_url
         self.prefix = prefix
@@ -50,7 +52,7 @@ class EtcdDiscovery(MultiServersDiscovery, OwnsTasks):
     async def _open(self, stack: AsyncExitStack) -> None:
         """``async with`` returns once the servers were listed (waiting while etcd is
         away); the watch runs until the block ends."""
-        client = await stack.enter_async_context(EtcdClient(self.etcd_url))
+        client = await stack.enter_async_context(etcd_client(self.etcd_url))
         nursery = await stack.enter_async_context(unwrapped_nursery())
         stack.callback(nursery.cancel_scope.cancel)  # on exit, before the nursery waits
         await nursery.start(watch_prefix, client, self.prefix, self._changed)

@@ -26,6 +26,8 @@ from geetrio.cache._consistenthash import HashRing
 from tests.cluster.netns import Network, stop
 
 ROOT = Path(__file__).resolve().parents[2]
+# Private network namespaces: the plain protocols the faults are about, on purpose.
+INSECURE = "--insecure"
 SERVERS = ROOT / "servers"
 HERE = Path(__file__).resolve().parent
 
@@ -117,6 +119,7 @@ class Cluster:
             *("--self", self.urls[host], "--peers", ",".join(self.urls.values())),
             *("--api", "9000", "--db", str(self.db), "--timeout", str(PEER_TIMEOUT)),
             *("--cache-bytes", "0" if host == "h4" else str(1 << 20)),
+            INSECURE,
         ]
         process = self.net.python(host, SERVERS / "cache_node.py", *args, name=f"cache-{host}")
         lines = self._started(f"cache-{host}", process, "ready")
@@ -124,6 +127,7 @@ class Cluster:
 
     def start_registry(self) -> None:
         args = ["--host", self.net.address("h4"), "--port", "9100", "--timeout", str(RPC_TTL)]
+        args.append(INSECURE)
         process = self.net.python("h4", SERVERS / "rpc_registry.py", *args, name="registry")
         assert self._started("registry", process, f"registry {self.registry}")
 
@@ -131,6 +135,7 @@ class Cluster:
         args = [
             *("--host", self.net.address(host), "--port", "9200"),
             *("--registry", self.registry, "--interval", str(HEARTBEAT)),
+            INSECURE,
         ]
         process = self.net.python(host, SERVERS / "rpc_server.py", *args, name=f"rpc-{host}")
         assert self._started(f"rpc-{host}", process, f"rpc {self.rpc[host]}")
