@@ -10,7 +10,8 @@ beyond loopback has both — or is told ``--insecure``.
 
 With ``--tls-cert``, every server of the program speaks TLS (HTTPS, WSS, RPC as
 ``tls@``); with a secret, cache peers, the registry and RPC calls require it
-(``Authorization: Bearer``, the RPC token interceptor) and send it.
+(``Authorization: Bearer``, the RPC token interceptor) and send it. An ``https://``
+etcd is verified against ``--tls-ca`` and shown ``--tls-cert`` as a client certificate.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from geetrio import rpc
+from geetrio.discovery import EtcdEndpoint
 from geetrio.http import ServerConfig, client_ssl_context, server_ssl_context
 
 
@@ -58,6 +60,14 @@ class Security:
         if self.ca is None and not self.tls:
             return None
         return client_ssl_context(self.ca, alpn=alpn)
+
+    def etcd(self, url: str) -> EtcdEndpoint:
+        """An ``https://`` etcd verified against ``--tls-ca``, shown our certificate
+        (for etcd's ``--client-cert-auth``); an ``http://`` one as it is."""
+        if not url.startswith("https://"):
+            return EtcdEndpoint(url)
+        context = client_ssl_context(self.ca, certfile=self.cert, keyfile=self.key)
+        return EtcdEndpoint(url, ssl_context=context)
 
     def http_config(self) -> ServerConfig | None:
         context = self.server_context()

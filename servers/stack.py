@@ -34,7 +34,7 @@ import trio
 from geetrio import orm, rpc
 from geetrio.bridge import Bridge, Page
 from geetrio.cache import Group, HTTPPool, join_cluster
-from geetrio.discovery import EtcdClient, list_servers
+from geetrio.discovery import list_servers
 from geetrio.http import run_until_signal
 from geetrio.web import Context, Engine, default
 
@@ -190,7 +190,7 @@ async def serve_stack(
         urls.append(url)
     for pool in pools:
         if args.etcd:  # members from etcd: each node registers and follows the others
-            await services.start(partial(join_cluster, args.etcd, pool))
+            await services.start(partial(join_cluster, security.etcd(args.etcd), pool))
         else:
             pool.set(*urls)
 
@@ -211,7 +211,7 @@ async def serve_stack(
         port = await start_server(servers, serve_rpc, wanted)
         address = f"{security.network}@{host}:{port}"
         if args.etcd:
-            await services.start(partial(rpc.etcd_register, args.etcd, address))
+            await services.start(partial(rpc.etcd_register, security.etcd(args.etcd), address))
         else:
             beat = partial(rpc.heartbeat, secret=secret, ssl_context=trusted)
             await services.start(beat, registry, address, 10.0)
@@ -308,7 +308,7 @@ def build_web(
     @app.get("/registry")
     async def registry_page(c: Context) -> None:
         if etcd_url:  # the servers registered in etcd
-            async with EtcdClient(etcd_url) as etcd:
+            async with security.etcd(etcd_url).client() as etcd:
                 members, _ = await etcd.get_prefix(rpc.DEFAULT_ETCD_PREFIX)
             c.json(200, {"registry": etcd_url, "servers": sorted(members.values())})
             return

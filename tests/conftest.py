@@ -60,6 +60,25 @@ def etcd_server() -> Iterator[object]:
         server.close()
 
 
+@pytest.fixture
+def tls_etcd(pki: dict[str, Path]) -> Iterator[object]:
+    """A private etcd over mutual TLS: ``https://``, client certificates of the test CA
+    required (``--client-cert-auth``)."""
+    from tests.etcd_server import EtcdServer, Unavailable
+
+    try:
+        server = EtcdServer(
+            tls={"key": pki["server-key"], "cert": pki["server-cert"], "ca": pki["ca"]}
+        )
+    except Unavailable as exc:
+        pytest.fail(f"cannot start etcd: {exc}")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """PEM files of a test CA (trustme): the CA, a server's key and chain (127.0.0.1,

@@ -5,10 +5,12 @@ Without them, a non-loopback ``--host`` refuses to start."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -133,3 +135,19 @@ async def test_the_stack_on_a_postgresql_that_takes_tls_only(pki: dict[str, Path
         with psycopg.connect(verified) as conn:
             assert conn.info.pgconn.ssl_in_use
             assert conn.execute("SELECT score FROM scores WHERE name = 'Sam'").fetchone() == (567,)
+
+
+async def test_the_stack_exposed_on_an_etcd_over_mutual_tls(
+    tls_etcd: Any, pki: dict[str, Path], tmp_path: Path
+) -> None:
+    """``--etcd https://...`` in TLS mode: the stack verifies etcd against ``--tls-ca``
+    and shows it ``--tls-cert`` (etcd runs with ``--client-cert-auth``)."""
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n")
+    options = ["--tls-cert", str(pki["server"]), "--tls-ca", str(pki["ca"])]
+    options += ["--secret-file", str(secret_file), "--etcd", tls_etcd.url]
+    async with stack(*options) as (process, urls, _):
+        async with HTTPClient(ssl_context=client_ssl_context(pki["ca"])) as client:
+            listed = json.loads((await client.get(urls["web"] + "/registry")).body)
+            assert listed["servers"] == sorted([urls["rpc-1"], urls["rpc-2"]])
+        await stop(process, signal.SIGTERM)
