@@ -19,7 +19,7 @@ from typing import Any
 import trio
 
 from .text import limited
-from .tlsstream import TLSStream
+from .tlsstream import TLSStream, peer_address
 
 __all__ = [
     "HANDSHAKE_TIMEOUT",
@@ -94,10 +94,12 @@ async def accept_tls(
         try:
             await tls.do_handshake()
         except trio.BrokenResourceError as exc:
-            limited.info(log, "TLS handshake with %s failed: %s", peer or "a client", exc)
+            who = peer or peer_address(stream) or "a client"
+            limited.info(log, "TLS handshake with %s failed: %s", who, exc)
             return None
     if scope.cancelled_caught:
-        limited.info(log, "TLS handshake with %s: none within %g s", peer or "a client", within)
+        who = peer or peer_address(stream) or "a client"
+        limited.info(log, "TLS handshake with %s: none within %g s", who, within)
         return None
     return tls
 

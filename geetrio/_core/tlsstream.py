@@ -34,7 +34,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["TLSStream", "transport_of"]
+__all__ = ["TLSStream", "close_now", "peer_address", "transport_of"]
 
 RECEIVE_SIZE = 65536  # ciphertext read from the transport at a time (4 full records)
 WRITE_CHUNK = 262144  # plaintext encrypted at a time: bounds the ciphertext held
@@ -216,6 +216,26 @@ class TLSStream(trio.abc.Stream):
                 await trio.lowlevel.cancel_shielded_checkpoint()
             return data
 
+    async def _send_to_socket(self, data: bytes) -> None:
+        """The transport's ``send_all``, to the socket itself, with the same checkpoints
+        and errors as trio's socket stream."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        view = memoryview(data)
+        waited = False
+        while view:
+            fd = self._fd()
+            if fd < 0:
+                raise trio.ClosedResourceError("the socket was closed")
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(fd)  # a checkpoint of its own
+                waited = True
+            except OSError as exc:
+                raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
+        if not waited:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+
     def _fd(self) -> int:
         return -1 if self._socket is None else self._socket.fileno()
 
@@ -304,7 +324,10 @@ class TLSStream(trio.abc.Stream):
                 else:
                     break
                 try:
-                    await self.transport_stream.send_all(records)
+                    if self._socket is not None:
+                        await self._send_to_socket(records)
+                    else:
+                        await self.transport_stream.send_all(records)
                 except BaseException:
                     self._broken = "a send was interrupted in the middle of a TLS record"
                     raise
@@ -319,6 +342,28 @@ class TLSStream(trio.abc.Stream):
 
     # ------------------------------------------------------------ the end
 
+    def close_now(self) -> bool:
+        """Over a socket: close_notify if the socket takes it now, then close the
+        socket — no waiting, no checkpoint; True. False, nothing done, over another
+        transport (``aclose`` then)."""
+        if self._socket is None:
+            return False
+        if not self._closed:
+            self._closed = True
+            self._say_goodbye()
+            self._socket.close()
+        return True
+
+    def _say_goodbye(self) -> bool:
+        """Make close_notify (the peer's has not come: no need to wait for it); True
+        when it may be sent (nothing else is being sent)."""
+        if not self._handshaken or self._broken is not None or self._push_lock.locked():
+            return False
+        with contextlib.suppress(ssl.SSLError):  # SSLWantReadError: the peer's is not here
+            self._tls.unwrap()
+        self._send_quietly()
+        return True
+
     async def aclose(self) -> None:
         """Send close_notify, without waiting on a socket (dropped if it does not take
         it now) and for at most ``CLOSE_NOTIFY_WAIT`` seconds on another transport;
@@ -328,18 +373,13 @@ class TLSStream(trio.abc.Stream):
             return
         self._closed = True
         try:
-            if self._handshaken and self._broken is None and not self._push_lock.locked():
-                # The peer's close_notify has not come (SSLWantReadError): no need to wait.
-                with contextlib.suppress(ssl.SSLError):
-                    self._tls.unwrap()
-                if self._fd() >= 0:
-                    self._send_quietly()
-                elif self._outgoing.pending and not self._backlog:
-                    with (
-                        trio.move_on_after(CLOSE_NOTIFY_WAIT),
-                        contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError),
-                    ):
-                        await self.transport_stream.send_all(self._outgoing.read())
+            goodbye = self._say_goodbye() and self._socket is None  # not sent yet
+            if goodbye and self._outgoing.pending and not self._backlog:
+                with (
+                    trio.move_on_after(CLOSE_NOTIFY_WAIT),
+                    contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError),
+                ):
+                    await self.transport_stream.send_all(self._outgoing.read())
         finally:
             await self.transport_stream.aclose()
 
@@ -369,3 +409,28 @@ def transport_of(stream: trio.abc.Stream) -> trio.abc.Stream:
     while isinstance(stream, TLSStream | trio.SSLStream):
         stream = stream.transport_stream
     return stream
+
+
+def close_now(stream: trio.abc.Stream) -> bool:
+    """Close a connection's ``stream`` at once, without a checkpoint or a cancel scope,
+    when it is a socket stream or a ``TLSStream`` over one (what a server does with
+    every connection it ends: ``aclose_forcefully`` costs a cancel scope and a trip
+    through the scheduler). False, nothing done, for other streams."""
+    if isinstance(stream, TLSStream):
+        return stream.close_now()
+    if isinstance(stream, trio.SocketStream):
+        stream.socket.close()
+        return True
+    return False
+
+
+def peer_address(stream: trio.abc.Stream) -> str:
+    """``host:port`` of the peer of a socket stream (through TLS layers); "" else."""
+    sock = getattr(transport_of(stream), "socket", None)
+    if sock is None:
+        return ""
+    try:
+        peer = sock.getpeername()
+    except OSError:
+        return ""
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import trio
 
-from .._core.tlsstream import TLSStream, transport_of
+from .._core.tlsstream import TLSStream, peer_address
 from ._config import ServerConfig
 from ._errors import ProtocolError
 from ._message import Request, Response, Transport, render_head
@@ -84,16 +84,7 @@ def _declared_length(headers: list[tuple[str, str]]) -> int | None:
     return None
 
 
-def remote_addr(stream: trio.abc.Stream) -> str:
-    """``host:port`` of the peer of a socket stream (through a TLS layer); "" else."""
-    sock = getattr(transport_of(stream), "socket", None)
-    if sock is None:
-        return ""
-    try:
-        peer = sock.getpeername()
-    except OSError:
-        return ""
-    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+remote_addr = peer_address  # ``host:port`` of the client ("" when not over a socket)
 
 
 class Connection(Transport):

@@ -35,8 +35,9 @@ from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import process_budget
 from .._core.text import limited
 from .._core.tls import Handshakes, warn_if_exposed
+from .._core.tlsstream import close_now
 from ._config import ServerConfig
-from ._connection import Connection, End, Phase, remote_addr
+from ._connection import Connection, End, Phase
 from ._message import Request
 from ._types import Handler
 
@@ -157,16 +158,15 @@ class _Server:
         try:
             context = self.config.ssl_context
             if context is not None:  # the handshake in this task, never the accept loop's
-                tls = await self.handshakes.accept(
-                    stream, context, self.config.handshake_timeout, peer=remote_addr(stream)
-                )
+                tls = await self.handshakes.accept(stream, context, self.config.handshake_timeout)
                 if tls is None:  # failed, timed out, or evicted (``evict_idle``)
                     return
                 stream = tls
             await self.serve_connection(Connection(self, stream))
         finally:
             self.share.release()
-            await trio.aclose_forcefully(stream)
+            if not close_now(stream):
+                await trio.aclose_forcefully(stream)
 
     async def serve_connection(self, connection: Connection) -> None:
         self.connections[connection] = None

@@ -43,6 +43,7 @@ from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import Share, process_budget
 from .._core.text import limited, shorten
 from .._core.tls import HANDSHAKE_TIMEOUT, Handshakes, warn_if_exposed
+from .._core.tlsstream import close_now
 from ..http._mount import Routes
 from ._connection import Connection
 from ._errors import FrameError
@@ -253,7 +254,8 @@ class Server:
         finally:
             if tls is None:
                 share.release()
-                await trio.aclose_forcefully(stream)
+                if not close_now(stream):
+                    await trio.aclose_forcefully(stream)
         if tls is None:
             return
         connection = Connection(self, tls)
@@ -285,7 +287,8 @@ class Server:
                 tracked.pop(connection, None)
             if share is not None:
                 share.release()
-            await trio.aclose_forcefully(stream)
+            if not close_now(stream):
+                await trio.aclose_forcefully(stream)
 
     def mount(self, app: Routes, path: str = RPC_PATH, debug_path: str = DEBUG_PATH) -> None:
         """Serve RPC over HTTP CONNECT at ``path`` and the debug page at ``debug_path``
