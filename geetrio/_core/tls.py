@@ -18,8 +18,9 @@ from typing import Any
 
 import trio
 
+from .streams import peer_address
 from .text import limited
-from .tlsstream import TLSStream, peer_address
+from .tlsstream import TLSStream
 
 __all__ = [
     "HANDSHAKE_TIMEOUT",

@@ -1,28 +1,21 @@
-"""``TLSStream``: TLS over a trio stream, the standard ``ssl`` module's ``SSLObject``
-between two memory BIOs — what ``trio.SSLStream`` does, with less in between.
+"""``TLSStream``: TLS over a trio stream — the ``ssl`` module's ``SSLObject`` between two
+memory BIOs, as ``trio.SSLStream`` does, with less in between (a small-message ping-pong
+on loopback: about 60 µs per round trip over plain TCP against ``trio.SSLStream``'s 120;
+HTTPS keep-alive 1.5x uvicorn where ``trio.SSLStream`` gave 0.92x — issue 17's note).
+It drops generality we do not use: every connection does its handshake first and alone
+(``accept_tls``/``connect_tls``), then has at most one reader and one writer.
 
-Why our own: on one loopback connection, a ping-pong of small messages costs
-``trio.SSLStream`` about 120 µs more per round trip than plain TCP, and this stream
-about 60 µs (``/tmp``-free measurement in ``benchmarks/rpc/bench_rpc_secure.py``; the
-note of issue 17 has the figures). The difference is generality we do not use: every
-geetrio connection does its handshake first and alone (``accept_tls``/``connect_tls``),
-and then has at most one reader and one writer. So:
-
-- ``receive_some`` serves bytes already decrypted with one checkpoint, else reads the
-  transport and decrypts; ``send_all`` encrypts and hands the records to the transport.
-- Ciphertext reaches the transport through one lock, in the order the ``SSLObject``
-  made it — also what a read produces (TLS 1.3 key updates, alerts).
-- ``send_nowait`` writes to the socket at once when nothing is in the way (the RPC
-  writer's fast path); what the socket does not take goes out first on the next
-  ``send_all``.
-- A send interrupted mid-record (cancelled, failed) breaks the stream: the peer could
-  not decrypt what follows. An ``ssl`` error breaks it too; both then raise
-  ``trio.BrokenResourceError`` (its cause the ``ssl`` error), like ``trio.SSLStream``.
-- ``ragged_eofs``: a peer that closes without TLS's close_notify ends the stream
-  quietly (servers: HTTPS clients do that) or is an error (clients: a truncated reply
-  must not pass for a whole one).
-- TLS renegotiation is not supported (``OP_NO_RENEGOTIATION`` in our contexts; TLS 1.3
-  has none).
+- Over a socket, bytes go to and from its descriptor directly, with trio's checkpoints;
+  ``receive_some`` decrypts every record that came (one checkpoint for a batch).
+- Ciphertext leaves through one lock, in the order it was made (also what a read makes:
+  TLS 1.3 key updates); ``send_nowait`` writes at once when nothing is in the way (the
+  RPC writer's fast path), the rest going first with the next ``send_all``.
+- A TLS 1.3 server's session tickets wait for its first answer (one send fewer).
+- A send interrupted mid-record, or an ``ssl`` error, breaks the stream:
+  ``trio.BrokenResourceError``, the ``ssl`` error as its cause.
+- ``ragged_eofs``: a close without close_notify ends the stream quietly (servers) or is
+  an error (clients: a truncated reply must not pass for a whole one).
+- No renegotiation (``OP_NO_RENEGOTIATION`` in our contexts; TLS 1.3 has none).
 """
 
 from __future__ import annotations
@@ -34,7 +27,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["TLSStream", "close_now", "peer_address", "transport_of"]
+__all__ = ["TLSStream"]
 
 RECEIVE_SIZE = 65536  # ciphertext read from the transport at a time (4 full records)
 WRITE_CHUNK = 262144  # plaintext encrypted at a time: bounds the ciphertext held
@@ -402,35 +395,3 @@ class TLSStream(trio.abc.Stream):
     def _break(self, reason: str) -> trio.BrokenResourceError:
         self._broken = reason
         return trio.BrokenResourceError(reason)
-
-
-def transport_of(stream: trio.abc.Stream) -> trio.abc.Stream:
-    """The stream under any TLS layers of ``stream``."""
-    while isinstance(stream, TLSStream | trio.SSLStream):
-        stream = stream.transport_stream
-    return stream
-
-
-def close_now(stream: trio.abc.Stream) -> bool:
-    """Close a connection's ``stream`` at once, without a checkpoint or a cancel scope,
-    when it is a socket stream or a ``TLSStream`` over one (what a server does with
-    every connection it ends: ``aclose_forcefully`` costs a cancel scope and a trip
-    through the scheduler). False, nothing done, for other streams."""
-    if isinstance(stream, TLSStream):
-        return stream.close_now()
-    if isinstance(stream, trio.SocketStream):
-        stream.socket.close()
-        return True
-    return False
-
-
-def peer_address(stream: trio.abc.Stream) -> str:
-    """``host:port`` of the peer of a socket stream (through TLS layers); "" else."""
-    sock = getattr(transport_of(stream), "socket", None)
-    if sock is None:
-        return ""
-    try:
-        peer = sock.getpeername()
-    except OSError:
-        return ""
-    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)

@@ -17,7 +17,8 @@ from typing import Protocol
 
 import trio
 
-from .._core.tlsstream import TLSStream, peer_address
+from .._core.streams import peer_address
+from .._core.tlsstream import TLSStream
 from ._config import ServerConfig
 from ._errors import ProtocolError
 from ._message import Request, Response, Transport, render_head

@@ -33,9 +33,9 @@ import trio
 
 from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import process_budget
+from .._core.streams import close_now
 from .._core.text import limited
 from .._core.tls import Handshakes, warn_if_exposed
-from .._core.tlsstream import close_now
 from ._config import ServerConfig
 from ._connection import Connection, End, Phase
 from ._message import Request

@@ -41,9 +41,9 @@ import trio
 
 from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import Share, process_budget
+from .._core.streams import close_now
 from .._core.text import limited, shorten
 from .._core.tls import HANDSHAKE_TIMEOUT, Handshakes, warn_if_exposed
-from .._core.tlsstream import close_now
 from ..http._mount import Routes
 from ._connection import Connection
 from ._errors import FrameError

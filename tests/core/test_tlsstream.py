@@ -11,8 +11,9 @@ import pytest
 import trio
 import trio.testing
 
+from geetrio._core.streams import transport_of
 from geetrio._core.tls import accept_tls, client_context, connect_tls, server_context
-from geetrio._core.tlsstream import TLSStream, transport_of
+from geetrio._core.tlsstream import TLSStream
 
 Pair = tuple[TLSStream, TLSStream]
 
