@@ -6,6 +6,8 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 9999
 ALLOWED_HOSTS ?=
+# More options for servers/stack.py, e.g. its TLS ones (README: "Running it exposed")
+STACK_ARGS ?=
 # A new machine's first minutes often hold the dpkg lock (unattended upgrades): wait for
 # it, up to 10 minutes, instead of failing at once.
 APT_WAIT := -o DPkg::Lock::Timeout=600
@@ -23,15 +25,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # Command-line tools the tests and benchmarks drive (curl, wrk, Debian's Chromium for the
 # browser tests: Playwright drives /usr/bin/chromium, nothing downloads a browser;
 # iproute2 and iptables for the cluster tests' network namespaces and faults; PostgreSQL
-# and etcd, which the tests start privately on free ports);
-# installed only when missing.
+# and etcd, which the tests start privately on free ports; openssl for the README's
+# private-CA walk-through, which a test runs); installed only when missing.
 tools:
 	@command -v curl >/dev/null && command -v wrk >/dev/null && test -x /usr/bin/chromium && \
 	  command -v ip >/dev/null && command -v iptables-legacy >/dev/null && \
-	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v etcd >/dev/null || \
+	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v etcd >/dev/null && \
+	  command -v openssl >/dev/null || \
 	  { apt-get $(APT_WAIT) update -qq && apt-get $(APT_WAIT) install -y -qq curl wrk chromium iproute2 iptables \
-	    postgresql etcd-server >/dev/null; } || \
-	  echo "warning: could not install curl/wrk/chromium/iproute2/iptables/postgresql/etcd-server"
+	    postgresql etcd-server openssl >/dev/null; } || \
+	  echo "warning: could not install curl/wrk/chromium/iproute2/iptables/postgresql/etcd-server/openssl"
 
 # Pyodide (CPython in WebAssembly) for the /demo/wasm pages, from npm, pinned by
 # examples/wasm/package.json and its lock file; served by geetrio, never from a CDN.
@@ -43,7 +46,7 @@ $(PYODIDE): examples/wasm/package.json examples/wasm/package-lock.json
 	@touch $@
 
 run: $(STAMP) $(PYODIDE)
-	$(BIN)/python servers/stack.py --host $(HOST) --port $(PORT) --allowed-hosts "$(ALLOWED_HOSTS)"
+	$(BIN)/python servers/stack.py --host $(HOST) --port $(PORT) --allowed-hosts "$(ALLOWED_HOSTS)" $(STACK_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

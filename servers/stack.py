@@ -162,7 +162,7 @@ async def serve_stack(
     """Start everything: servers in ``servers`` (they drain once ``shutdown`` is set),
     what they use in ``services`` (stopped after the servers returned). With TLS and a
     secret (``security``), every channel between them uses both."""
-    host = reachable(args.host)  # what the stack's own clients dial
+    host = args.advertise or reachable(args.host)  # in URLs, addresses, registrations
     scheme, secret, trusted = security.scheme, security.secret, security.client_context()
     config = security.http_config()
 
@@ -387,6 +387,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9999, help="the web app's port; 0 = free ports")
+    parser.add_argument(
+        "--advertise",
+        default="",
+        help="the name the services are reached by, in every URL and address the stack "
+        "prints and registers (default: --host; 127.0.0.1 for 0.0.0.0)",
+    )
     parser.add_argument(
         "--db",
         default="",
