@@ -157,26 +157,32 @@ class Bridge(OwnsTasks):
 
     async def _serve_page(self, c: Context, ws: trio_websocket.WebSocketConnection) -> None:
         name = c.query("page")
+        who = (c.peer_certificate, c.remote_addr)  # for the page script
         nursery = self._nursery
         if nursery is None:
-            await self._session(name, ws)
+            await self._session(name, ws, who)
             return
         ended = trio.Event()
 
         async def session() -> None:
             try:
-                await self._session(name, ws)
+                await self._session(name, ws, who)
             finally:
                 ended.set()
 
         nursery.start_soon(session)  # a task of the bridge; this route waits for its end
         await ended.wait()
 
-    async def _session(self, name: str, ws: trio_websocket.WebSocketConnection) -> None:
+    async def _session(
+        self,
+        name: str,
+        ws: trio_websocket.WebSocketConnection,
+        who: tuple[dict[str, Any] | None, str] = (None, ""),
+    ) -> None:
         self.connected += 1
         try:
             async with trio.open_nursery() as nursery:
-                page = Page(ws, name, nursery)
+                page = Page(ws, name, nursery, peer_certificate=who[0], remote_addr=who[1])
                 script = self.pages.get(name)
                 nursery.start_soon(self._run_script, page, script)
                 try:

@@ -44,9 +44,18 @@ class Page:
     Cancelled: the request may have reached the page; its answer is dropped."""
 
     def __init__(
-        self, ws: trio_websocket.WebSocketConnection, name: str, nursery: trio.Nursery
+        self,
+        ws: trio_websocket.WebSocketConnection,
+        name: str,
+        nursery: trio.Nursery,
+        *,
+        peer_certificate: dict[str, Any] | None = None,
+        remote_addr: str = "",
     ) -> None:
         self.name = name
+        # Who opened it: the browser's address, and its certificate over mutual TLS.
+        self.peer_certificate = peer_certificate
+        self.remote_addr = remote_addr
         self._ws = ws
         self._nursery = nursery
         self._ids = itertools.count(1)

@@ -8,6 +8,8 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -348,3 +350,32 @@ async def test_pages_are_tasks_of_the_bridge_and_end_with_it(nursery: trio.Nurse
     close = data.rfind(b"\x88")
     assert close >= 0 and int.from_bytes(data[close + 2 : close + 4], "big") == 1000
     assert bridge.connected == 0
+
+
+async def test_a_page_over_mutual_tls_knows_who_opened_it(
+    nursery: trio.Nursery, pki: dict[str, Path]
+) -> None:
+    from geetrio.http import ServerConfig, client_ssl_context, server_ssl_context
+
+    bridge = Bridge()
+    seen: list[tuple[Any, str]] = []
+
+    @bridge.page("who")
+    async def who(page: Page) -> None:
+        seen.append((page.peer_certificate, page.remote_addr))
+        await page.alert("hello")
+
+    app = Engine()
+    bridge.mount(app)
+    tls = server_ssl_context(pki["server"], client_ca=pki["ca"])
+    port = await nursery.start(
+        partial(app.serve, "127.0.0.1", 0, config=ServerConfig(ssl_context=tls))
+    )
+    ours = client_ssl_context(pki["ca"], certfile=pki["client"])
+    async with trio_websocket.open_websocket(
+        "127.0.0.1", port, "/_bridge/ws?page=who", use_ssl=ours
+    ) as ws:
+        assert json.loads(await ws.get_message())["op"] == "alert"
+    ((certificate, remote),) = seen
+    assert certificate["subjectAltName"] == (("email", "client@example.com"),)
+    assert remote.startswith("127.0.0.1:")
