@@ -144,9 +144,10 @@ async def admit(share: Share, listener: trio.abc.Listener[Any], evict: Callable[
     client waits in the listen backlog, ``evict()`` closes the server's oldest idle
     connection to make room (nginx does the same with idle keep-alive connections):
     a flood of connections that only sit there cannot lock out a client that will use
-    its connection. With nothing idle to close, wait for a slot."""
+    its connection. With nothing idle to close, wait for a slot. A slot free at once
+    costs no checkpoint: the accept that follows is one (a connection accepted is one
+    trip through the scheduler, not two)."""
     if share.try_acquire():
-        await trio.lowlevel.checkpoint()
         return
     sock = listener.socket if isinstance(listener, trio.SocketListener) else None
     if sock is not None:

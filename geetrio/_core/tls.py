@@ -85,13 +85,18 @@ async def accept_tls(
     within: float = HANDSHAKE_TIMEOUT,
     *,
     peer: str = "",
+    scope: trio.CancelScope | None = None,
 ) -> TLSStream | None:
     """The server side of a handshake on ``stream``, within ``within`` seconds; None when it
     failed or timed out (logged, rate-limited: a client can trigger it at will). The
     caller closes ``stream`` either way when it is done. Cancelled: raises, nothing
-    kept."""
+    kept. ``scope``: the cancel scope to run it in (its deadline is set here), so that
+    the caller can cancel it too (``Handshakes``: then None, not logged)."""
     tls = TLSStream(stream, context, server_side=True, ragged_eofs=True)
-    with trio.move_on_after(within) as scope:
+    if scope is None:
+        scope = trio.CancelScope()
+    scope.deadline = trio.current_time() + within
+    with scope:
         try:
             await tls.do_handshake()
         except trio.BrokenResourceError as exc:
@@ -99,8 +104,9 @@ async def accept_tls(
             limited.info(log, "TLS handshake with %s failed: %s", who, exc)
             return None
     if scope.cancelled_caught:
-        who = peer or peer_address(stream) or "a client"
-        limited.info(log, "TLS handshake with %s: none within %g s", who, within)
+        if trio.current_time() >= scope.deadline:  # timed out (an eviction logs itself)
+            who = peer or peer_address(stream) or "a client"
+            limited.info(log, "TLS handshake with %s: none within %g s", who, within)
         return None
     return tls
 
@@ -151,14 +157,12 @@ class Handshakes:
         self, stream: trio.abc.Stream, context: ssl.SSLContext, within: float, *, peer: str = ""
     ) -> TLSStream | None:
         """``accept_tls``; None also when evicted. Cancelled: raises."""
-        tls = None
-        with trio.CancelScope() as scope:
-            self._running[scope] = None
-            try:
-                tls = await accept_tls(stream, context, within, peer=peer)
-            finally:
-                del self._running[scope]
-        return tls
+        scope = trio.CancelScope()
+        self._running[scope] = None
+        try:
+            return await accept_tls(stream, context, within, peer=peer, scope=scope)
+        finally:
+            del self._running[scope]
 
     def evict_oldest(self) -> bool:
         """Drop the oldest handshake still under way; False when there is none."""

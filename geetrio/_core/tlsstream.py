@@ -96,14 +96,12 @@ class TLSStream(trio.abc.Stream):
                 self._send_quietly()
                 raise self._break(f"TLS handshake failed: {exc}") from exc
         self._handshaken = True
-        if self._tls.server_side and self._tls.version() == "TLSv1.3":
-            # All that is left are session tickets: they go out with the first answer,
-            # one send fewer per connection.
-            await trio.lowlevel.checkpoint()
-        elif self._outgoing.pending:  # the last flight (a TLS 1.2 server's Finished)
-            await self._push()
-        else:
-            await trio.lowlevel.checkpoint()
+        # A TLS 1.3 server has only session tickets left: they go out with its first
+        # answer, one send fewer per connection. (Reading was a checkpoint already.)
+        if self._outgoing.pending and not (
+            self._tls.server_side and self._tls.version() == "TLSv1.3"
+        ):
+            await self._push()  # the last flight (a TLS 1.2 server's Finished)
 
     # ------------------------------------------------------------ receiving
 
