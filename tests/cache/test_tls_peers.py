@@ -16,7 +16,9 @@ from geetrio.cache import Group, HTTPPool
 from geetrio.http import ServerConfig, client_ssl_context, server_ssl_context
 from geetrio.web import Engine
 
-DB = {f"key-{i}": f"value-{i}".encode() for i in range(20)}
+# Enough keys that each of two nodes owns some, wherever their random ports put them on
+# the ring (with 20, one node owned none about once in a hundred runs).
+DB = {f"key-{i}": f"value-{i}".encode() for i in range(200)}
 
 
 async def tls_node(nursery: trio.Nursery, pki: dict[str, Path]) -> tuple[Engine, str]:
