@@ -10,9 +10,11 @@
 
 from ._auth import basic_auth, bearer_auth
 from ._context import Context
+from ._cookies import Session, Signer
 from ._engine import Engine, RouterGroup
 from ._middleware import logger, recovery
 from ._router import Router
+from ._sessions import sessions
 from ._types import HandlerFunc
 
 __all__ = [
@@ -21,11 +23,14 @@ __all__ = [
     "HandlerFunc",
     "Router",
     "RouterGroup",
+    "Session",
+    "Signer",
     "basic_auth",
     "bearer_auth",
     "default",
     "logger",
     "recovery",
+    "sessions",
 ]
 
 

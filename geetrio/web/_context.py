@@ -6,6 +6,7 @@ import json
 import json.encoder
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
@@ -13,6 +14,10 @@ import trio
 
 from ..http import Headers, Request, Response
 from ..http._message import has_control
+from ._cookies import Session, parse_cookies, set_cookie_header
+
+SESSION_KEY = "geetrio.session"  # where web.sessions() leaves c.session
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 HandlerFunc = Callable[["Context"], Awaitable[None]]
 """A handler or middleware: ``async def handler(c: Context) -> None``."""
@@ -68,6 +73,7 @@ class Context:
     _keys: dict[str, Any] | None = None
     _query: dict[str, list[str]] | None = None
     _form: dict[str, list[str]] | None = None
+    _cookies: dict[str, str] | None = None
     _stream: AsyncIterable[bytes] | None = None
     _dropped: list[AsyncIterable[bytes]] | None = None  # replaced streams, to close
     detached = False
@@ -192,7 +198,40 @@ class Context:
         values = self._form.get(key)
         return values[0] if values else default
 
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The request's cookies (its ``Cookie`` headers, read leniently as browsers do)."""
+        if self._cookies is None:
+            header = "; ".join(self.request.headers.getlist("cookie"))
+            self._cookies = parse_cookies(header) if header else {}
+        return self._cookies
+
+    def cookie(self, name: str, default: str = "") -> str:
+        """A cookie's value (gin's ``Cookie``); ``default`` when the request has none."""
+        return self.cookies.get(name, default)
+
+    @property
+    def session(self) -> Session:
+        """This client's session (a dict saved in a signed cookie): needs
+        ``app.use(web.sessions(keys))``."""
+        session = self.get(SESSION_KEY)
+        if session is None:
+            raise RuntimeError("no session here: install the middleware web.sessions(keys)")
+        return session  # type: ignore[no-any-return]
+
     # ------------------------------------------------------------------ response
+
+    def set_cookie(self, name: str, value: str, **attributes: Any) -> None:
+        """Add a ``Set-Cookie`` (gin's ``SetCookie``): ``max_age``, ``expires``, ``path``
+        ("/"), ``domain``, ``secure``, ``http_only`` (True), ``same_site`` ("Lax"),
+        ``partitioned``. ``ValueError`` for a name or value a browser would misread."""
+        self.add_header("Set-Cookie", set_cookie_header(name, value, **attributes))
+
+    def delete_cookie(
+        self, name: str, *, path: str | None = "/", domain: str | None = None
+    ) -> None:
+        """Tell the browser to drop a cookie (same ``path`` and ``domain`` as set)."""
+        self.set_cookie(name, "", max_age=0, expires=_EPOCH, path=path, domain=domain)
 
     def status(self, code: int) -> None:
         if not 100 <= code <= 999:
