@@ -63,6 +63,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "HandlerFunc",
         "Router",
         "RouterGroup",
+        "ServerSentEvent",
         "Session",
         "Signer",
         "basic_auth",

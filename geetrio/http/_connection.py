@@ -23,6 +23,7 @@ from ._config import ServerConfig
 from ._errors import ProtocolError
 from ._message import Request, Response, Transport, render_head
 from ._parser import BODY, HEAD, IDLE, UPGRADED, RequestParser
+from ._streamed import send_streamed
 from ._streams import PrefixedStream
 from ._types import Handler
 
@@ -78,13 +79,6 @@ class Host(Protocol):
     draining: bool
 
 
-def _declared_length(headers: list[tuple[str, str]]) -> int | None:
-    for name, value in headers:
-        if name.lower() == "content-length":
-            return int(value)
-    return None
-
-
 remote_addr = peer_address  # ``host:port`` of the client ("" when not over a socket)
 
 
@@ -103,6 +97,7 @@ class Connection(Transport):
         if isinstance(stream, TLSStream):
             self.peer_certificate = stream.getpeercert() or None
         self.current: Request | None = None
+        self.client_gone = False  # seen by _watch while a response streamed out
         self.out: list[bytes] = []  # answers to pipelined requests, not sent yet
         self.out_bytes = 0
         # Of the request being read: whether 100 Continue went out, and its deadlines.
@@ -234,55 +229,11 @@ class Connection(Transport):
         return await self.send_response(request, response, keep_alive)
 
     async def send_response(self, request: Request, response: Response, keep_alive: bool) -> bool:
-        """Send a response without a body (204, 304) or with a streamed one. The stream
-        is closed whatever happens (``aclose()``, shielded and bounded); a stream that
-        yields more or fewer bytes than its ``content-length`` ends the connection,
-        since the client could no longer tell where the next response starts."""
-        status = response.status
-        stream = response.stream
-        if stream is None:
-            await self.send(render_head(status, response.headers, None, keep_alive))
+        """A response without a body (204, 304) or a streamed one (``_streamed``)."""
+        if response.stream is None:
+            await self.send(render_head(response.status, response.headers, None, keep_alive))
             return keep_alive
-        try:
-            length = _declared_length(response.headers)
-            if length is None:
-                keep_alive = False  # no length: the body ends when the connection does
-            await self.send(render_head(status, response.headers, None, keep_alive))
-            if request.method == "HEAD":
-                return keep_alive
-            sent = 0
-            async for chunk in stream:
-                if length is not None and sent + len(chunk) > length:
-                    await self.send(chunk[: length - sent])
-                    log.error(
-                        "response body for %s %s is longer than its content-length %d",
-                        request.method,
-                        request.target,
-                        length,
-                    )
-                    return False
-                sent += len(chunk)
-                await self.send(chunk)
-            if length is not None and sent != length:
-                log.error(
-                    "response body for %s %s ended after %d of its %d bytes",
-                    request.method,
-                    request.target,
-                    sent,
-                    length,
-                )
-                return False
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            raise
-        except Exception:
-            log.exception("response body failed for %s %s", request.method, request.target)
-            return False  # part of the response is out: only closing can tell
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                with trio.move_on_after(LINGER_SECONDS, shield=True):
-                    await aclose()
-        return keep_alive
+        return await send_streamed(self, request, response, keep_alive)
 
     async def receive_body(self) -> None:
         """More of a streamed request body (``BodyStream`` calls this): one receive,

@@ -152,9 +152,10 @@ class Transport:
 class Response:
     """What a handler answers: a status, headers and a body.
 
-    Give ``body`` as bytes, or ``stream`` as an async iterable of byte chunks together
-    with a ``content-length`` header (the server always sends a length, never chunks).
-    The server adds ``content-length``, ``date``, ``server`` and ``connection``.
+    Give ``body`` as bytes, or ``stream`` as an async iterable of byte chunks, with a
+    ``content-length`` header when the length is known (else the body goes chunked to
+    HTTP/1.1 clients, and until the connection closes to HTTP/1.0 ones). The server adds
+    ``content-length``, ``date``, ``server`` and ``connection``.
     """
 
     __slots__ = ("body", "headers", "status", "stream")

@@ -15,6 +15,7 @@ from ._engine import Engine, RouterGroup
 from ._middleware import logger, recovery
 from ._router import Router
 from ._sessions import sessions
+from ._sse import ServerSentEvent
 from ._types import HandlerFunc
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "HandlerFunc",
     "Router",
     "RouterGroup",
+    "ServerSentEvent",
     "Session",
     "Signer",
     "basic_auth",

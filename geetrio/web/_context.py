@@ -15,6 +15,7 @@ import trio
 from ..http import Headers, Request, Response
 from ..http._message import has_control
 from ._cookies import Session, parse_cookies, set_cookie_header
+from ._sse import ServerSentEvent, event_stream
 
 SESSION_KEY = "geetrio.session"  # where web.sessions() leaves c.session
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -302,12 +303,34 @@ class Context:
         """Render the template ``name`` (from ``load_html_glob``) with ``data``."""
         self._write(code, "text/html; charset=utf-8", self.engine.render(name, data or {}))
 
-    def stream(self, code: int, chunks: AsyncIterable[bytes], content_length: int) -> None:
-        """Answer a body produced chunk by chunk (files); the server calls ``aclose()``
-        on ``chunks`` when it has one."""
+    def stream(
+        self, code: int, chunks: AsyncIterable[bytes], content_length: int | None = None
+    ) -> None:
+        """Answer a body produced chunk by chunk: with ``content_length`` when known
+        (files), else chunked. The server calls ``aclose()`` on ``chunks`` when it has
+        one — also at once when the client goes away meanwhile."""
         self._write(code, None, b"")
-        self.set_header("content-length", str(content_length))
+        if content_length is not None:
+            self.set_header("content-length", str(content_length))
         self._stream = chunks
+
+    def sse(
+        self,
+        source: AsyncIterable[ServerSentEvent | str] | trio.abc.ReceiveChannel[Any],
+        *,
+        ping: float | None = 15.0,
+    ) -> None:
+        """Answer Server-Sent Events from ``source`` (``web.ServerSentEvent`` or ``str``
+        data); from a receive channel, a ``: ping`` comment after ``ping`` quiet seconds."""
+        self.stream(200, event_stream(source, ping))
+        self.set_header("content-type", "text/event-stream; charset=utf-8")
+        self.set_header("cache-control", "no-cache")
+        self.set_header("x-accel-buffering", "no")  # nginx: pass events through at once
+
+    @property
+    def last_event_id(self) -> str:
+        """The ``Last-Event-ID`` of a reconnecting ``EventSource`` ("" on a first visit)."""
+        return self.request.headers.get("last-event-id", "")
 
     def redirect(self, code: int, location: str) -> None:
         if not 300 <= code <= 399:
