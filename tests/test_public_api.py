@@ -71,7 +71,10 @@ SURFACE: dict[ModuleType, set[str]] = {
         "default",
         "logger",
         "recovery",
+        "request_id",
         "sessions",
+        "timeout",
+        "trusted_proxies",
     },
     geetrio.cache: {
         "DEFAULT_BASE_PATH",

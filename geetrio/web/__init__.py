@@ -13,6 +13,7 @@ from ._context import Context
 from ._cookies import Session, Signer
 from ._engine import Engine, RouterGroup
 from ._middleware import logger, recovery
+from ._proxies import request_id, timeout, trusted_proxies
 from ._router import Router
 from ._sessions import sessions
 from ._sse import ServerSentEvent
@@ -32,7 +33,10 @@ __all__ = [
     "default",
     "logger",
     "recovery",
+    "request_id",
     "sessions",
+    "timeout",
+    "trusted_proxies",
 ]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import json.encoder
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -15,9 +13,11 @@ import trio
 from ..http import Headers, Request, Response
 from ..http._message import has_control
 from ._cookies import Session, parse_cookies, set_cookie_header
+from ._json import dump_json as _dump_json
 from ._sse import ServerSentEvent, event_stream
 
 SESSION_KEY = "geetrio.session"  # where web.sessions() leaves c.session
+CLIENT_IP_KEY = "geetrio.client_ip"  # where web.trusted_proxies() leaves the client's address
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 HandlerFunc = Callable[["Context"], Awaitable[None]]
@@ -37,23 +37,6 @@ _ABORTED = 1 << 30
 CLOSE_TIMEOUT = 2.0  # seconds closing replaced response streams may take
 
 
-def _not_serializable(obj: object) -> Any:
-    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-
-
-def _json_encoder() -> Callable[[object], str]:
-    """Compact UTF-8 JSON, NaN refused. ``JSONEncoder.encode`` builds a new C encoder
-    on every call (half of its cost for a small object); build it once instead."""
-    make = getattr(json.encoder, "c_make_encoder", None)  # private, so looked up with care
-    if make is None:  # no C accelerator (other interpreters)
-        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-    encode = make(
-        None, _not_serializable, json.encoder.encode_basestring, None, ":", ",", False, False, False
-    )
-    return lambda obj: "".join(encode(obj, 0))
-
-
-_dump_json = _json_encoder()
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _TEXT = "text/plain; charset=utf-8"
 
@@ -170,6 +153,14 @@ class Context:
     @property
     def remote_addr(self) -> str:
         return self.request.remote_addr
+
+    def client_ip(self) -> str:
+        """The client's address: the peer's, or behind ``web.trusted_proxies(...)``
+        what they forwarded (gin's ``ClientIP``)."""
+        found = self.get(CLIENT_IP_KEY)
+        if found is not None:
+            return str(found)
+        return self.request.remote_addr.rsplit(":", 1)[0].strip("[]")
 
     @property
     def peer_certificate(self) -> dict[str, Any] | None:
