@@ -68,6 +68,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "Signer",
         "basic_auth",
         "bearer_auth",
+        "cors",
         "default",
         "logger",
         "recovery",

@@ -11,6 +11,7 @@
 from ._auth import basic_auth, bearer_auth
 from ._context import Context
 from ._cookies import Session, Signer
+from ._cors import cors
 from ._engine import Engine, RouterGroup
 from ._middleware import logger, recovery
 from ._proxies import request_id, timeout, trusted_proxies
@@ -30,6 +31,7 @@ __all__ = [
     "Signer",
     "basic_auth",
     "bearer_auth",
+    "cors",
     "default",
     "logger",
     "recovery",

@@ -186,6 +186,8 @@ class Engine(RouterGroup):
         self._router: Router[_Route] = Router()
         self._version = 0
         self._streaming_routes = 0
+        self._on_no_route: HandlerFunc | None = None
+        self._on_no_method: HandlerFunc | None = None
         self._templates = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
     # ------------------------------------------------------------- templates
@@ -235,13 +237,29 @@ class Engine(RouterGroup):
             chain = (*self.middlewares, self._no_route)
         return Context(request, self, chain, params).run()
 
+    def no_route(self, handler: HandlerFunc) -> HandlerFunc:
+        """Answer requests for paths no route has (gin's ``NoRoute``): ``handler`` runs
+        after the engine's middleware, the status already 404."""
+        self._on_no_route = handler
+        return handler
+
+    def no_method(self, handler: HandlerFunc) -> HandlerFunc:
+        """Answer requests whose path has routes but not for their method (gin's
+        ``NoMethod``): the status already 405 and ``Allow`` set."""
+        self._on_no_method = handler
+        return handler
+
     async def _no_route(self, c: Context) -> None:
         allowed = self._router.allowed_methods(c.path)
         if allowed:
             c.set_header("Allow", ", ".join(allowed))
             c.string(405, "405 METHOD NOT ALLOWED: %s\n", c.path)
+            custom = self._on_no_method
         else:
             c.string(404, "404 NOT FOUND: %s\n", c.path)
+            custom = self._on_no_route
+        if custom is not None:
+            await custom(c)
 
     # ------------------------------------------------------------- serving
 
