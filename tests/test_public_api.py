@@ -66,6 +66,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "ServerSentEvent",
         "Session",
         "Signer",
+        "TestClient",
         "basic_auth",
         "bearer_auth",
         "cors",

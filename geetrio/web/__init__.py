@@ -18,6 +18,7 @@ from ._proxies import request_id, timeout, trusted_proxies
 from ._router import Router
 from ._sessions import sessions
 from ._sse import ServerSentEvent
+from ._testing import TestClient
 from ._types import HandlerFunc
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ServerSentEvent",
     "Session",
     "Signer",
+    "TestClient",
     "basic_auth",
     "bearer_auth",
     "cors",
