@@ -11,6 +11,7 @@ from typing import Protocol
 
 import trio
 
+from .._core.nursery import unwrapped_nursery
 from ._errors import ProtocolError
 from ._message import Request, Response, render_head
 from ._parser import RequestParser
@@ -61,11 +62,13 @@ async def send_streamed(
         await conn.send(render_head(status, headers, None, keep_alive))
         if request.method == "HEAD":
             return keep_alive
-        async with trio.open_nursery() as nursery:
-            if body_read:  # else the socket still carries this request's body
-                nursery.start_soon(_watch, conn, nursery.cancel_scope)
-            whole = await _send_body(conn, request, stream, length, chunked)
-            nursery.cancel_scope.cancel()
+        whole = False
+        async with unwrapped_nursery() as nursery:  # a send's error comes out as itself
+            with trio.CancelScope() as sending:  # the watcher cancels this one
+                if body_read:  # else the socket still carries this request's body
+                    nursery.start_soon(_watch, conn, sending)
+                whole = await _send_body(conn, request, stream, length, chunked)
+            nursery.cancel_scope.cancel()  # the watcher's turn to stop
         if conn.client_gone:
             return False
         if not whole:

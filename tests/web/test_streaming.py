@@ -5,6 +5,7 @@ with ids, retry, pings on a quiet channel and ``Last-Event-ID``."""
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
@@ -59,6 +60,17 @@ def app(events: dict[str, trio.Event]) -> Engine:
             try:
                 yield b"started"
                 await trio.sleep_forever()  # waits for news that never come
+            finally:
+                events["stopped"].set()
+
+        c.stream(200, produce())
+
+    @engine.get("/flood")
+    async def flood(c: Context) -> None:
+        async def produce():  # type: ignore[no-untyped-def]
+            try:
+                while True:
+                    yield b"x" * (1 << 20)
             finally:
                 events["stopped"].set()
 
@@ -172,3 +184,24 @@ def test_event_fields_cannot_smuggle_lines() -> None:
     with pytest.raises(ValueError, match="line breaks"):
         ServerSentEvent("x", event="a\rb").encode()
     assert ServerSentEvent("a\r\nb\rc").encode() == b"data: a\ndata: b\ndata: c\n\n"
+
+
+async def test_a_client_leaving_mid_download_is_no_error_in_the_logs(
+    nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="geetrio.http")
+    events = {"stopped": trio.Event()}
+    port = await serve(nursery, events)
+    for path in ("/forever", "/flood"):  # waiting for news, or writing when it goes
+        events["stopped"] = trio.Event()
+        client = await RawClient.connect(port)
+        await client.request(get(path))
+        while not client.buffer:  # some of the body came
+            assert await client._fill()
+        await client.aclose()
+        with trio.fail_after(5):
+            await events["stopped"].wait()
+    await trio.testing.wait_all_tasks_blocked()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
