@@ -71,6 +71,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "bearer_auth",
         "cors",
         "default",
+        "gzip",
         "logger",
         "recovery",
         "request_id",

@@ -13,6 +13,7 @@ from ._context import Context
 from ._cookies import Session, Signer
 from ._cors import cors
 from ._engine import Engine, RouterGroup
+from ._gzip import gzip
 from ._middleware import logger, recovery
 from ._proxies import request_id, timeout, trusted_proxies
 from ._router import Router
@@ -35,6 +36,7 @@ __all__ = [
     "bearer_auth",
     "cors",
     "default",
+    "gzip",
     "logger",
     "recovery",
     "request_id",

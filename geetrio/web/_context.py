@@ -155,8 +155,7 @@ class Context:
         return self.request.remote_addr
 
     def client_ip(self) -> str:
-        """The client's address: the peer's, or behind ``web.trusted_proxies(...)``
-        what they forwarded (gin's ``ClientIP``)."""
+        """The peer's address, or what ``web.trusted_proxies`` found (gin's ``ClientIP``)."""
         found = self.get(CLIENT_IP_KEY)
         if found is not None:
             return str(found)
@@ -361,6 +360,17 @@ class Context:
 
     def get(self, key: str, default: Any = None) -> Any:
         return default if self._keys is None else self._keys.get(key, default)
+
+    @property
+    def response_stream(self) -> AsyncIterable[bytes] | None:
+        """The streamed body set so far (``stream``, ``sse``), else None."""
+        return self._stream
+
+    def replace_stream(self, chunks: AsyncIterable[bytes]) -> None:
+        """Stream ``chunks`` instead (a middleware wrapping the body, as gzip does)."""
+        self._stream = chunks
+        headers = self.response_headers
+        self.response_headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
 
     def to_response(self) -> Response:
         return Response(self.status_code, self.response_headers, self.response_body, self._stream)
