@@ -44,13 +44,12 @@ def postgres_server() -> Iterator[str]:
         pytest.fail(f"cannot start PostgreSQL: {exc}")
 
 
-@pytest.fixture
-def etcd_server() -> Iterator[object]:
-    """A private etcd of the test's own (``tests/etcd_server.py``)."""
+def _private_etcd(tls: dict[str, Path] | None = None) -> Iterator[object]:
+    """A private etcd of the test's own (``tests/etcd_server.py``), stopped after."""
     from tests.etcd_server import EtcdServer, Unavailable
 
     try:
-        server = EtcdServer()
+        server = EtcdServer(tls=tls)
     except Unavailable as exc:
         pytest.fail(f"cannot start etcd: {exc}")
     try:
@@ -58,25 +57,21 @@ def etcd_server() -> Iterator[object]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def etcd_server() -> Iterator[object]:
+    """A private etcd over plain HTTP."""
+    yield from _private_etcd()
 
 
 @pytest.fixture
 def tls_etcd(pki: dict[str, Path]) -> Iterator[object]:
     """A private etcd over mutual TLS: ``https://``, client certificates of the test CA
     required (``--client-cert-auth``)."""
-    from tests.etcd_server import EtcdServer, Unavailable
-
-    try:
-        server = EtcdServer(
-            tls={"key": pki["server-key"], "cert": pki["server-cert"], "ca": pki["ca"]}
-        )
-    except Unavailable as exc:
-        pytest.fail(f"cannot start etcd: {exc}")
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+    yield from _private_etcd(
+        {"key": pki["server-key"], "cert": pki["server-cert"], "ca": pki["ca"]}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,22 @@ async def wait_listening(process: trio.Process, count: int) -> None:
     await read_until(process.stderr, lambda log: log.count(b"listening on") >= count, "a node")
 
 
+async def start_two_nodes(
+    processes: list[trio.Process], urls: list[str], db: Path, api: int, *extra: str
+) -> None:
+    """``servers/cache_node.py`` for each of ``urls`` (peers of each other, the first
+    also serving the API on ``api``), appended to ``processes``; back once they listen."""
+    for i, url in enumerate(urls):
+        command = [sys.executable, str(ROOT / "servers" / "cache_node.py"), "--self", url]
+        command += ["--peers", ",".join(urls), "--db", str(db), *extra]
+        if i == 0:
+            command += ["--api", str(api)]
+        processes.append(await trio.lowlevel.open_process(command, stderr=subprocess.PIPE))
+    with trio.fail_after(20):
+        await wait_listening(processes[0], 2)
+        await wait_listening(processes[1], 1)
+
+
 @pytest.fixture
 async def cluster(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[Cluster]:
     db = tmp_path / "scores.db"
@@ -193,17 +209,9 @@ async def test_ipv6_nodes_with_peers_named_as_go_names_them(tmp_path: Path) -> N
     ports = [free_port() for _ in range(2)]
     urls = [f"http://[::1]:{ports[0]}", f"http://[::1]:{ports[1]}/"]  # a trailing slash kept
     api = free_port()
-    processes = []
+    processes: list[trio.Process] = []
     try:
-        for i, url in enumerate(urls):
-            command = [sys.executable, str(ROOT / "servers" / "cache_node.py"), "--self", url]
-            command += ["--peers", ",".join(urls), "--db", str(db)]
-            if i == 0:
-                command += ["--api", str(api)]
-            processes.append(await trio.lowlevel.open_process(command, stderr=subprocess.PIPE))
-        with trio.fail_after(20):
-            await wait_listening(processes[0], 2)
-            await wait_listening(processes[1], 1)
+        await start_two_nodes(processes, urls, db, api)
         ring = HashRing(50)
         ring.add(*urls)
         async with HTTPClient() as client:
@@ -232,17 +240,9 @@ async def test_nodes_over_tls_with_a_secret(tmp_path: Path, pki: dict[str, Path]
     api = free_port()
     security = ["--tls-cert", str(pki["server"]), "--tls-ca", str(pki["ca"])]
     security += ["--secret-file", str(secret)]
-    processes = []
+    processes: list[trio.Process] = []
     try:
-        for i, url in enumerate(urls):
-            command = [sys.executable, str(ROOT / "servers" / "cache_node.py"), "--self", url]
-            command += ["--peers", ",".join(urls), "--db", str(db), *security]
-            if i == 0:
-                command += ["--api", str(api)]
-            processes.append(await trio.lowlevel.open_process(command, stderr=subprocess.PIPE))
-        with trio.fail_after(20):
-            await wait_listening(processes[0], 2)
-            await wait_listening(processes[1], 1)
+        await start_two_nodes(processes, urls, db, api, *security)
         get = [sys.executable, str(ROOT / "clients" / "cache_get.py")]
         result = await trio.run_process(
             [*get, "--api", f"https://127.0.0.1:{api}", "--tls-ca", str(pki["ca"]), *KEYS],

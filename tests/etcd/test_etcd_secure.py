@@ -56,6 +56,9 @@ async def test_etcd_users_and_their_token(etcd_server: Any) -> None:
         assert await client.keep_alive(lease) > 0  # a stream call carries the token too
     with pytest.raises(ValueError, match="both user and password"):
         etcd.EtcdClient(etcd_server.url, user="root")
+    for bad in ("ftp://127.0.0.1:2379", "127.0.0.1:2379", "https://"):
+        with pytest.raises(ValueError, match="an etcd URL"):
+            etcd.EtcdClient(bad)
 
 
 async def test_registration_and_discovery_through_an_endpoint(etcd_server: Any) -> None:
