@@ -58,8 +58,10 @@ SURFACE: dict[ModuleType, set[str]] = {
         "server_ssl_context",
     },
     geetrio.web: {
+        "BindError",
         "Context",
         "Engine",
+        "HTTPError",
         "HandlerFunc",
         "Router",
         "RouterGroup",

@@ -13,6 +13,7 @@ from ._context import Context
 from ._cookies import Session, Signer
 from ._cors import cors
 from ._engine import Engine, RouterGroup
+from ._errors import BindError, HTTPError
 from ._gzip import gzip
 from ._middleware import logger, recovery
 from ._proxies import request_id, timeout, trusted_proxies
@@ -23,8 +24,10 @@ from ._testing import TestClient
 from ._types import HandlerFunc
 
 __all__ = [
+    "BindError",
     "Context",
     "Engine",
+    "HTTPError",
     "HandlerFunc",
     "Router",
     "RouterGroup",

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import parse_qs
 
 import trio
 
-from ..http import Headers, Request, Response
+from ..http import Request, Response
 from ..http._message import has_control
-from ._cookies import Session, parse_cookies, set_cookie_header
+from ._cookies import Session, set_cookie_header
+from ._errors import HTTPError
 from ._json import dump_json as _dump_json
+from ._request_view import RequestView
 from ._sse import ServerSentEvent, event_stream
 
 SESSION_KEY = "geetrio.session"  # where web.sessions() leaves c.session
@@ -41,7 +42,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _TEXT = "text/plain; charset=utf-8"
 
 
-class Context:
+class Context(RequestView):
     """What a handler gets: the request, the response it builds, and the chain.
 
     Response helpers (``string``, ``json``, ``data``, ``html``, ``fail``, ``status``,
@@ -55,9 +56,6 @@ class Context:
     # Rarely used state starts as class attributes so a request pays only for what
     # it touches.
     _keys: dict[str, Any] | None = None
-    _query: dict[str, list[str]] | None = None
-    _form: dict[str, list[str]] | None = None
-    _cookies: dict[str, str] | None = None
     _stream: AsyncIterable[bytes] | None = None
     _dropped: list[AsyncIterable[bytes]] | None = None  # replaced streams, to close
     detached = False
@@ -86,7 +84,10 @@ class Context:
         self._index = 0
         handlers = self._handlers
         try:
-            await handlers[0](self)
+            try:
+                await handlers[0](self)
+            except HTTPError as exc:
+                self._answer(exc)
             if self._index == 0 and len(handlers) > 1:  # a middleware returned without next()
                 await self.next()
         except BaseException:
@@ -113,93 +114,12 @@ class Context:
 
     # ------------------------------------------------------------------ request
 
-    @property
-    def method(self) -> str:
-        return self.request.method
-
-    @property
-    def path(self) -> str:
-        """The percent-decoded path, without the query string."""
-        return self.request.path
-
-    @property
-    def headers(self) -> Headers:
-        """Request headers; lookups ignore case."""
-        return self.request.headers
-
-    @property
-    def trailers(self) -> Headers:
-        """Trailer fields of a chunked request body (lookups ignore case): kept apart
-        from ``headers``, since a proxy that filtered the headers may not have seen them."""
-        return Headers(self.request.trailers)
-
-    @property
-    def body(self) -> bytes:
-        """The whole request body. Routes registered with ``stream_body=True`` read it
-        with ``c.stream_body()`` instead (this raises ``RuntimeError`` there)."""
-        if self.request.body_stream is not None:
-            raise RuntimeError(
-                "this route streams its body: use `async for chunk in c.stream_body()`"
-            )
-        return self.request.body
-
-    def stream_body(self) -> AsyncIterator[bytes]:
-        """The request body chunk by chunk as it arrives (``stream_body=True`` routes);
-        on other routes, the buffered body as one chunk."""
-        if self.request.body_stream is not None:
-            return self.request.body_stream
-        return _one_chunk(self.request.body)
-
-    @property
-    def remote_addr(self) -> str:
-        return self.request.remote_addr
-
     def client_ip(self) -> str:
         """The peer's address, or what ``web.trusted_proxies`` found (gin's ``ClientIP``)."""
         found = self.get(CLIENT_IP_KEY)
         if found is not None:
             return str(found)
         return self.request.remote_addr.rsplit(":", 1)[0].strip("[]")
-
-    @property
-    def peer_certificate(self) -> dict[str, Any] | None:
-        """The client's certificate over mutual TLS (``Request.peer_certificate``)."""
-        return self.request.peer_certificate
-
-    def param(self, key: str) -> str:
-        """A path parameter (``:name`` or ``*name``); "" when absent."""
-        return self.params.get(key, "")
-
-    def query(self, key: str, default: str = "") -> str:
-        """The first value of ``key`` in the query string."""
-        if self._query is None:
-            self._query = parse_qs(self.request.query_string, keep_blank_values=True)
-        values = self._query.get(key)
-        return values[0] if values else default
-
-    def post_form(self, key: str, default: str = "") -> str:
-        """The first value of ``key`` in an ``application/x-www-form-urlencoded`` body."""
-        if self._form is None:
-            content_type = self.request.headers.get("content-type", "")
-            form_body = content_type.split(";", 1)[0].strip().lower()
-            if form_body == "application/x-www-form-urlencoded":
-                self._form = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
-            else:
-                self._form = {}
-        values = self._form.get(key)
-        return values[0] if values else default
-
-    @property
-    def cookies(self) -> dict[str, str]:
-        """The request's cookies (its ``Cookie`` headers, read leniently as browsers do)."""
-        if self._cookies is None:
-            header = "; ".join(self.request.headers.getlist("cookie"))
-            self._cookies = parse_cookies(header) if header else {}
-        return self._cookies
-
-    def cookie(self, name: str, default: str = "") -> str:
-        """A cookie's value (gin's ``Cookie``); ``default`` when the request has none."""
-        return self.cookies.get(name, default)
 
     @property
     def session(self) -> Session:
@@ -317,11 +237,6 @@ class Context:
         self.set_header("cache-control", "no-cache")
         self.set_header("x-accel-buffering", "no")  # nginx: pass events through at once
 
-    @property
-    def last_event_id(self) -> str:
-        """The ``Last-Event-ID`` of a reconnecting ``EventSource`` ("" on a first visit)."""
-        return self.request.headers.get("last-event-id", "")
-
     def redirect(self, code: int, location: str) -> None:
         if not 300 <= code <= 399:
             raise ValueError(f"redirect needs a 3xx status, got {code}")
@@ -349,8 +264,17 @@ class Context:
         self._index += 1
         handlers = self._handlers
         while self._index < len(handlers):
-            await handlers[self._index](self)
+            try:
+                await handlers[self._index](self)
+            except HTTPError as exc:
+                self._answer(exc)
             self._index += 1
+
+    def _answer(self, error: HTTPError) -> None:
+        """A handler raised ``error``: its answer replaces the handler's, and the
+        handlers not yet run do not run."""
+        self._index = _ABORTED
+        self.json(error.status, error.body())
 
     def set(self, key: str, value: Any) -> None:
         """Store a value for the rest of this request's chain."""
@@ -382,11 +306,6 @@ class Context:
         self.response_body = b""
         if self._stream is not None:
             self._drop_stream()
-
-
-async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
-    if body:
-        yield body
 
 
 def _check_header(key: str, value: str) -> None:
