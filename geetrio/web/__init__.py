@@ -16,17 +16,21 @@ from ._engine import Engine, RouterGroup
 from ._errors import BindError, HTTPError
 from ._gzip import gzip
 from ._middleware import logger, recovery
+from ._multipart import FormData, FormLimits
 from ._proxies import request_id, timeout, trusted_proxies
 from ._router import Router
 from ._sessions import sessions
 from ._sse import ServerSentEvent
 from ._testing import TestClient
 from ._types import HandlerFunc
+from ._upload import UploadFile
 
 __all__ = [
     "BindError",
     "Context",
     "Engine",
+    "FormData",
+    "FormLimits",
     "HTTPError",
     "HandlerFunc",
     "Router",
@@ -35,6 +39,7 @@ __all__ = [
     "Session",
     "Signer",
     "TestClient",
+    "UploadFile",
     "basic_auth",
     "bearer_auth",
     "cors",

@@ -14,7 +14,7 @@ from ..http._message import has_control
 from ._cookies import Session, set_cookie_header
 from ._errors import HTTPError
 from ._json import dump_json as _dump_json
-from ._request_view import RequestView
+from ._request_view import EngineSettings, RequestView
 from ._sse import ServerSentEvent, event_stream
 
 SESSION_KEY = "geetrio.session"  # where web.sessions() leaves c.session
@@ -25,8 +25,8 @@ HandlerFunc = Callable[["Context"], Awaitable[None]]
 """A handler or middleware: ``async def handler(c: Context) -> None``."""
 
 
-class Renderer(Protocol):
-    """What a context needs of its engine: templates (``Engine`` is one)."""
+class Renderer(EngineSettings, Protocol):
+    """What a context needs of its engine: templates, settings (``Engine`` is one)."""
 
     def render(self, name: str, data: Mapping[str, Any]) -> bytes: ...
 
@@ -57,8 +57,9 @@ class Context(RequestView):
     # it touches.
     _keys: dict[str, Any] | None = None
     _stream: AsyncIterable[bytes] | None = None
-    _dropped: list[AsyncIterable[bytes]] | None = None  # replaced streams, to close
     detached = False
+
+    engine: Renderer
 
     def __init__(
         self,
@@ -183,9 +184,10 @@ class Context(RequestView):
         self._stream = None
 
     async def close_dropped(self, *, all_streams: bool = False) -> None:
-        """``aclose()`` the streams replaced by later answers (and with ``all_streams``
-        the current one too: the response will not be sent). Shielded and bounded:
-        cancelled, it still closes them (within 1 s) before ``Cancelled`` goes on."""
+        """``aclose()`` the streams replaced by later answers and the forms parsed (and
+        with ``all_streams`` the current stream too: the response will not be sent).
+        Shielded and bounded: cancelled, it still closes them (within 1 s) before
+        ``Cancelled`` goes on."""
         streams = self._dropped or []
         if all_streams and self._stream is not None:
             streams.append(self._stream)

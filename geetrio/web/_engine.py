@@ -15,6 +15,7 @@ import trio
 
 from ..http import Request, Response, ServerConfig, run_until_signal, serve
 from ._context import Context
+from ._multipart import FormLimits
 from ._router import Router
 from ._types import Decorator, HandlerFunc
 from ._websocket import IDLE_TIMEOUT, MAX_MESSAGE_BYTES, PING_INTERVAL, websocket_endpoint
@@ -189,6 +190,9 @@ class Engine(RouterGroup):
         self._on_no_route: HandlerFunc | None = None
         self._on_no_method: HandlerFunc | None = None
         self._templates = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+        self.form_limits = FormLimits()
+        """Limits of multipart forms (``c.form()``): parts, field and file sizes, the
+        whole body, when files spool to disk; replace with ``web.FormLimits(...)``."""
 
     # ------------------------------------------------------------- templates
 

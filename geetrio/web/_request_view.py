@@ -4,19 +4,28 @@ cookies, and binding them into dataclasses (``bind``, ``bind_query``)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs
 
 from .._core import convert
 from ..http import Headers, Request
 from ._cookies import parse_cookies
 from ._errors import BindError, HTTPError
+from ._multipart import FormData, FormLimits, read_multipart
+from ._upload import UploadFile
 
 __all__ = ["RequestView"]
 
 T = TypeVar("T")
 
 _FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+
+
+class EngineSettings(Protocol):
+    """What the request side needs of the engine."""
+
+    form_limits: FormLimits
 
 
 class RequestView:
@@ -24,11 +33,15 @@ class RequestView:
 
     request: Request
     params: dict[str, str]
+    engine: EngineSettings
     # Rarely used state starts as class attributes so a request pays only for what
     # it touches.
     _query: dict[str, list[str]] | None = None
     _form: dict[str, list[str]] | None = None
     _cookies: dict[str, str] | None = None
+    _form_data: FormData | None = None
+    # replaced response streams and parsed forms: aclose()d when the chain ends
+    _dropped: list[Any] | None = None
 
     @property
     def method(self) -> str:
@@ -123,7 +136,7 @@ class RequestView:
 
     async def bind(self, model: type[T]) -> T:
         """The body as a ``model`` (a dataclass: nested, lists, optionals), read by its
-        content type: JSON, or a url-encoded form (gin's ``ShouldBind``). A body that
+        content type: JSON, a url-encoded or a multipart form (gin's ``ShouldBind``). A body that
         does not fit raises ``web.BindError``, which answers 400 with a JSON list of
         every bad field's path — unless the handler catches it; another content type
         answers 415. ``__post_init__`` raising ``ValueError`` is a bad field too.
@@ -134,10 +147,42 @@ class RequestView:
                 return convert.decode_json(self.body, model)  # type: ignore[no-any-return]
             except convert.ConversionError as exc:
                 raise BindError(exc.problems) from None
-        if kind == _FORM:
-            self.post_form("")  # parses the form once
-            return _from_strings(self._form or {}, model)
+        if kind in (_FORM, _MULTIPART):
+            return _from_strings((await self.form()).fields, model)
         raise HTTPError(415, f"cannot bind a body of type {kind or 'none'!r}")
+
+    async def form(self, limits: FormLimits | None = None) -> FormData:
+        """The form: a ``multipart/form-data`` body parsed as it streams in (files in
+        ``.files`` as ``UploadFile``, spooled to disk past ``limits.spool_bytes``), or a
+        url-encoded one (``.fields`` only). Parsed once; ``post_form`` then reads its
+        fields too. Limits (``Engine.form_limits`` unless given): ``HTTPError`` 413 or
+        400 naming what is wrong — as is a malformed body. The uploads are closed when
+        the request's chain ends: save or read them before. Cancellation: the uploads
+        made so far are closed and ``Cancelled`` goes on."""
+        if self._form_data is None:
+            kind = self.content_type
+            if kind == _MULTIPART:
+                content_type = self.request.headers.get("content-type", "")
+                chosen = limits or self.engine.form_limits
+                body = self.request.body_stream or self.request.body
+                form = await read_multipart(content_type, body, chosen)
+                if self._dropped is None:
+                    self._dropped = []
+                self._dropped.append(form)
+            else:
+                self.post_form("")  # url-encoded (or no form: empty)
+                form = FormData(fields=self._form or {})
+            self._form_data = form
+            self._form = form.fields
+        return self._form_data
+
+    async def form_file(self, name: str) -> UploadFile:
+        """The file sent as ``name`` (gin's ``FormFile``); ``HTTPError`` 400 when the
+        form has none. Cancellation: as ``form``."""
+        upload = (await self.form()).file(name)
+        if upload is None:
+            raise HTTPError(400, f"no file in form field {name!r}")
+        return upload
 
     def bind_query(self, model: type[T]) -> T:
         """The query string as a ``model`` (a dataclass): scalars take the first value,
