@@ -4,7 +4,7 @@ Routes: a home page (template) linking everything, query and path parameters, gr
 with middleware, templates with a func map, static files, a panic route (recovery), and
 a WebSocket echo on the same port. Ctrl-C drains gracefully; a second Ctrl-C stops.
 
-    python servers/web_demo.py --host 127.0.0.1 --port 9999
+    python servers/web_demo.py --host 127.0.0.1 --port 9999 [--workers N]
 """
 
 from __future__ import annotations
@@ -102,10 +102,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="geetrio demo web app (Gee, days 1-7)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=9999, help="TCP port (0 = any free port)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes serving the port (SO_REUSEPORT)"
+    )
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     log.info("geetrio demo: open http://%s:%d/ (Ctrl-C to stop)", args.host, args.port)
-    build_app().run(f"{args.host}:{args.port}", config=ServerConfig())
+    build_app().run(f"{args.host}:{args.port}", config=ServerConfig(), workers=args.workers)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from ._signals import run_until_signal
 from ._streams import PrefixedStream
 from ._target import decode_path
 from ._types import Handler
+from ._workers import bind_slots, run_workers
 
 __all__ = [
     "ClientError",
@@ -41,12 +42,14 @@ __all__ = [
     "Routes",
     "ServerConfig",
     "Transport",
+    "bind_slots",
     "client_ssl_context",
     "decode_path",
     "default_max_connections",
     "open_pipelined_client",
     "render_head",
     "run_until_signal",
+    "run_workers",
     "serve",
     "serve_listeners",
     "server_ssl_context",

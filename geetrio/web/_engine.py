@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -13,7 +13,17 @@ from typing import Any
 import jinja2
 import trio
 
-from ..http import Request, Response, ServerConfig, run_until_signal, serve
+from .._core.tls import warn_if_exposed
+from ..http import (
+    Request,
+    Response,
+    ServerConfig,
+    bind_slots,
+    run_until_signal,
+    run_workers,
+    serve,
+    serve_listeners,
+)
 from ._context import Context
 from ._multipart import FormLimits
 from ._router import Router
@@ -293,11 +303,59 @@ class Engine(RouterGroup):
         found = self._router.lookup(request.method, request.path)
         return found is not None and found[0].stream_body
 
-    def run(self, addr: str = ":9999", *, config: ServerConfig | None = None) -> None:
+    async def serve_listeners(
+        self,
+        listeners: Sequence[trio.abc.Listener[Any]],
+        *,
+        config: ServerConfig | None = None,
+        shutdown: trio.Event | None = None,
+        task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """``serve`` on listeners you made (``http.serve_listeners``). Cancelled: stops
+        at once (``shutdown`` drains)."""
+        if config is None or config.ssl_context is None:
+            warn_if_exposed(listeners, log, "plain HTTP")
+        await serve_listeners(
+            self.handle,
+            listeners,
+            config=config,
+            shutdown=shutdown,
+            stream_body=self.streams_body if self._streaming_routes else None,
+            task_status=task_status,
+        )
+
+    def run(
+        self, addr: str = ":9999", *, config: ServerConfig | None = None, workers: int = 1
+    ) -> None:
         """Blocking helper: serve on ``"host:port"`` (``":9999"`` = every interface)
-        until SIGINT/SIGTERM, which drains gracefully; a second signal stops at once."""
+        until SIGINT/SIGTERM, which drains gracefully; a second signal stops at once.
+        ``workers=N``: N processes on the port (``SO_REUSEPORT``), each an ordinary
+        ``trio.run``, under a supervisor that replaces any that dies
+        (``geetrio.http.run_workers``); call it before anything starts threads."""
         host, _, port = addr.rpartition(":")
-        trio.run(run_until_signal, partial(self._serve_and_log, host or None, int(port), config))
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        if workers == 1:
+            main = partial(self._serve_and_log, host or None, int(port), config)
+            trio.run(run_until_signal, main)
+            return
+        slots = bind_slots(host or None, int(port), workers)
+        try:
+            bound = slots[0][0].getsockname()[1]
+            log.info("listening on http://%s:%d (%d workers)", host or "0.0.0.0", bound, workers)
+            run_workers(partial(self._serve_worker, config), slots)
+        finally:
+            for group in slots:
+                for sock in group:
+                    sock.close()
+
+    async def _serve_worker(
+        self,
+        config: ServerConfig | None,
+        listeners: list[trio.SocketListener],
+        shutdown: trio.Event,
+    ) -> None:
+        await self.serve_listeners(listeners, config=config, shutdown=shutdown)
 
     async def _serve_and_log(
         self, host: str | None, port: int, config: ServerConfig | None, shutdown: trio.Event

@@ -84,9 +84,11 @@ async def test_day2_to_day7(days: dict, caplog: pytest.LogCaptureFixture) -> Non
     assert (await call(d7, "GET", "/")).body == b"Hello Geektutu\n"
 
 
-async def test_demo_server_process_serves_and_stops_on_sigint() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_demo_server_process_serves_and_stops_on_sigint(workers: int) -> None:
+    demo = [sys.executable, str(ROOT / "servers" / "web_demo.py"), "--port", "0"]
     process = await trio.lowlevel.open_process(
-        [sys.executable, str(ROOT / "servers" / "web_demo.py"), "--port", "0"],
+        [*demo, "--workers", str(workers)],
         stderr=subprocess.PIPE,
     )
     assert process.stderr is not None
