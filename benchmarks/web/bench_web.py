@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent.parent))
 
 from benchmarks.common import free_port, median, stop, taskset, wait_port  # noqa: E402
 
-SERVERS = ["geetrio", "geetrio-recovery", "uvicorn", "uvicorn-asyncio", "hypercorn-trio"]
+SERVERS = ["geetrio", "geetrio-recovery", "bare", "uvicorn", "uvicorn-asyncio", "hypercorn-trio"]
 ROUTES = {"/": "/", "/user/:name": "/user/geektutu"}
 IDLE_CONNECTIONS = 1000
 
@@ -161,7 +161,13 @@ def main() -> None:
 
     print("\nratios (req/s, higher is better; p99, lower is better):")
     for ours in ("geetrio", "geetrio-recovery"):
-        for peer, target in (("uvicorn", 1.2), ("uvicorn-asyncio", 1.2), ("hypercorn-trio", 10.0)):
+        targets = (
+            ("bare", 0.85),
+            ("uvicorn", 1.4),
+            ("uvicorn-asyncio", 1.4),
+            ("hypercorn-trio", 10.0),
+        )
+        for peer, target in targets:
             for route in ROUTES:
                 if (ours, route) in results and (peer, route) in results:
                     a, b = results[ours, route], results[peer, route]

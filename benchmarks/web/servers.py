@@ -8,6 +8,7 @@ Every server answers the same two routes: ``GET /`` -> 13-byte text and
     python benchmarks/web/servers.py uvicorn PORT          (uvloop + httptools: uvicorn[standard])
     python benchmarks/web/servers.py uvicorn-asyncio PORT  (plain asyncio loop + httptools)
     python benchmarks/web/servers.py hypercorn-trio PORT
+    python benchmarks/web/servers.py bare PORT   (the floor: trio + httptools, no framework)
 
 With ``BENCH_TLS_CERT`` set (a PEM file holding the key and the certificate chain),
 geetrio and uvicorn serve HTTPS with it (bench_https.py).
@@ -97,6 +98,68 @@ def hypercorn_trio(port: int, keep_alive: float) -> None:
     trio.run(serve, starlette_app(), config)
 
 
+def bare(port: int) -> None:
+    """The least a trio server on httptools can do for these two routes: one task per
+    connection, the parser's callbacks, a response built with an f-string, one
+    ``send_all`` per batch of pipelined requests. No limits, no timeouts, no
+    framework: the floor the issue measures geetrio's cost against."""
+    import json
+    import time
+    from email.utils import formatdate
+    from functools import partial
+
+    import httptools
+    import trio
+
+    dated = [0, ""]
+
+    def today() -> str:  # the Date header, made once a second
+        now = int(time.time())
+        if now != dated[0]:
+            dated[:] = [now, formatdate(now, usegmt=True)]
+        return str(dated[1])
+
+    class Connection:
+        def __init__(self) -> None:
+            self.url = b""
+            self.out: list[bytes] = []
+            self.parser = httptools.HttpRequestParser(self)
+
+        def on_url(self, url: bytes) -> None:
+            self.url += url
+
+        def on_message_complete(self) -> None:
+            path = self.url.decode()
+            self.url = b""
+            if path == "/":
+                body, kind = b"Hello, World!", "text/plain; charset=utf-8"
+            elif path.startswith("/user/"):
+                body = json.dumps({"name": path[6:], "id": 42}).encode()
+                kind = "application/json"
+            else:
+                body, kind = b"404", "text/plain"
+            head = (
+                f"HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {len(body)}"
+                f"\r\ndate: {today()}\r\n\r\n"
+            )
+            self.out.append(head.encode() + body)
+
+    async def handle(stream: trio.SocketStream) -> None:
+        connection = Connection()
+        try:
+            while data := await stream.receive_some(65536):
+                connection.parser.feed_data(data)
+                if connection.out:
+                    await stream.send_all(b"".join(connection.out))
+                    connection.out.clear()
+        except (trio.BrokenResourceError, httptools.HttpParserError):
+            pass
+        finally:
+            await stream.aclose()
+
+    trio.run(partial(trio.serve_tcp, handle, port, host="127.0.0.1"))
+
+
 def main() -> None:
     name, port = sys.argv[1], int(sys.argv[2])
     keep_alive = float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
@@ -112,6 +175,8 @@ def main() -> None:
         uvicorn_server(port, "asyncio", keep_alive)
     elif name == "hypercorn-trio":
         hypercorn_trio(port, keep_alive)
+    elif name == "bare":
+        bare(port)
     else:
         raise SystemExit(f"unknown server {name!r}")
 

@@ -156,7 +156,9 @@ class _Parts:
         self._file_bytes += end - start
         if self._file_bytes > self.limits.max_file_bytes:
             raise HTTPError(413, f"file {upload.filename!r} is too large")
-        self.writes.append((upload, data[start:end]))
+        # python-multipart hands over the body chunk with bounds: most of the time the
+        # whole chunk, kept as it is rather than copied
+        self.writes.append((upload, data if start == 0 and end == len(data) else data[start:end]))
 
     def on_part_end(self) -> None:
         if self._upload is not None:
@@ -183,22 +185,8 @@ async def read_multipart(
     form = FormData()
     parts = _Parts(limits, form)
     parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
-    total = 0
     try:
-        async for chunk in _Pieces(body) if isinstance(body, bytes) else body:
-            total += len(chunk)
-            if total > limits.max_body_bytes:
-                raise HTTPError(413, "the form is too large")
-            parser.write(chunk)
-            for upload, data in parts.writes:
-                await upload.write(data)
-            parts.writes.clear()
-            for upload in parts.finished:
-                await upload.finish()
-            parts.finished.clear()
-        parser.finalize()
-        if not parts.ended:
-            raise HTTPError(400, "the multipart body ended before its closing boundary")
+        await _parse(_Pieces(body) if isinstance(body, bytes) else body, parser, parts, limits)
     except FormParserError as exc:
         form.close()
         raise HTTPError(400, f"malformed multipart body: {exc}") from None
@@ -206,6 +194,26 @@ async def read_multipart(
         form.close()
         raise
     return form
+
+
+async def _parse(
+    chunks: AsyncIterable[bytes], parser: MultipartParser, parts: _Parts, limits: FormLimits
+) -> None:
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if total > limits.max_body_bytes:
+            raise HTTPError(413, "the form is too large")
+        parser.write(chunk)
+        for upload, data in parts.writes:
+            await upload.write(data)
+        parts.writes.clear()
+        for upload in parts.finished:
+            await upload.finish()
+        parts.finished.clear()
+    parser.finalize()
+    if not parts.ended:
+        raise HTTPError(400, "the multipart body ended before its closing boundary")
 
 
 class _Pieces:

@@ -43,8 +43,10 @@ class UploadFile:
         self.content_type = content_type
         self.headers = headers
         self.size = 0
-        self._memory = bytearray()  # the whole file while small, then the unwritten tail
-        self._file: IO[bytes] | None = None
+        self._memory = bytearray()  # the whole file while it is small
+        self._file: IO[bytes] | None = None  # past spool_bytes: the file, and
+        self._pending: list[bytes] = []  # what is not written to it yet
+        self._pending_bytes = 0
         self._spool_bytes = spool_bytes
         self._spool_dir = spool_dir
         self._position = 0
@@ -63,26 +65,31 @@ class UploadFile:
         a cancelled write may have spooled part of ``data``; the upload is then
         unusable (the request is ending)."""
         self.size += len(data)
-        self._memory += data
-        if self._file is None and len(self._memory) <= self._spool_bytes:
-            return
         if self._file is None:
+            if self.size <= self._spool_bytes:
+                self._memory += data
+                return
             self._file = await trio.to_thread.run_sync(
                 tempfile.TemporaryFile, "w+b", -1, None, None, "", "upload-", self._spool_dir
             )
-        if len(self._memory) >= _FLUSH:
+            if self._memory:
+                self._pending.append(bytes(self._memory))
+                self._memory = bytearray()
+        self._pending.append(data)  # kept as it came: the worker thread does the copying
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= _FLUSH:
             await self._flush()
 
     async def _flush(self) -> None:
         file = self._file
         assert file is not None
-        pending, self._memory = bytes(self._memory), bytearray()
-        await trio.to_thread.run_sync(file.write, pending)
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        await trio.to_thread.run_sync(file.writelines, pending)
 
     async def finish(self) -> None:
         """The part ended: write what is pending and rewind. Cancellation: as ``write``."""
         if self._file is not None:
-            if self._memory:
+            if self._pending:
                 await self._flush()
             await trio.to_thread.run_sync(self._file.seek, 0)
 
@@ -121,6 +128,7 @@ class UploadFile:
         """Free the memory and the temporary file (if any): closing an unlinked file
         only frees its blocks, no disk wait."""
         self._memory = bytearray()
+        self._pending = []
         file, self._file = self._file, None
         if file is not None:
             file.close()
