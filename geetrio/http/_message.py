@@ -203,6 +203,21 @@ def has_control(text: str) -> bool:
     return len(data.translate(None, _CONTROL)) != len(data)
 
 
+_ONE_FIELD: dict[tuple[str, str], bytes] = {}  # a lone header field, rendered and checked
+_ONE_FIELD_MAX = 256
+
+
+def _fields(headers: list[tuple[str, str]]) -> bytes:
+    fields = "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
+    # Each line ends in CR LF; any other control character (CR or LF that would split
+    # the response, NUL, VT, FF, DEL...) is refused: HTAB alone may appear. One pass.
+    if len(fields) - len(fields.translate(None, _CONTROL)) != 2 * len(headers):
+        raise ValueError(
+            f"a response header contains a line break or control character: {headers!r}"
+        )
+    return fields
+
+
 def render_head(
     status: int, headers: list[tuple[str, str]], content_length: int | None, keep_alive: bool
 ) -> bytes:
@@ -214,13 +229,14 @@ def render_head(
         if not 100 <= status <= 999:
             raise ValueError(f"invalid status code {status}")
         status_line = _status_line(status)
-    fields = "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
-    # Each line ends in CR LF; any other control character (CR or LF that would split
-    # the response, NUL, VT, FF, DEL...) is refused: HTAB alone may appear. One pass.
-    if len(fields) - len(fields.translate(None, _CONTROL)) != 2 * len(headers):
-        raise ValueError(
-            f"a response header contains a line break or control character: {headers!r}"
-        )
+    if len(headers) == 1:  # the common answer: a content type alone, rendered once
+        fields = _ONE_FIELD.get(headers[0])
+        if fields is None:
+            fields = _fields(headers)
+            if len(_ONE_FIELD) < _ONE_FIELD_MAX:
+                _ONE_FIELD[headers[0]] = fields
+    else:
+        fields = _fields(headers)
     tail = b"\r\n" if keep_alive else b"connection: close\r\n\r\n"
     if content_length is None:
         return b"".join((status_line, _date_header(), fields, tail))

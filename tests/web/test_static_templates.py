@@ -1,15 +1,18 @@
-"""Static files and templates, over real sockets where bytes on the wire matter."""
+"""Static files and templates: through ``web.TestClient`` (the real server loop and
+parser, no socket), over a real socket where the bytes on the wire matter (a HEAD
+answer's framing among pipelined requests)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
 import trio
 
-from geetrio.web import Context, Engine, default
+from geetrio.web import Context, Engine, TestClient, default
 from geetrio.web._static import SMALL_FILE, _resolve
 from tests.helpers import RawClient, call, get, header
 
@@ -29,24 +32,35 @@ def site(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-async def port(site: Path, nursery: trio.Nursery) -> int:
+def static_app(site: Path) -> Engine:
     app = Engine()
     app.static("/assets", site / "static")
-    return await nursery.start(app.serve, "127.0.0.1", 0)
+    return app
 
 
-async def test_serves_files_with_content_type_and_last_modified(port: int, site: Path) -> None:
-    client = await RawClient.connect(port)
-    response = await client.request(get("/assets/css/geektutu.css"))
+@pytest.fixture
+async def port(site: Path, nursery: trio.Nursery) -> int:
+    return await nursery.start(static_app(site).serve, "127.0.0.1", 0)
+
+
+@pytest.fixture
+async def client(site: Path) -> AsyncIterator[TestClient]:
+    async with TestClient(static_app(site)) as client:
+        yield client
+
+
+async def test_serves_files_with_content_type_and_last_modified(
+    client: TestClient, site: Path
+) -> None:
+    response = await client.get("/assets/css/geektutu.css")
     assert response.status == 200
     assert response.body == b"p { color: red; }\n"
     assert response.headers["content-type"] == "text/css"
     mtime = (site / "static" / "css" / "geektutu.css").stat().st_mtime
     assert response.headers["last-modified"] == formatdate(mtime, usegmt=True)
-    html = await client.request(get("/assets/page.html"))
+    html = await client.get("/assets/page.html")
     assert html.headers["content-type"] == "text/html"
-    await client.aclose()
+    assert (await client.get("/assets/big.bin")).body == BIG  # streamed from the file
 
 
 async def test_large_files_stream_and_head_sends_only_the_length(port: int) -> None:
@@ -66,25 +80,16 @@ async def test_large_files_stream_and_head_sends_only_the_length(port: int) -> N
     await client.aclose()
 
 
-async def test_if_modified_since(port: int) -> None:
-    client = await RawClient.connect(port)
-    first = await client.request(get("/assets/css/geektutu.css"))
-    stamp = first.headers["last-modified"]
-    same = await client.request(
-        get("/assets/css/geektutu.css", extra=f"If-Modified-Since: {stamp}\r\n")
-    )
+async def test_if_modified_since(client: TestClient) -> None:
+    css = "/assets/css/geektutu.css"
+    stamp = (await client.get(css)).headers["last-modified"]
+    same = await client.get(css, headers={"If-Modified-Since": stamp})
     assert (same.status, same.body) == (304, b"")
     assert "content-length" not in same.headers
-    old = formatdate(0, usegmt=True)
-    older = await client.request(
-        get("/assets/css/geektutu.css", extra=f"If-Modified-Since: {old}\r\n")
-    )
+    older = await client.get(css, headers={"If-Modified-Since": formatdate(0, usegmt=True)})
     assert older.status == 200
-    garbage = await client.request(
-        get("/assets/css/geektutu.css", extra="If-Modified-Since: yesterday\r\n")
-    )
+    garbage = await client.get(css, headers={"If-Modified-Since": "yesterday"})
     assert garbage.status == 200
-    await client.aclose()
 
 
 @pytest.mark.parametrize(
@@ -105,19 +110,15 @@ async def test_if_modified_since(port: int) -> None:
         "/assets/a%00b",
     ],
 )
-async def test_nothing_outside_the_folder_and_no_listings(port: int, target: str) -> None:
-    client = await RawClient.connect(port)
-    response = await client.request(f"GET {target} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+async def test_nothing_outside_the_folder_and_no_listings(client: TestClient, target: str) -> None:
+    response = await client.get(target)
     assert response.status == (400 if "%00" in target else 404)  # a NUL is refused first
     assert b"top secret" not in response.body and b"root:" not in response.body
-    await client.aclose()
 
 
-async def test_symlinks_that_stay_inside_are_served(port: int) -> None:
-    client = await RawClient.connect(port)
-    response = await client.request(get("/assets/inside-link.css"))
+async def test_symlinks_that_stay_inside_are_served(client: TestClient) -> None:
+    response = await client.get("/assets/inside-link.css")
     assert (response.status, response.body) == (200, b"p { color: red; }\n")
-    await client.aclose()
 
 
 def test_resolve_refuses_absolute_paths_directly(site: Path) -> None:
