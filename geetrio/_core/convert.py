@@ -30,11 +30,14 @@ import msgspec
 
 from .netjson import JSONError, loads
 
-__all__ = ["MAX_PROBLEMS", "ConversionError", "decode_json", "from_plain", "from_strings"]
-__all__ += ["to_plain"]
+__all__ = ["MAX_PROBLEMS", "ConversionError", "bounded", "decode_json", "from_plain"]
+__all__ += ["from_strings", "to_plain"]
 
 MAX_PROBLEMS = 20
 """Problems one error reports at most (a hostile list of a million bad items stops here)."""
+
+MAX_STRING_DEPTH = 32
+"""Nested dataclasses ``from_strings`` reads at most (``a.b.c=``: three)."""
 
 _NONE = type(None)
 _BARE: dict[Any, Any] = {dict: dict[str, Any], list: list[Any]}
@@ -128,9 +131,10 @@ def _union(value: Any, annotation: Any, path: str, fold_case: bool) -> Any:
         if _NONE in options:
             return None
         raise _one(path, f"null is not a {_name(annotation)}")
-    for option in options:
-        if option is _NONE:
-            continue
+    others = [option for option in options if option is not _NONE]
+    if len(others) == 1:  # X | None: X's own problems, with their paths
+        return from_plain(value, others[0], path, fold_case=fold_case)
+    for option in others:
         try:
             return from_plain(value, option, path, fold_case=fold_case)
         except ConversionError:
@@ -225,14 +229,20 @@ def _build(cls: type, kwargs: dict[str, Any], path: str) -> Any:
 # ----------------------------------------------------------------- query strings, forms
 
 
-def from_strings(values: Mapping[str, Sequence[str]], cls: type, path: str = "") -> Any:
+def from_strings(
+    values: Mapping[str, Sequence[str]], cls: type, path: str = "", depth: int = 0
+) -> Any:
     """The dataclass ``cls`` from string values (``parse_qs``-shaped: every key to its
     list of values). A scalar field takes the first value (an empty one counts as
     absent), a ``list[...]`` field every value of ``name`` or ``name[]``, a nested
     dataclass the keys under ``name.``; ``bool`` reads true/false, 1/0, on/off, yes/no.
-    Raises ``TypeError`` for a field type no string can fill (a programming error)."""
+    Nested at most ``MAX_STRING_DEPTH`` deep (each level filters every key: a hostile
+    form must not make that quadratic). Raises ``TypeError`` for a field type no string
+    can fill (a programming error)."""
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise TypeError(f"binding from strings needs a dataclass, not {_name(cls)}")
+    if depth > MAX_STRING_DEPTH:
+        raise _one(path, "nested too deeply")
     kwargs: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for name, annotation, required in _fields(cls):
@@ -243,7 +253,7 @@ def from_strings(values: Mapping[str, Sequence[str]], cls: type, path: str = "")
                 prefix = name + "."
                 nested = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
                 if nested:
-                    kwargs[name] = from_strings(nested, inner, where)
+                    kwargs[name] = from_strings(nested, inner, where, depth + 1)
                 elif optional:
                     kwargs[name] = None
                 elif required:
@@ -326,11 +336,23 @@ def decode_json(data: bytes, annotation: Any, path: str = "") -> Any:
             pass  # the general path below names every field that does not fit
         except msgspec.DecodeError as exc:
             raise _one(path, f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise _one(path, "nested too deeply") from None
     try:
         value = loads(data)
     except JSONError as exc:
         raise _one(path, f"not valid JSON: {exc}") from None
-    return from_plain(value, annotation, path, fold_case=False)
+    return bounded(from_plain, value, annotation, path, fold_case=False)
+
+
+def bounded(convert: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``convert(*args, **kwargs)``, with a value nested deeper than the interpreter's
+    recursion limit refused as a ``ConversionError`` (a self-referential dataclass
+    meets a hostile document or query string) instead of a ``RecursionError``."""
+    try:
+        return convert(*args, **kwargs)
+    except RecursionError:
+        raise _one("", "nested too deeply") from None
 
 
 def _decoder(annotation: Any) -> msgspec.json.Decoder[Any] | None:

@@ -26,6 +26,6 @@ def to_plain(obj: Any) -> Any:
 def from_plain(value: Any, annotation: Any, path: str = "argument") -> Any:
     """``value`` (decoded JSON) as an ``annotation``; Go's case-insensitive key match."""
     try:
-        return convert.from_plain(value, annotation, path)
+        return convert.bounded(convert.from_plain, value, annotation, path)
     except convert.ConversionError as exc:
         raise ConversionError(str(exc), exc.problems) from None

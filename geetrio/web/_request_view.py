@@ -101,7 +101,8 @@ class RequestView:
         return values[0] if values else default
 
     def post_form(self, key: str, default: str = "") -> str:
-        """The first value of ``key`` in an ``application/x-www-form-urlencoded`` body."""
+        """The first value of ``key`` in an ``application/x-www-form-urlencoded`` body
+        (in a multipart one too, once ``await c.form()`` parsed it)."""
         if self._form is None:
             if self.content_type == _FORM:
                 self._form = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -136,11 +137,11 @@ class RequestView:
 
     async def bind(self, model: type[T]) -> T:
         """The body as a ``model`` (a dataclass: nested, lists, optionals), read by its
-        content type: JSON, a url-encoded or a multipart form (gin's ``ShouldBind``). A body that
-        does not fit raises ``web.BindError``, which answers 400 with a JSON list of
-        every bad field's path — unless the handler catches it; another content type
-        answers 415. ``__post_init__`` raising ``ValueError`` is a bad field too.
-        Cancellation: none of its own (the body is already read)."""
+        content type: JSON, a url-encoded or a multipart form (gin's ``ShouldBind``).
+        A body that does not fit raises ``web.BindError``, which answers 400 with a JSON
+        list of every bad field's path — unless the handler catches it; another content
+        type answers 415. ``__post_init__`` raising ``ValueError`` is a bad field too.
+        Cancellation: only a multipart form waits (as ``form`` does)."""
         kind = self.content_type
         if kind == "application/json" or kind.endswith("+json"):
             try:
@@ -195,7 +196,7 @@ class RequestView:
 
 def _from_strings(values: dict[str, list[str]], model: type[T]) -> T:
     try:
-        return convert.from_strings(values, model)  # type: ignore[no-any-return]
+        return convert.bounded(convert.from_strings, values, model)  # type: ignore[no-any-return]
     except convert.ConversionError as exc:
         raise BindError(exc.problems) from None
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from geetrio.http import ServerConfig
 from geetrio.web import BindError, Context, Engine, HTTPError, TestClient, default
 
 
@@ -243,3 +244,50 @@ async def test_http_error_answers_json_and_middleware_sees_an_answer() -> None:
 def test_http_error_refuses_a_status_that_is_not_an_error() -> None:
     with pytest.raises(ValueError, match="4xx or 5xx"):
         HTTPError(200)
+
+
+@dataclass
+class Node:
+    name: str
+    child: Node | None = None
+
+
+@pytest.mark.parametrize("depth", [5, 2_000])
+async def test_a_self_referential_model_meets_hostile_depth(depth: int) -> None:
+    engine = Engine()
+
+    @engine.post("/tree")
+    async def tree(c: Context) -> None:
+        node, levels = await c.bind(Node), 0
+        while node.child is not None:
+            node, levels = node.child, levels + 1
+        c.json(200, {"levels": levels})
+
+    @engine.get("/tree")
+    async def tree_query(c: Context) -> None:
+        c.json(200, {"name": c.bind_query(Node).name})
+
+    body = "1"  # a bad leaf: the general path walks the whole depth to name it
+    for _ in range(depth):
+        body = f'{{"name": "n", "child": {body}}}'
+    good = body.replace("1", "null")
+    levels = min(depth, 40)  # past 32 levels a query string is refused (MAX_STRING_DEPTH)
+    deep_query = "&".join(["name=root"] + ["child." * i + "name=x" for i in range(1, levels)])
+    json_type = {"Content-Type": "application/json"}
+    async with TestClient(engine, config=ServerConfig(max_uri_bytes=65536)) as client:
+        bad_answer = await client.post("/tree", body=body.encode(), headers=json_type)
+        good_answer = await client.post("/tree", body=good.encode(), headers=json_type)
+        query_answer = await client.get("/tree?" + deep_query)
+    assert bad_answer.status == 400
+    if depth < 100:
+        assert bad_answer.json()["errors"][0]["path"] == "child." * (depth - 1) + "child"
+        assert good_answer.json() == {"levels": depth - 1}
+        assert query_answer.json() == {"name": "root"}
+    else:  # deeper than the interpreter recurses: refused, never a 500
+        for answer in (bad_answer, good_answer):
+            assert answer.status == 400
+            assert answer.json()["errors"] == [{"path": "", "message": "nested too deeply"}]
+        assert query_answer.status == 400
+        [error] = query_answer.json()["errors"]
+        assert error["path"] == ".".join(["child"] * 33)
+        assert error["message"] == "nested too deeply"
