@@ -65,7 +65,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "Engine",
         "FormData",
         "FormLimits",
-        "HTTPError",
+        "HTTPException",
         "HandlerFunc",
         "Router",
         "RouterGroup",

@@ -13,7 +13,7 @@ from ._context import Context
 from ._cookies import Session, Signer
 from ._cors import cors
 from ._engine import Engine, RouterGroup
-from ._errors import BindError, HTTPError
+from ._errors import BindError, HTTPException
 from ._gzip import gzip
 from ._middleware import logger, recovery
 from ._multipart import FormData, FormLimits
@@ -31,7 +31,7 @@ __all__ = [
     "Engine",
     "FormData",
     "FormLimits",
-    "HTTPError",
+    "HTTPException",
     "HandlerFunc",
     "Router",
     "RouterGroup",

@@ -12,7 +12,7 @@ import trio
 from ..http import Request, Response
 from ..http._message import has_control
 from ._cookies import Session, set_cookie_header
-from ._errors import HTTPError
+from ._errors import HTTPException
 from ._json import dump_json as _dump_json
 from ._request_view import EngineSettings, RequestView
 from ._sse import ServerSentEvent, event_stream
@@ -87,7 +87,7 @@ class Context(RequestView):
         try:
             try:
                 await handlers[0](self)
-            except HTTPError as exc:
+            except HTTPException as exc:
                 self._answer(exc)
             if self._index == 0 and len(handlers) > 1:  # a middleware returned without next()
                 await self.next()
@@ -268,11 +268,11 @@ class Context(RequestView):
         while self._index < len(handlers):
             try:
                 await handlers[self._index](self)
-            except HTTPError as exc:
+            except HTTPException as exc:
                 self._answer(exc)
             self._index += 1
 
-    def _answer(self, error: HTTPError) -> None:
+    def _answer(self, error: HTTPException) -> None:
         """A handler raised ``error``: its answer replaces the handler's, and the
         handlers not yet run do not run."""
         self._index = _ABORTED

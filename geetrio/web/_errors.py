@@ -1,4 +1,4 @@
-"""Errors a handler raises to answer at once: ``HTTPError`` and binding's ``BindError``.
+"""Errors a handler raises to answer at once: ``HTTPException`` and binding's ``BindError``.
 
 The context catches them where the handler was called (``Context.next``), so every
 middleware around that handler sees an ordinary answer — a logger logs the 400, CORS
@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["BindError", "HTTPError"]
+__all__ = ["BindError", "HTTPException"]
 
 
-class HTTPError(Exception):
-    """``raise web.HTTPError(404, "no such user")``: answer JSON ``{"message": ...}``
+class HTTPException(Exception):
+    """``raise web.HTTPException(404, "no such user")``: answer JSON ``{"message": ...}``
     (plus ``extra`` fields) with ``status``, and stop the handlers not yet run."""
 
     def __init__(self, status: int, message: str = "", **extra: Any) -> None:
         if not 400 <= status <= 599:
-            raise ValueError(f"HTTPError needs a 4xx or 5xx status, got {status}")
+            raise ValueError(f"HTTPException needs a 4xx or 5xx status, got {status}")
         super().__init__(message or f"HTTP {status}")
         self.status = status
         self.message = message or f"HTTP {status}"
@@ -29,7 +29,7 @@ class HTTPError(Exception):
         return {"message": self.message, **self.extra}
 
 
-class BindError(HTTPError, ValueError):
+class BindError(HTTPException, ValueError):
     """A body or query string that does not fit the model: 400, with ``errors``, one
     ``{"path": "items[0].qty", "message": "expected int, got string 'x'"}`` per field."""
 

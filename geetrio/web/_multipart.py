@@ -16,7 +16,7 @@ import trio
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ._errors import HTTPError
+from ._errors import HTTPException
 from ._upload import UploadFile
 
 __all__ = ["FormData", "FormLimits", "read_multipart"]
@@ -98,7 +98,7 @@ class _Parts:
     def on_part_begin(self) -> None:
         self.count += 1
         if self.count > self.limits.max_parts:
-            raise HTTPError(400, f"more than {self.limits.max_parts} parts in the form")
+            raise HTTPException(400, f"more than {self.limits.max_parts} parts in the form")
         self._headers = []
         self._header_bytes = 0
         self._field = None
@@ -109,7 +109,7 @@ class _Parts:
     def _grow_headers(self, size: int) -> None:
         self._header_bytes += size
         if self._header_bytes > self.limits.max_part_header_bytes:
-            raise HTTPError(413, "a part's headers are too large")
+            raise HTTPException(413, "a part's headers are too large")
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._grow_headers(end - start)
@@ -129,7 +129,7 @@ class _Parts:
         _, options = parse_options_header(headers.get("content-disposition", ""))
         name = options.get(b"name")
         if name is None:
-            raise HTTPError(400, "a form part without a name (Content-Disposition)")
+            raise HTTPException(400, "a form part without a name (Content-Disposition)")
         self._field = field = name.decode("utf-8", "replace")
         filename = options.get(b"filename")
         if filename == b"":  # a file input left empty: no file, no field
@@ -150,12 +150,12 @@ class _Parts:
         upload = self._upload
         if upload is None:
             if len(self._data) + end - start > self.limits.max_field_bytes:
-                raise HTTPError(413, f"form field {self._field!r} is too large")
+                raise HTTPException(413, f"form field {self._field!r} is too large")
             self._data += data[start:end]
             return
         self._file_bytes += end - start
         if self._file_bytes > self.limits.max_file_bytes:
-            raise HTTPError(413, f"file {upload.filename!r} is too large")
+            raise HTTPException(413, f"file {upload.filename!r} is too large")
         # python-multipart hands over the body chunk with bounds: most of the time the
         # whole chunk, kept as it is rather than copied
         self.writes.append((upload, data if start == 0 and end == len(data) else data[start:end]))
@@ -175,13 +175,13 @@ async def read_multipart(
     content_type: str, body: bytes | AsyncIterable[bytes], limits: FormLimits
 ) -> FormData:
     """Parse a ``multipart/form-data`` body as it arrives (or a buffered one, in
-    pieces of 64 KiB: the same limits and spooling). Raises ``HTTPError`` (400,
+    pieces of 64 KiB: the same limits and spooling). Raises ``HTTPException`` (400,
     413) naming what is wrong; the uploads made so far are closed then. Cancellation:
     the uploads are closed and ``Cancelled`` goes on."""
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if not boundary or len(boundary) > 70:  # RFC 2046: 1 to 70 characters
-        raise HTTPError(400, "a multipart body needs a boundary of 1 to 70 characters")
+        raise HTTPException(400, "a multipart body needs a boundary of 1 to 70 characters")
     form = FormData()
     parts = _Parts(limits, form)
     parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
@@ -189,7 +189,7 @@ async def read_multipart(
         await _parse(_Pieces(body) if isinstance(body, bytes) else body, parser, parts, limits)
     except FormParserError as exc:
         form.close()
-        raise HTTPError(400, f"malformed multipart body: {exc}") from None
+        raise HTTPException(400, f"malformed multipart body: {exc}") from None
     except BaseException:
         form.close()
         raise
@@ -203,7 +203,7 @@ async def _parse(
     async for chunk in chunks:
         total += len(chunk)
         if total > limits.max_body_bytes:
-            raise HTTPError(413, "the form is too large")
+            raise HTTPException(413, "the form is too large")
         parser.write(chunk)
         for upload, data in parts.writes:
             await upload.write(data)
@@ -213,7 +213,7 @@ async def _parse(
         parts.finished.clear()
     parser.finalize()
     if not parts.ended:
-        raise HTTPError(400, "the multipart body ended before its closing boundary")
+        raise HTTPException(400, "the multipart body ended before its closing boundary")
 
 
 class _Pieces:

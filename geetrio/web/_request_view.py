@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from .._core import convert
 from ..http import Headers, Request
 from ._cookies import parse_cookies
-from ._errors import BindError, HTTPError
+from ._errors import BindError, HTTPException
 from ._multipart import FormData, FormLimits, read_multipart
 from ._upload import UploadFile
 
@@ -150,13 +150,13 @@ class RequestView:
                 raise BindError(exc.problems) from None
         if kind in (_FORM, _MULTIPART):
             return _from_strings((await self.form()).fields, model)
-        raise HTTPError(415, f"cannot bind a body of type {kind or 'none'!r}")
+        raise HTTPException(415, f"cannot bind a body of type {kind or 'none'!r}")
 
     async def form(self, limits: FormLimits | None = None) -> FormData:
         """The form: a ``multipart/form-data`` body parsed as it streams in (files in
         ``.files`` as ``UploadFile``, spooled to disk past ``limits.spool_bytes``), or a
         url-encoded one (``.fields`` only). Parsed once; ``post_form`` then reads its
-        fields too. Limits (``Engine.form_limits`` unless given): ``HTTPError`` 413 or
+        fields too. Limits (``Engine.form_limits`` unless given): ``HTTPException`` 413 or
         400 naming what is wrong — as is a malformed body. The uploads are closed when
         the request's chain ends: save or read them before. Cancellation: the uploads
         made so far are closed and ``Cancelled`` goes on."""
@@ -165,7 +165,8 @@ class RequestView:
             if kind == _MULTIPART:
                 content_type = self.request.headers.get("content-type", "")
                 chosen = limits or self.engine.form_limits
-                body = self.request.body_stream or self.request.body
+                stream = self.request.body_stream
+                body = stream if stream is not None else self.request.body
                 form = await read_multipart(content_type, body, chosen)
                 if self._dropped is None:
                     self._dropped = []
@@ -178,11 +179,11 @@ class RequestView:
         return self._form_data
 
     async def form_file(self, name: str) -> UploadFile:
-        """The file sent as ``name`` (gin's ``FormFile``); ``HTTPError`` 400 when the
+        """The file sent as ``name`` (gin's ``FormFile``); ``HTTPException`` 400 when the
         form has none. Cancellation: as ``form``."""
         upload = (await self.form()).file(name)
         if upload is None:
-            raise HTTPError(400, f"no file in form field {name!r}")
+            raise HTTPException(400, f"no file in form field {name!r}")
         return upload
 
     def bind_query(self, model: type[T]) -> T:

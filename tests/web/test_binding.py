@@ -1,4 +1,4 @@
-"""Binding (``await c.bind(Model)``, ``c.bind_query(Model)``) and ``web.HTTPError``:
+"""Binding (``await c.bind(Model)``, ``c.bind_query(Model)``) and ``web.HTTPException``:
 JSON and form bodies and query strings into dataclasses — nested, lists, optionals,
 ``__post_init__`` validation — and every bad field named in a 400, never a 500."""
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from geetrio.http import ServerConfig
-from geetrio.web import BindError, Context, Engine, HTTPError, TestClient, default
+from geetrio.web import BindError, Context, Engine, HTTPException, TestClient, default
 
 
 @dataclass
@@ -85,7 +85,7 @@ def app() -> Engine:
     @engine.get("/users/:id")
     async def user(c: Context) -> None:
         c.set_header("X-Seen", "yes")
-        raise HTTPError(404, "no such user", id=c.param("id"))
+        raise HTTPException(404, "no such user", id=c.param("id"))
 
     return engine
 
@@ -243,7 +243,7 @@ async def test_http_error_answers_json_and_middleware_sees_an_answer() -> None:
 
 def test_http_error_refuses_a_status_that_is_not_an_error() -> None:
     with pytest.raises(ValueError, match="4xx or 5xx"):
-        HTTPError(200)
+        HTTPException(200)
 
 
 @dataclass
