@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import trio
 
+from .sockstream import FastSocketStream
 from .tlsstream import TLSStream
 
 __all__ = ["close_now", "peer_address", "transport_of"]
@@ -25,7 +26,7 @@ def close_now(stream: trio.abc.Stream) -> bool:
     through the scheduler). False, nothing done, for other streams."""
     if isinstance(stream, TLSStream):
         return stream.close_now()
-    if isinstance(stream, trio.SocketStream):
+    if isinstance(stream, trio.SocketStream | FastSocketStream):
         stream.socket.close()
         return True
     return False

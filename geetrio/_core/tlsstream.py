@@ -27,6 +27,8 @@ from typing import Any
 
 import trio
 
+from .sockstream import receive_from, send_to
+
 __all__ = ["TLSStream"]
 
 RECEIVE_SIZE = 65536  # ciphertext read from the transport at a time (4 full records)
@@ -187,45 +189,16 @@ class TLSStream(trio.abc.Stream):
             self._incoming.write_eof()
 
     async def _receive_from_socket(self) -> bytes:
-        """The transport's ``receive_some``, from the socket itself, with the same
-        checkpoints and errors as trio's socket stream."""
-        await trio.lowlevel.checkpoint_if_cancelled()
-        waited = False
-        while True:
-            fd = self._fd()
-            if fd < 0:
-                raise trio.ClosedResourceError("the socket was closed")
-            try:
-                data = os.read(fd, RECEIVE_SIZE)
-            except BlockingIOError:
-                await trio.lowlevel.wait_readable(fd)  # a checkpoint of its own
-                waited = True
-                continue
-            except OSError as exc:
-                raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
-            if not waited:
-                await trio.lowlevel.cancel_shielded_checkpoint()
-            return data
+        """The transport's ``receive_some``, from the socket itself."""
+        if self._socket is None:
+            raise trio.ClosedResourceError("the socket was closed")
+        return await receive_from(self._socket, RECEIVE_SIZE)
 
     async def _send_to_socket(self, data: bytes) -> None:
-        """The transport's ``send_all``, to the socket itself, with the same checkpoints
-        and errors as trio's socket stream."""
-        await trio.lowlevel.checkpoint_if_cancelled()
-        view = memoryview(data)
-        waited = False
-        while view:
-            fd = self._fd()
-            if fd < 0:
-                raise trio.ClosedResourceError("the socket was closed")
-            try:
-                view = view[os.write(fd, view) :]
-            except BlockingIOError:
-                await trio.lowlevel.wait_writable(fd)  # a checkpoint of its own
-                waited = True
-            except OSError as exc:
-                raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
-        if not waited:
-            await trio.lowlevel.cancel_shielded_checkpoint()
+        """The transport's ``send_all``, to the socket itself."""
+        if self._socket is None:
+            raise trio.ClosedResourceError("the socket was closed")
+        await send_to(self._socket, data)
 
     def _fd(self) -> int:
         return -1 if self._socket is None else self._socket.fileno()

@@ -33,6 +33,7 @@ import trio
 
 from .._core.accept import accept_loop, serve_until_shutdown
 from .._core.budget import process_budget
+from .._core.sockstream import FastSocketStream
 from .._core.streams import close_now
 from .._core.text import limited
 from .._core.tls import Handshakes, warn_if_exposed
@@ -162,6 +163,8 @@ class _Server:
                 if tls is None:  # failed, timed out, or evicted (``evict_idle``)
                     return
                 stream = tls
+            else:
+                stream = FastSocketStream.of(stream)
             await self.serve_connection(Connection(self, stream))
         finally:
             self.share.release()

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import trio
 
+from .._core.sockstream import FastSocketStream
 from .._core.tlsstream import TLSStream
 
 __all__ = ["FrameWriter", "Queued"]
@@ -63,7 +64,10 @@ class FrameWriter:
         self._sending = False
         # The fast path writes to the socket itself: a plain socket stream's, or through
         # our TLS stream's send_nowait.
-        self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else -1
+        if isinstance(stream, trio.SocketStream | FastSocketStream):
+            self._fd = stream.socket.fileno()
+        else:
+            self._fd = -1
         self._tls = stream if isinstance(stream, TLSStream) else None
         self.error: str | None = None
 
