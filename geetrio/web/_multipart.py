@@ -25,13 +25,17 @@ __all__ = ["FormData", "FormLimits", "read_multipart"]
 @dataclass(frozen=True)
 class FormLimits:
     """Limits of one multipart body (``Engine.form_limits``, or per ``c.form(limits=)``).
-    Past a size limit: 413; past a count or a malformed body: 400.
+    Past a size limit: 413; past a count or a malformed body: 400. Files stay in memory
+    up to ``spool_bytes`` each and ``max_memory_bytes`` with the fields: past that, the
+    next files go to disk from their first byte, and fields past it answer 413.
 
     Streamed routes (``stream_body=True``) are not held to the server's
     ``max_body_bytes``: ``max_body_bytes`` here is their cap."""
 
     max_parts: int = 1000
+    max_files: int = 50  # file parts (each spooled one holds a descriptor)
     max_field_bytes: int = 1 << 20  # one non-file field
+    max_memory_bytes: int = 16 << 20  # fields and small files held in memory, together
     max_file_bytes: int = 1 << 30  # one file
     max_body_bytes: int = 2 << 30  # the whole body
     max_part_header_bytes: int = 16 << 10  # one part's headers together
@@ -71,6 +75,8 @@ class _Parts:
         self.limits = limits
         self.form = form
         self.count = 0
+        self.file_count = 0
+        self.memory = 0  # bytes of finished fields and in-memory files
         self.ended = False
         self.writes: list[tuple[UploadFile, bytes]] = []
         self.finished: list[UploadFile] = []
@@ -82,6 +88,7 @@ class _Parts:
         self._data = bytearray()
         self._upload: UploadFile | None = None
         self._file_bytes = 0
+        self._spool_at = 0  # the current file's spool threshold
 
     def callbacks(self) -> dict[str, object]:
         return {
@@ -136,12 +143,17 @@ class _Parts:
             self._field = None
         elif filename is not None:
             limits = self.limits
+            self.file_count += 1
+            if self.file_count > limits.max_files:
+                raise HTTPException(400, f"more than {limits.max_files} files in the form")
+            # in memory within what the form may still hold there, else on disk
+            self._spool_at = min(limits.spool_bytes, max(0, limits.max_memory_bytes - self.memory))
             self._upload = UploadFile(
                 field,
                 filename.decode("utf-8", "replace"),
                 headers.get("content-type", "application/octet-stream"),
                 self._headers,
-                spool_bytes=limits.spool_bytes,
+                spool_bytes=self._spool_at,
                 spool_dir=limits.spool_dir,
             )
             self.form.files.setdefault(field, []).append(self._upload)
@@ -149,8 +161,11 @@ class _Parts:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         upload = self._upload
         if upload is None:
-            if len(self._data) + end - start > self.limits.max_field_bytes:
+            size = len(self._data) + end - start
+            if size > self.limits.max_field_bytes:
                 raise HTTPException(413, f"form field {self._field!r} is too large")
+            if self.memory + size > self.limits.max_memory_bytes:
+                raise HTTPException(413, "the form's fields are too large together")
             self._data += data[start:end]
             return
         self._file_bytes += end - start
@@ -163,7 +178,10 @@ class _Parts:
     def on_part_end(self) -> None:
         if self._upload is not None:
             self.finished.append(self._upload)
+            if self._file_bytes <= self._spool_at:  # it stays in memory
+                self.memory += self._file_bytes
         elif self._field is not None:
+            self.memory += len(self._data)
             value = self._data.decode("utf-8", "replace")
             self.form.fields.setdefault(self._field, []).append(value)
 

@@ -164,6 +164,18 @@ async def test_form_file_reads_and_bind_takes_multipart_fields(tmp_path: Path) -
             "form is too large",
         ),
         (
+            {"max_files": 2},
+            form(*[part(f"f{i}", b"x", "a.txt") for i in range(3)]),
+            400,
+            "more than 2 files",
+        ),
+        (
+            {"max_memory_bytes": 250},
+            form(*[part(f"f{i}", b"x" * 100) for i in range(3)]),
+            413,
+            "fields are too large together",
+        ),
+        (
             {"max_part_header_bytes": 200},
             form(f"--{BOUNDARY}\r\nX-Pad: {'p' * 300}\r\n\r\nx\r\n".encode()),
             413,
@@ -211,6 +223,20 @@ async def test_malformed_bodies_answer_400_and_leave_no_temporary_file(
         assert response.status == 400
         assert message in response.json()["message"]
         assert spooled(tmp_path / "spool") == 0 and os.listdir(tmp_path / "spool") == []
+
+
+async def test_small_files_past_the_memory_budget_go_to_disk(tmp_path: Path) -> None:
+    """Many small files cannot pile up in memory: past ``max_memory_bytes`` (with the
+    fields) each next file is spooled from its first byte."""
+    engine = app(tmp_path, max_memory_bytes=2500)
+    files = [part(f"f{i}", bytes(800), f"{i}.bin") for i in range(4)]
+    body = form(part("note", b"n" * 500), *files)
+    async with TestClient(engine) as client:
+        response = await client.post("/upload", body=body, headers={"Content-Type": TYPE})
+    got = response.json()["files"]
+    # 500 of fields, then 800 + 800 in memory (2,100); the third would pass 2,500
+    assert [got[f"f{i}"][3] for i in range(4)] == [True, True, False, False]
+    assert [got[f"f{i}"][1] for i in range(4)] == [800] * 4
 
 
 async def test_a_client_leaving_mid_upload_closes_the_spooled_file(
