@@ -105,7 +105,7 @@ class RequestView:
         (in a multipart one too, once ``await c.form()`` parsed it)."""
         if self._form is None:
             if self.content_type == _FORM:
-                self._form = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+                self._form = _parse_form(self.body, self.engine.form_limits.max_parts)
             else:
                 self._form = {}
         values = self._form.get(key)
@@ -205,3 +205,14 @@ def _from_strings(values: dict[str, list[str]], model: type[T]) -> T:
 async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
     if body:
         yield body
+
+
+def _parse_form(body: bytes, max_fields: int) -> dict[str, list[str]]:
+    """A url-encoded body's fields; more than ``max_fields`` (``FormLimits.max_parts``)
+    answers 400 (an 8 MiB body of ``a&a&a...`` would be four million of them)."""
+    try:
+        return parse_qs(
+            body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_fields
+        )
+    except ValueError:
+        raise HTTPException(400, f"more than {max_fields} fields in the form") from None

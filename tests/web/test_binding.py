@@ -171,6 +171,17 @@ async def test_a_form_body_binds_like_json() -> None:
         assert response.json() == {"fallback": True, "paths": ["sku", "qty"]}
 
 
+async def test_a_form_of_too_many_fields_answers_400() -> None:
+    async with TestClient(app()) as client:
+        response = await client.post(
+            "/lenient",
+            body=b"a&" * 1001,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status == 400
+        assert response.json()["message"] == "more than 1000 fields in the form"
+
+
 async def test_an_unknown_content_type_answers_415() -> None:
     async with TestClient(app()) as client:
         response = await client.post(
