@@ -19,8 +19,10 @@ from ._errors import (
     UnsupportedType,
 )
 from ._postgres import PostgreSQLDialect
+from ._reads import Page
 from ._session import Query, Raw, Session
 from ._sqlite import SQLiteDialect
+from ._stats import QueryCount, count_queries
 from .schema import Field, Schema
 
 register_dialect(SQLiteDialect())
@@ -34,8 +36,10 @@ __all__ = [
     "IntegrityError",
     "NotFound",
     "ORMError",
+    "Page",
     "PostgreSQLDialect",
     "Query",
+    "QueryCount",
     "Raw",
     "SQLiteDialect",
     "Schema",
@@ -43,6 +47,7 @@ __all__ = [
     "StandardDialect",
     "UnknownDialect",
     "UnsupportedType",
+    "count_queries",
     "get_dialect",
     "open",
     "quote_identifier",

@@ -53,6 +53,7 @@ class Dialect(Protocol):
 
     name: str
     errors: DriverErrors  # ``with dialect.errors:`` -- a driver error leaves as ours
+    no_limit: str  # the LIMIT that means none, for an OFFSET without one ("" if optional)
 
     def quote_identifier(self, name: str) -> str: ...
 
@@ -99,6 +100,7 @@ class StandardDialect:
 
     name = ""
     types: dict[type, str] = {}
+    no_limit = ""  # standard SQL (and PostgreSQL): OFFSET stands alone
 
     def __init__(self) -> None:
         self.errors = DriverErrors(self.wrap_error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from ._hooks import INSTANCE_HOOKS, TABLE_HOOKS, has_hook
 from ._mapper import Mapper
 from ._migrate import migrate
 from ._session import Session
+from ._stats import record
 from ._transaction import current_level, run_transaction
 from ._types import Job
 from .schema import parse
@@ -29,6 +31,7 @@ log = logging.getLogger("geetrio.orm")
 
 T = TypeVar("T")
 CLOSE_GRACE = 5.0  # seconds close() waits for an open transaction
+SLOW_THRESHOLD = 0.2  # gorm's default: a statement of 200 ms or more is logged as slow
 
 
 class Engine:
@@ -53,6 +56,10 @@ class Engine:
         self.dialect = dialect
         self._mappers: dict[type, Mapper] = {}
         self.closed = False
+        self.slow_threshold: float | None = SLOW_THRESHOLD
+        """Statements running this many seconds or more are logged at WARNING on
+        ``geetrio.orm`` (None: never); every statement is logged at DEBUG with its
+        duration."""
 
     @property
     def path(self) -> str:
@@ -115,20 +122,20 @@ class Engine:
         the task that started it) is in, while that one is open, else on its own. It
         waits while a nested transaction of that transaction is open. Cancelled: as
         every statement (the class docstring): not run, or interrupted and undone."""
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "%s %r", sql, params if not isinstance(params, list) else f"<{len(params)} rows>"
-            )
         with self.dialect.errors:
             level = current_level(self)
             while level is not None and level.child is not None:
                 await level.wait_for_child()
                 level = current_level(self)
-            if level is not None:
-                return await level.worker.run(job)
-            if self.closed:
-                raise ORMError("the engine is closed")
-            return await self._db.run_statement(job)
+            started = time.perf_counter()
+            try:
+                if level is not None:
+                    return await level.worker.run(job)
+                if self.closed:
+                    raise ORMError("the engine is closed")
+                return await self._db.run_statement(job)
+            finally:
+                record(sql, params, time.perf_counter() - started, self.slow_threshold)
 
     async def transaction(self, fn: Callable[[Session], Awaitable[T]]) -> T:
         """Run ``await fn(session)`` in a transaction: commit when it returns, roll back

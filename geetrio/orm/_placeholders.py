@@ -14,8 +14,9 @@ be written in ORM SQL; use ``jsonb_exists(col, key)`` and friends.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["to_pyformat"]
+__all__ = ["expand_lists", "to_pyformat"]
 
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\uffff][A-Za-z_0-9\x80-\uffff]*)?\$")
 _CACHE_SIZE = 512
@@ -29,22 +30,50 @@ def to_pyformat(sql: str) -> tuple[str, int]:
     cached = _cache.get(sql)
     if cached is not None:
         return cached
-    result = _translate(sql)
+    result = _translate(sql)[:2]
     if len(_cache) >= _CACHE_SIZE:
         _cache.clear()
     _cache[sql] = result
     return result
 
 
-def _translate(sql: str) -> tuple[str, int]:
+def expand_lists(condition: str, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """A list (or tuple, set) bound to one ``?`` becomes as many ``?`` as it has items,
+    its items the parameters (``"id IN (?)", [1, 2]`` -> ``"id IN (?, ?)", (1, 2)``); an
+    empty one becomes ``NULL`` (``IN (NULL)`` matches nothing). Other values stay."""
+    if not any(isinstance(a, list | tuple | set | frozenset) for a in args):
+        return condition, args
+    positions = _translate(condition)[2]
+    if len(positions) != len(args):
+        raise ValueError(f"{condition!r} has {len(positions)} '?' but {len(args)} values")
+    pieces: list[str] = []
+    values: list[Any] = []
+    start = 0
+    for at, arg in zip(positions, args, strict=True):
+        pieces.append(condition[start:at])
+        if isinstance(arg, list | tuple | set | frozenset):
+            items = list(arg)
+            pieces.append(", ".join("?" for _ in items) if items else "NULL")
+            values.extend(items)
+        else:
+            pieces.append("?")
+            values.append(arg)
+        start = at + 1
+    pieces.append(condition[start:])
+    return "".join(pieces), tuple(values)
+
+
+def _translate(sql: str) -> tuple[str, int, list[int]]:
     out: list[str] = []
     count = 0
+    positions: list[int] = []  # where each placeholder is in ``sql``
     i, n = 0, len(sql)
     while i < n:
         ch = sql[i]
         if ch == "?":
             out.append("%s")
             count += 1
+            positions.append(i)
             i += 1
         elif ch == "%":
             out.append("%%")
@@ -82,7 +111,7 @@ def _translate(sql: str) -> tuple[str, int]:
         else:
             out.append(ch)
             i += 1
-    return "".join(out), count
+    return "".join(out), count, positions
 
 
 def _word(ch: str) -> bool:

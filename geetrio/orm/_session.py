@@ -10,7 +10,7 @@ parameters (``where("name = ?", name)``), never into the text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar, overload
@@ -19,7 +19,9 @@ from . import clause
 from ._errors import NotFound
 from ._executor import Executor
 from ._hooks import call_hook
-from ._placeholders import to_pyformat
+from ._jobs import _fetchall, _fetchone, _rowcount
+from ._placeholders import expand_lists, to_pyformat
+from ._reads import Reads
 from ._types import Condition, DBConnection
 
 __all__ = ["Query", "Raw", "Session"]
@@ -101,19 +103,6 @@ class Session:
         return total
 
 
-# Jobs: what runs in the worker thread, built here so each closes over its own values.
-def _rowcount(sql: str, params: Any) -> Callable[[DBConnection], int]:
-    return lambda conn: conn.execute(sql, params).rowcount
-
-
-def _fetchall(sql: str, params: Any) -> Callable[[DBConnection], list[Any]]:
-    return lambda conn: conn.execute(sql, params).fetchall()
-
-
-def _fetchone(sql: str, params: Any) -> Callable[[DBConnection], Any]:
-    return lambda conn: conn.execute(sql, params).fetchone()
-
-
 def _insert_many(conn: DBConnection, sql: str, rows: list[tuple[Any, ...]]) -> int:
     if conn.in_transaction:
         return conn.executemany(sql, rows).rowcount
@@ -127,10 +116,10 @@ def _insert_many(conn: DBConnection, sql: str, rows: list[tuple[Any, ...]]) -> i
     return count
 
 
-class Query(Generic[M]):
+class Query(Reads, Generic[M]):
     """An immutable query: each method returns a new one."""
 
-    __slots__ = ("conditions", "count_limit", "model_type", "order", "session")
+    __slots__ = ("conditions", "count_limit", "model_type", "order", "session", "skip")
 
     def __init__(
         self,
@@ -139,44 +128,61 @@ class Query(Generic[M]):
         conditions: tuple[Condition, ...] = (),
         order: str | None = None,
         count_limit: int | None = None,
+        skip: int = 0,
     ) -> None:
         self.session = session
         self.model_type = model_type
         self.conditions = conditions
         self.order = order
         self.count_limit = count_limit
+        self.skip = skip
 
     def __repr__(self) -> str:
         model = self.model_type.__name__ if self.model_type else None
         where = [c for c, _ in self.conditions]
-        return f"<Query {model} where={where} order={self.order!r} limit={self.count_limit}>"
+        return (
+            f"<Query {model} where={where} order={self.order!r} limit={self.count_limit}"
+            f" offset={self.skip}>"
+        )
+
+    def _with(self, **changes: Any) -> Query[Any]:
+        state: dict[str, Any] = {
+            "model_type": self.model_type,
+            "conditions": self.conditions,
+            "order": self.order,
+            "count_limit": self.count_limit,
+            "skip": self.skip,
+        }
+        state.update(changes)
+        return Query(self.session, **state)
 
     def model(self, model: type[Any]) -> Query[Any]:
-        return Query(self.session, model, self.conditions, self.order, self.count_limit)
+        return self._with(model_type=model)
 
     def where(self, condition: str, *args: Any) -> Query[M]:
         if not isinstance(condition, str) or not condition.strip():
             raise ValueError("where() needs a SQL condition such as 'age > ?'")
+        condition, args = expand_lists(condition, args)
         _, marks = to_pyformat(condition)  # '?' in literals and identifiers are not marks
         if marks != len(args):
             raise ValueError(f"where({condition!r}) has {marks} '?' but {len(args)} values")
-        return Query(
-            self.session,
-            self.model_type,
-            (*self.conditions, (condition, args)),
-            self.order,
-            self.count_limit,
-        )
+        return self._with(conditions=(*self.conditions, (condition, args)))
 
     def order_by(self, order: str) -> Query[M]:
         if not isinstance(order, str) or not order.strip() or ";" in order:
             raise ValueError(f"order_by() needs a column list such as 'age DESC', not {order!r}")
-        return Query(self.session, self.model_type, self.conditions, order, self.count_limit)
+        return self._with(order=order)
 
     def limit(self, count: int) -> Query[M]:
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise ValueError(f"limit() needs a non-negative int, not {count!r}")
-        return Query(self.session, self.model_type, self.conditions, self.order, count)
+        return self._with(count_limit=count)
+
+    def offset(self, count: int) -> Query[M]:
+        """Skip the first ``count`` matching rows (with ``order_by`` for a stable page)."""
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"offset() needs a non-negative int, not {count!r}")
+        return self._with(skip=count)
 
     def _mapper(self, model: type[Any] | None = None) -> tuple[type[Any], Any]:
         model = model or self.model_type
@@ -203,12 +209,13 @@ class Query(Generic[M]):
         model, mapper = self._mapper(model)
         if mapper.hooks["before_query"]:
             await call_hook(model, "before_query", self.session)
-        key = ("select", self._shape(), self.order, self.count_limit)
+        key = ("select", self._shape(), self.order, self.count_limit, self.skip)
         sql = mapper.sql_cache.get(key)
         if sql is None:
-            sql = mapper.remember(
-                key, clause.select(mapper.schema, self.conditions, self.order, self.count_limit)[0]
+            selected = clause.select(
+                mapper.schema, self.conditions, self.order, self.count_limit, self.skip
             )
+            sql = mapper.remember(key, selected[0])
         params = self._params()
         rows = await self.session.engine.execute(_fetchall(sql, params), sql, params)
         build = mapper.from_row

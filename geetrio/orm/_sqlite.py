@@ -188,6 +188,7 @@ class SQLiteDialect(StandardDialect):
     process holds the write lock, migrations by rebuilding the table."""
 
     name = "sqlite3"
+    no_limit = " LIMIT -1"  # sqlite takes OFFSET only after a LIMIT
     types = {
         bool: "bool",
         int: "integer",

@@ -21,6 +21,7 @@ __all__ = [
     "insert",
     "literal",
     "select",
+    "tail",
     "update",
     "where_sql",
 ]
@@ -36,10 +37,14 @@ def where_sql(conditions: Sequence[Condition]) -> Statement:
     return f" WHERE {text}", tuple(p for _, ps in conditions for p in ps)
 
 
-def _tail(order_by: str | None, limit: int | None) -> str:
+def tail(schema: Schema, order_by: str | None, limit: int | None, offset: int = 0) -> str:
     tail = f" ORDER BY {order_by}" if order_by else ""
     if limit is not None:
         tail += f" LIMIT {int(limit)}"
+    elif offset:
+        tail += schema.dialect.no_limit
+    if offset:
+        tail += f" OFFSET {int(offset)}"
     return tail
 
 
@@ -48,10 +53,12 @@ def select(
     conditions: Sequence[Condition] = (),
     order_by: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> Statement:
     where, params = where_sql(conditions)
     columns = ", ".join(f.quoted for f in schema.fields)
-    return f"SELECT {columns} FROM {schema.quoted_table}{where}{_tail(order_by, limit)}", params
+    rest = tail(schema, order_by, limit, offset)
+    return f"SELECT {columns} FROM {schema.quoted_table}{where}{rest}", params
 
 
 def count(schema: Schema, conditions: Sequence[Condition] = ()) -> Statement:

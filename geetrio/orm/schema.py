@@ -25,6 +25,7 @@ class SQLNames(Protocol):
     """What parsing a model needs of its dialect (``dialect.Dialect`` is one)."""
 
     name: str
+    no_limit: str  # the LIMIT that means none, before an OFFSET ("" when not needed)
 
     def column_type(self, python_type: type) -> str | None: ...
 
@@ -57,6 +58,15 @@ def _from_db_datetime(value: Any) -> Any:
     if value is None or isinstance(value, datetime.datetime):
         return value
     return datetime.datetime.fromisoformat(value)
+
+
+def from_db_value(field: Field) -> Callable[[Any], Any]:
+    """How one column's stored value becomes the field's (``from_row`` per column)."""
+    if field.python_type is bool:
+        return _from_db_bool
+    if field.python_type is datetime.datetime:
+        return _from_db_datetime
+    return lambda value: value
 
 
 @dataclass(frozen=True)
