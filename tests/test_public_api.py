@@ -127,8 +127,11 @@ SURFACE: dict[ModuleType, set[str]] = {
         "StandardDialect",
         "UnknownDialect",
         "UnsupportedType",
+        "belongs_to",
         "count_queries",
+        "foreign_key",
         "get_dialect",
+        "has_many",
         "open",
         "quote_identifier",
         "register_dialect",
@@ -355,7 +358,7 @@ PUBLIC_MODULES = {  # besides each package's __init__: the sans-IO wire and SQL 
     "geetrio.cache": {"protocol"},
     "geetrio.rpc": {"protocol"},
     "geetrio.bridge": {"protocol"},
-    "geetrio.orm": {"clause", "schema"},
+    "geetrio.orm": {"clause", "relations", "schema"},
 }
 
 

@@ -23,6 +23,7 @@ from ._reads import Page
 from ._session import Query, Raw, Session
 from ._sqlite import SQLiteDialect
 from ._stats import QueryCount, count_queries
+from .relations import belongs_to, foreign_key, has_many
 from .schema import Field, Schema
 
 register_dialect(SQLiteDialect())
@@ -47,8 +48,11 @@ __all__ = [
     "StandardDialect",
     "UnknownDialect",
     "UnsupportedType",
+    "belongs_to",
     "count_queries",
+    "foreign_key",
     "get_dialect",
+    "has_many",
     "open",
     "quote_identifier",
     "register_dialect",

@@ -21,6 +21,7 @@ from ._executor import Executor
 from ._hooks import call_hook
 from ._jobs import _fetchall, _fetchone, _rowcount
 from ._placeholders import expand_lists, to_pyformat
+from ._preload import load, plan
 from ._reads import Reads
 from ._types import Condition, DBConnection
 
@@ -119,7 +120,7 @@ def _insert_many(conn: DBConnection, sql: str, rows: list[tuple[Any, ...]]) -> i
 class Query(Reads, Generic[M]):
     """An immutable query: each method returns a new one."""
 
-    __slots__ = ("conditions", "count_limit", "model_type", "order", "session", "skip")
+    __slots__ = ("conditions", "count_limit", "model_type", "order", "preloads", "session", "skip")
 
     def __init__(
         self,
@@ -129,6 +130,7 @@ class Query(Reads, Generic[M]):
         order: str | None = None,
         count_limit: int | None = None,
         skip: int = 0,
+        preloads: tuple[str, ...] = (),
     ) -> None:
         self.session = session
         self.model_type = model_type
@@ -136,6 +138,7 @@ class Query(Reads, Generic[M]):
         self.order = order
         self.count_limit = count_limit
         self.skip = skip
+        self.preloads = preloads
 
     def __repr__(self) -> str:
         model = self.model_type.__name__ if self.model_type else None
@@ -152,6 +155,7 @@ class Query(Reads, Generic[M]):
             "order": self.order,
             "count_limit": self.count_limit,
             "skip": self.skip,
+            "preloads": self.preloads,
         }
         state.update(changes)
         return Query(self.session, **state)
@@ -177,6 +181,15 @@ class Query(Reads, Generic[M]):
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise ValueError(f"limit() needs a non-negative int, not {count!r}")
         return self._with(count_limit=count)
+
+    def preload(self, path: str) -> Query[M]:
+        """Load relation ``path`` (``"posts"``, nested ``"posts.comments"``) of what
+        ``find``/``first`` return: one more statement per relation level (per
+        ``PRELOAD_BATCH`` keys), never one per row. A name that is no relation is an
+        ``ORMError`` before any statement runs."""
+        if not isinstance(path, str) or not all(path.split(".")):
+            raise ValueError(f"preload() needs a relation name such as 'posts', not {path!r}")
+        return self._with(preloads=(*self.preloads, path))
 
     def offset(self, count: int) -> Query[M]:
         """Skip the first ``count`` matching rows (with ``order_by`` for a stable page)."""
@@ -207,6 +220,7 @@ class Query(Reads, Generic[M]):
         """Every matching row as a model instance (``after_query`` runs per object).
         Cancelled: not run, or interrupted with nothing read; the engine stays usable."""
         model, mapper = self._mapper(model)
+        steps = plan(self.session.engine, mapper.schema, self.preloads) if self.preloads else ()
         if mapper.hooks["before_query"]:
             await call_hook(model, "before_query", self.session)
         key = ("select", self._shape(), self.order, self.count_limit, self.skip)
@@ -220,6 +234,8 @@ class Query(Reads, Generic[M]):
         rows = await self.session.engine.execute(_fetchall(sql, params), sql, params)
         build = mapper.from_row
         objects = [build(row) for row in rows]
+        if steps and objects:
+            await load(self.session, objects, steps)
         if mapper.hooks["after_query"]:
             for obj in objects:
                 await call_hook(obj, "after_query", self.session)

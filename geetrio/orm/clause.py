@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._errors import ORMError
 from ._quoting import quote_literal
 from ._types import Condition, Statement
-from .schema import Field, Schema
+from .schema import Field, Schema, parse
 
 __all__ = [
     "Statement",
@@ -110,7 +111,34 @@ def column_definition(schema: Schema, field: Field) -> str:
     default = literal(field.default, schema.dialect.quote_literal)
     if default is not None:
         column += f" DEFAULT {default}"
+    if field.references is not None:
+        target, referenced = referenced_column(schema, field)
+        column += (
+            f" REFERENCES {target.quoted_table} ({referenced.quoted})"
+            f" ON DELETE {field.references.on_delete}"
+        )
     return column
+
+
+def referenced_column(schema: Schema, field: Field) -> tuple[Schema, Field]:
+    """The table and column a foreign key points at: ``ORMError`` naming what is
+    missing (a model without a primary key, a column it does not have)."""
+    assert field.references is not None
+    reference = field.references
+    target = parse(reference.target(schema.model), schema.dialect)
+    where = f"{schema.model.__name__}.{field.name}"
+    if reference.column is None:
+        found = target.primary_key
+        if found is None:
+            raise ORMError(
+                f"{where} references {target.model.__name__}, which has no primary key "
+                "(name a unique column with column=)"
+            )
+        return target, found
+    named = target.field(reference.column)
+    if named is None:
+        raise ORMError(f"{where} references {target.table}.{reference.column}: no such column")
+    return target, named
 
 
 def create_table(schema: Schema, table: str | None = None) -> str:

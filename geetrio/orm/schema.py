@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._errors import UnsupportedType
+from .relations import Reference, Relation, reference_of, related_model, relation_of
 
 __all__ = ["Field", "SQLNames", "Schema", "parse", "to_db_value"]
 
@@ -43,6 +44,7 @@ class Field:
     nullable: bool
     default: Any  # dataclasses.MISSING when there is none
     quoted: str  # the name as the dialect quotes it
+    references: Reference | None = None  # a foreign key (``orm.foreign_key``)
 
 
 def to_db_value(value: Any) -> Any:
@@ -76,6 +78,10 @@ class Schema:
     fields: tuple[Field, ...]
     quoted_table: str
     dialect: SQLNames = dataclasses.field(compare=False, repr=False)
+    # relation fields (not columns): name -> (has_many/belongs_to, the related model)
+    relations: dict[str, tuple[Relation, type]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -119,6 +125,16 @@ class Schema:
             for i, f in enumerate(self.fields)
             if f.python_type in (bool, datetime.datetime)
         ]
+        if self.relations:  # relation fields sit between the columns: by keyword
+            names = self.names
+
+            def build_by_name(row: tuple[Any, ...]) -> Any:
+                values = list(row)
+                for i, from_db in readers:
+                    values[i] = from_db(values[i])
+                return model(**dict(zip(names, values, strict=True)))
+
+            return build_by_name
         if not readers:
             return lambda row: model(*row)
 
@@ -150,11 +166,17 @@ def _parse(model: type, dialect: SQLNames) -> Schema:
     quoted_table = dialect.quote_identifier(table)  # refuses "" and NUL, clearly
     hints = typing.get_type_hints(model)
     fields = []
+    relations: dict[str, tuple[Relation, type]] = {}
     for f in dataclasses.fields(model):
         if not f.init:
             raise UnsupportedType(
                 f"{model.__name__}.{f.name}: fields with init=False are not mapped"
             )
+        relation = relation_of(f)
+        if relation is not None:
+            target = related_model(model, f.name, hints[f.name], relation)
+            relations[f.name] = (relation, target)
+            continue
         python_type, nullable = _unwrap_optional(hints[f.name])
         sql_type = dialect.column_type(python_type) if isinstance(python_type, type) else None
         if sql_type is None:
@@ -167,10 +189,13 @@ def _parse(model: type, dialect: SQLNames) -> Schema:
         tag = f.metadata.get("geeorm", "")
         if not isinstance(tag, str):
             raise TypeError(f"{model.__name__}.{f.name}: metadata 'geeorm' must be a string")
-        fields.append(Field(f.name, python_type, sql_type, tag, nullable, default, quoted))
+        field = Field(
+            f.name, python_type, sql_type, tag, nullable, default, quoted, reference_of(f)
+        )
+        fields.append(field)
     if not fields:
         raise UnsupportedType(f"{model.__name__} has no fields to map")
-    return Schema(model, table, tuple(fields), quoted_table, dialect)
+    return Schema(model, table, tuple(fields), quoted_table, dialect, relations)
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
