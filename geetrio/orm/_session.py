@@ -12,18 +12,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Generic, TypeVar, overload
 
 from . import clause
 from ._errors import NotFound
 from ._executor import Executor
 from ._hooks import call_hook
+from ._insert import Conflict, insert_objects
 from ._jobs import _fetchall, _fetchone, _rowcount
 from ._placeholders import expand_lists, to_pyformat
 from ._preload import load, plan
 from ._reads import Reads
-from ._types import Condition, DBConnection
+from ._types import Condition
 
 __all__ = ["Query", "Raw", "Session"]
 
@@ -77,44 +77,25 @@ class Session:
         what they change is stored. Cancelled: no row of a model is half-inserted (its
         rows go in one statement); models already inserted stay inserted unless a
         cancelled ``transaction`` rolls them back. The engine stays usable."""
-        total = 0
-        if objects and all(type(obj) is type(objects[0]) for obj in objects):
-            by_model: dict[type, Sequence[Any]] = {type(objects[0]): objects}
-        else:
-            by_model = {}
-            for obj in objects:
-                by_model.setdefault(type(obj), []).append(obj)  # type: ignore[attr-defined]
-        for model, objs in by_model.items():
-            mapper = self.engine.mapper(model)
-            if mapper.hooks["before_insert"]:
-                for obj in objs:
-                    await call_hook(obj, "before_insert", self)
-            sql = mapper.insert_sql
-            values_of = mapper.values_of
-            if len(objs) == 1:
-                params = values_of(objs[0])
-                total += await self.engine.execute(_rowcount(sql, params), sql, params)
-            else:
-                rows = [values_of(o) for o in objs]
-                job = partial(_insert_many, sql=sql, rows=rows)
-                total += await self.engine.execute(job, sql, rows)
-            if mapper.hooks["after_insert"]:
-                for obj in objs:
-                    await call_hook(obj, "after_insert", self)
-        return total
+        return await insert_objects(self, objects)
 
+    async def insert_or_ignore(self, *objects: Any, conflict: str | Sequence[str]) -> int:
+        """``insert``, leaving out the rows whose ``conflict`` column(s) (a primary key
+        or unique constraint) match a row already there; the number inserted.
+        Cancelled: as ``insert``."""
+        return await insert_objects(self, objects, Conflict.of(conflict, ()))
 
-def _insert_many(conn: DBConnection, sql: str, rows: list[tuple[Any, ...]]) -> int:
-    if conn.in_transaction:
-        return conn.executemany(sql, rows).rowcount
-    conn.execute("BEGIN")  # autocommit mode: make the many rows one transaction
-    try:
-        count = conn.executemany(sql, rows).rowcount
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return count
+    async def upsert(
+        self,
+        *objects: Any,
+        conflict: str | Sequence[str],
+        update: Sequence[str] | None = None,
+    ) -> int:
+        """``insert``; a row whose ``conflict`` column(s) match one already there
+        updates that one's ``update`` columns instead (default: every other column).
+        ``ORMError`` before any SQL for a conflict target that is no primary key or
+        unique constraint. Cancelled: as ``insert``."""
+        return await insert_objects(self, objects, Conflict.of(conflict, update))
 
 
 class Query(Reads, Generic[M]):

@@ -1,0 +1,122 @@
+"""Inserting objects, plainly or on a conflict (``insert``, ``insert_or_ignore``,
+``upsert``): one statement per model, all its rows in one hop; on a conflict target,
+``INSERT ... ON CONFLICT (...) DO NOTHING`` or ``DO UPDATE SET col = excluded.col`` —
+the same text on sqlite (3.24+) and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from ._errors import ORMError
+from ._hooks import call_hook
+from ._jobs import _rowcount
+from ._types import DBConnection
+from .schema import Schema
+
+__all__ = ["Conflict", "insert_objects"]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """What to do when a row's ``target`` columns match a row already there: update
+    ``update`` (None: every other column; empty: nothing, the row is left out)."""
+
+    target: tuple[str, ...]
+    update: tuple[str, ...] | None
+
+    @classmethod
+    def of(cls, target: str | Sequence[str], update: Sequence[str] | None) -> Conflict:
+        columns = (target,) if isinstance(target, str) else tuple(target)
+        if not columns or not all(isinstance(c, str) and c for c in columns):
+            raise ValueError(f"conflict= needs column names, not {target!r}")
+        if isinstance(update, str):
+            update = (update,)
+        return cls(columns, None if update is None else tuple(update))
+
+    def clause(self, schema: Schema) -> str:
+        """`` ON CONFLICT (...) DO ...`` for ``schema``; ``ORMError`` for a target that
+        is no primary key or unique column, ``ValueError`` for unknown columns."""
+        fields = [_field(schema, name) for name in self.target]
+        if not _is_unique(schema, self.target):
+            raise ORMError(
+                f"{schema.table} has no primary key or unique constraint on "
+                f"({', '.join(self.target)}): a conflict there cannot happen"
+            )
+        target = ", ".join(f.quoted for f in fields)
+        updated = self.update
+        if updated is None:
+            updated = tuple(n for n in schema.names if n not in self.target)
+        if not updated:
+            return f" ON CONFLICT ({target}) DO NOTHING"
+        sets = ", ".join(
+            f"{q} = excluded.{q}" for q in (_field(schema, name).quoted for name in updated)
+        )
+        return f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
+
+
+def _field(schema: Schema, name: str) -> Any:
+    found = schema.field(name)
+    if found is None:
+        raise ValueError(f"{schema.table} has no column {name!r}")
+    return found
+
+
+def _is_unique(schema: Schema, columns: tuple[str, ...]) -> bool:
+    """Whether ``columns`` are the primary key or a column tagged UNIQUE."""
+    if len(columns) == 1:
+        tag = _field(schema, columns[0]).tag.upper()
+        return "PRIMARY KEY" in tag or "UNIQUE" in tag
+    return False
+
+
+async def insert_objects(
+    session: Any, objects: Sequence[Any], conflict: Conflict | None = None
+) -> int:
+    """Insert ``objects`` (``Session.insert`` and friends). Cancelled: no row of a
+    model is half-inserted; models already inserted stay unless a cancelled
+    transaction rolls them back."""
+    if objects and all(type(obj) is type(objects[0]) for obj in objects):
+        by_model: dict[type, Sequence[Any]] = {type(objects[0]): objects}
+    else:
+        by_model = {}
+        for obj in objects:
+            by_model.setdefault(type(obj), []).append(obj)  # type: ignore[attr-defined]
+    engine = session.engine
+    suffixes = {}
+    for model in by_model:  # every conflict clause checked before the first statement
+        suffixes[model] = "" if conflict is None else conflict.clause(engine.mapper(model).schema)
+    total = 0
+    for model, objs in by_model.items():
+        mapper = engine.mapper(model)
+        if mapper.hooks["before_insert"]:
+            for obj in objs:
+                await call_hook(obj, "before_insert", session)
+        sql = mapper.insert_sql + suffixes[model]
+        values_of = mapper.values_of
+        if len(objs) == 1:
+            params = values_of(objs[0])
+            total += await engine.execute(_rowcount(sql, params), sql, params)
+        else:
+            rows = [values_of(o) for o in objs]
+            job = partial(_insert_many, sql=sql, rows=rows)
+            total += await engine.execute(job, sql, rows)
+        if mapper.hooks["after_insert"]:
+            for obj in objs:
+                await call_hook(obj, "after_insert", session)
+    return total
+
+
+def _insert_many(conn: DBConnection, sql: str, rows: list[tuple[Any, ...]]) -> int:
+    if conn.in_transaction:
+        return conn.executemany(sql, rows).rowcount
+    conn.execute("BEGIN")  # autocommit mode: make the many rows one transaction
+    try:
+        count = conn.executemany(sql, rows).rowcount
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return count
