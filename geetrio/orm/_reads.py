@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import trio
+
 from . import clause
 from ._jobs import _fetchall, _fetchone
 from .schema import Schema, from_db_value
@@ -110,6 +112,18 @@ class Reads:
         readers = [from_db_value(f) for f in fields]
         return [tuple(read(v) for read, v in zip(readers, row, strict=True)) for row in rows]
 
+    def iterate(self, batch: int = 1000) -> Batches:
+        """``async for obj in query.iterate():`` every matching row, ``batch`` rows a
+        statement, so memory stays bounded however many rows match. Without
+        ``order_by`` (and with a primary key) the batches follow the key (``WHERE pk >
+        last ORDER BY pk LIMIT batch``: each as fast as the first); with ``order_by``,
+        ``LIMIT``/``OFFSET``. No connection is held between batches (a slow consumer
+        blocks nobody), so rows written meanwhile may or may not be seen. Cancelled: as
+        every statement; the engine stays usable. ``limit`` and ``offset`` apply."""
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+            raise ValueError(f"iterate() needs a positive batch size, not {batch!r}")
+        return Batches(self, batch)
+
     async def paginate(self, page: int, per_page: int) -> Page[Any]:
         """Page ``page`` (from 1) of ``per_page`` rows, with the total of matching rows
         (two statements). Give ``order_by`` for pages that do not overlap. Cancelled:
@@ -148,3 +162,59 @@ def _field(schema: Schema, name: str) -> Any:
     if found is None:
         raise ValueError(f"{schema.table} has no column {name!r}")
     return found
+
+
+class Batches:
+    """The async iterator ``Query.iterate`` returns (a class, not a generator: nothing
+    to finalize when a loop breaks off)."""
+
+    def __init__(self, query: Any, batch: int) -> None:
+        self.query = query
+        self.batch = batch
+        self.rows: list[Any] = []
+        self.given = 0  # rows given so far
+        self.last: Any = None  # the key of the last row (keyset batches)
+        self.done = False
+        _, mapper = query._mapper()
+        primary = mapper.schema.primary_key
+        self.key = primary.name if primary is not None and query.order is None else None
+
+    def __aiter__(self) -> Batches:
+        return self
+
+    async def __anext__(self) -> Any:
+        await trio.lowlevel.checkpoint_if_cancelled()  # cancellable between any two rows
+        if not self.rows:
+            if self.done:
+                raise StopAsyncIteration
+            await self._fetch()
+            if not self.rows:
+                raise StopAsyncIteration
+        self.given += 1
+        return self.rows.pop()
+
+    async def _fetch(self) -> None:
+        query = self.query
+        limit = query.count_limit
+        size = self.batch if limit is None else min(self.batch, limit - self.given)
+        if size <= 0:
+            self.done = True
+            return
+        if self.key is None:
+            page = query.limit(size).offset(query.skip + self.given)
+        else:
+            page = query.order_by(f"{_quoted(query, self.key)}").limit(size)
+            page = page.offset(query.skip if self.given == 0 else 0)
+            if self.last is not None:
+                page = page.where(f"{_quoted(query, self.key)} > ?", self.last)
+        found = await page.find()
+        if len(found) < size:
+            self.done = True
+        if found and self.key is not None:
+            self.last = getattr(found[-1], self.key)
+        found.reverse()  # popped from the end, in order
+        self.rows = found
+
+
+def _quoted(query: Any, name: str) -> str:
+    return str(query._mapper()[1].schema.field(name).quoted)
