@@ -18,12 +18,13 @@ from ._errors import (
     UnknownDialect,
     UnsupportedType,
 )
+from ._insert import utc_now
 from ._postgres import PostgreSQLDialect
 from ._reads import Page
 from ._session import Query, Raw, Session
 from ._sqlite import SQLiteDialect
 from ._stats import QueryCount, count_queries
-from .relations import belongs_to, foreign_key, has_many
+from .relations import belongs_to, created_at, deleted_at, foreign_key, has_many, updated_at
 from .schema import Field, Schema
 
 register_dialect(SQLiteDialect())
@@ -50,10 +51,14 @@ __all__ = [
     "UnsupportedType",
     "belongs_to",
     "count_queries",
+    "created_at",
+    "deleted_at",
     "foreign_key",
     "get_dialect",
     "has_many",
     "open",
     "quote_identifier",
     "register_dialect",
+    "updated_at",
+    "utc_now",
 ]

@@ -109,8 +109,20 @@ class Engine:
         if mapper is None:
             schema = parse(model, self.dialect)
             hooks = {name: has_hook(model, name) for name in (*INSTANCE_HOOKS, *TABLE_HOOKS)}
+            on_insert = tuple(
+                f.name for role in ("created_at", "updated_at") if (f := schema.with_role(role))
+            )
+            updated = schema.with_role("updated_at")
+            deleted = schema.with_role("deleted_at")
             mapper = Mapper(
-                schema, clause.insert(schema), schema.values_of(), schema.from_row(), hooks
+                schema,
+                clause.insert(schema),
+                schema.values_of(),
+                schema.from_row(),
+                hooks,
+                on_insert,
+                updated.name if updated else None,
+                (f"{deleted.quoted} IS NULL", ()) if deleted else None,
             )
             self._mappers[model] = mapper
         return mapper

@@ -5,6 +5,7 @@ the same text on sqlite (3.24+) and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -16,7 +17,13 @@ from ._jobs import _rowcount
 from ._types import DBConnection
 from .schema import Schema
 
-__all__ = ["Conflict", "insert_objects"]
+__all__ = ["Conflict", "insert_objects", "utc_now"]
+
+
+def utc_now() -> datetime.datetime:
+    """What gorm's timestamp columns get: the current time in UTC, without a zone (both
+    dialects' ``timestamp`` columns are zone-less)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,12 @@ async def insert_objects(
     total = 0
     for model, objs in by_model.items():
         mapper = engine.mapper(model)
+        if mapper.stamped_on_insert:
+            now = utc_now()
+            for obj in objs:
+                for name in mapper.stamped_on_insert:
+                    if getattr(obj, name) is None:
+                        setattr(obj, name, now)
         if mapper.hooks["before_insert"]:
             for obj in objs:
                 await call_hook(obj, "before_insert", session)

@@ -24,6 +24,10 @@ class Mapper:
     values_of: Callable[[Any], tuple[Any, ...]]
     from_row: Callable[[tuple[Any, ...]], Any]
     hooks: dict[str, bool]
+    # gorm's timestamps: the fields set on insert / update, and the soft-delete scope
+    stamped_on_insert: tuple[str, ...] = ()
+    stamped_on_update: str | None = None
+    soft_delete: tuple[str, tuple[Any, ...]] | None = None  # ("deleted_at" IS NULL, ())
     # SQL text per query shape (condition texts, order, limit, columns set): values are
     # parameters, so the text repeats; bounded in case callers build condition texts.
     sql_cache: dict[tuple[Any, ...], str] = field(default_factory=dict)

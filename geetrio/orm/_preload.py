@@ -112,7 +112,8 @@ async def _fetch_in(session: Any, mapper: Mapper, column: Field, keys: list[Any]
     columns = ", ".join(f.quoted for f in schema.fields)
     primary = schema.primary_key
     order = f" ORDER BY {primary.quoted}" if primary is not None else ""
-    select = f"SELECT {columns} FROM {schema.quoted_table} WHERE {column.quoted} IN"
+    scope = f"{mapper.soft_delete[0]} AND " if mapper.soft_delete is not None else ""
+    select = f"SELECT {columns} FROM {schema.quoted_table} WHERE {scope}{column.quoted} IN"
     found: list[Any] = []
     for start in range(0, len(keys), PRELOAD_BATCH):
         batch = tuple(mapper.to_db(k) for k in keys[start : start + PRELOAD_BATCH])

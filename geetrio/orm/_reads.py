@@ -59,6 +59,7 @@ class Reads:
 
         def _mapper(self, model: type[Any] | None = None) -> tuple[type[Any], Mapper]: ...
         def _params(self) -> tuple[Any, ...]: ...
+        def _where(self, mapper: Mapper) -> tuple[Condition, ...]: ...
         def limit(self, count: int) -> Any: ...
         def offset(self, count: int) -> Any: ...
         async def count(self) -> int: ...
@@ -67,8 +68,9 @@ class Reads:
     async def exists(self) -> bool:
         """Whether any row matches. Cancelled: not run, or interrupted with nothing
         read; the engine stays usable."""
-        schema = self._mapper()[1].schema
-        where, params = clause.where_sql(self.conditions)
+        mapper = self._mapper()[1]
+        schema = mapper.schema
+        where, params = clause.where_sql(self._where(mapper))
         sql = f"SELECT 1 FROM {schema.quoted_table}{where} LIMIT 1"
         return await self._one(sql, params) is not None
 
@@ -102,9 +104,10 @@ class Reads:
         Cancelled: as ``exists``."""
         if not columns:
             raise ValueError("values() needs at least one column")
-        schema = self._mapper()[1].schema
+        mapper = self._mapper()[1]
+        schema = mapper.schema
         fields = [_field(schema, name) for name in columns]
-        where, params = clause.where_sql(self.conditions)
+        where, params = clause.where_sql(self._where(mapper))
         listed = ", ".join(f.quoted for f in fields)
         tail = clause.tail(schema, self.order, self.count_limit, self.skip)
         sql = f"SELECT {listed} FROM {schema.quoted_table}{where}{tail}"
@@ -137,9 +140,10 @@ class Reads:
         return Page(items, page, per_page, total)
 
     async def _aggregate(self, function: str, column: str) -> Any:
-        schema = self._mapper()[1].schema
+        mapper = self._mapper()[1]
+        schema = mapper.schema
         quoted = _field(schema, column).quoted
-        where, params = clause.where_sql(self.conditions)
+        where, params = clause.where_sql(self._where(mapper))
         if self.count_limit is None and not self.skip:
             sql = f"SELECT {function}({quoted}) FROM {schema.quoted_table}{where}"
         else:  # over the rows the limit and offset leave

@@ -18,8 +18,9 @@ from . import clause
 from ._errors import NotFound
 from ._executor import Executor
 from ._hooks import call_hook
-from ._insert import Conflict, insert_objects
+from ._insert import Conflict, insert_objects, utc_now
 from ._jobs import _fetchall, _fetchone, _rowcount
+from ._mapper import Mapper
 from ._placeholders import expand_lists, to_pyformat
 from ._preload import load, plan
 from ._reads import Reads
@@ -101,7 +102,16 @@ class Session:
 class Query(Reads, Generic[M]):
     """An immutable query: each method returns a new one."""
 
-    __slots__ = ("conditions", "count_limit", "model_type", "order", "preloads", "session", "skip")
+    __slots__ = (
+        "conditions",
+        "count_limit",
+        "model_type",
+        "order",
+        "preloads",
+        "session",
+        "skip",
+        "unscoped",
+    )
 
     def __init__(
         self,
@@ -112,6 +122,7 @@ class Query(Reads, Generic[M]):
         count_limit: int | None = None,
         skip: int = 0,
         preloads: tuple[str, ...] = (),
+        unscoped: bool = False,
     ) -> None:
         self.session = session
         self.model_type = model_type
@@ -120,6 +131,7 @@ class Query(Reads, Generic[M]):
         self.count_limit = count_limit
         self.skip = skip
         self.preloads = preloads
+        self.unscoped = unscoped  # soft-deleted rows too (``with_deleted``)
 
     def __repr__(self) -> str:
         model = self.model_type.__name__ if self.model_type else None
@@ -137,6 +149,7 @@ class Query(Reads, Generic[M]):
             "count_limit": self.count_limit,
             "skip": self.skip,
             "preloads": self.preloads,
+            "unscoped": self.unscoped,
         }
         state.update(changes)
         return Query(self.session, **state)
@@ -162,6 +175,18 @@ class Query(Reads, Generic[M]):
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise ValueError(f"limit() needs a non-negative int, not {count!r}")
         return self._with(count_limit=count)
+
+    def with_deleted(self) -> Query[M]:
+        """Soft-deleted rows too (gorm's ``Unscoped``): for models with
+        ``orm.deleted_at()``; ``delete()`` then removes rows for good."""
+        return self._with(unscoped=True)
+
+    def _where(self, mapper: Mapper) -> tuple[Condition, ...]:
+        """The conditions, with the soft-delete scope (``deleted_at IS NULL``)."""
+        scope = mapper.soft_delete
+        if scope is None or self.unscoped:
+            return self.conditions
+        return (*self.conditions, scope)
 
     def preload(self, path: str) -> Query[M]:
         """Load relation ``path`` (``"posts"``, nested ``"posts.comments"``) of what
@@ -204,11 +229,11 @@ class Query(Reads, Generic[M]):
         steps = plan(self.session.engine, mapper.schema, self.preloads) if self.preloads else ()
         if mapper.hooks["before_query"]:
             await call_hook(model, "before_query", self.session)
-        key = ("select", self._shape(), self.order, self.count_limit, self.skip)
+        key = ("select", self._shape(), self.order, self.count_limit, self.skip, self.unscoped)
         sql = mapper.sql_cache.get(key)
         if sql is None:
             selected = clause.select(
-                mapper.schema, self.conditions, self.order, self.count_limit, self.skip
+                mapper.schema, self._where(mapper), self.order, self.count_limit, self.skip
             )
             sql = mapper.remember(key, selected[0])
         params = self._params()
@@ -237,7 +262,7 @@ class Query(Reads, Generic[M]):
         """The number of matching rows. Cancelled:
         not run, or interrupted with nothing read; the engine stays usable."""
         _, mapper = self._mapper()
-        sql, params = clause.count(mapper.schema, self.conditions)
+        sql, params = clause.count(mapper.schema, self._where(mapper))
         row = await self.session.engine.execute(_fetchone(sql, params), sql, params)
         return int(row[0])
 
@@ -253,13 +278,16 @@ class Query(Reads, Generic[M]):
         raised; the engine stays usable (details: ``Engine``)."""
         model, mapper = self._mapper()
         values = _update_values(args)
-        key = ("update", tuple(values), self._shape())
+        stamp = mapper.stamped_on_update
+        if stamp is not None and stamp not in values:
+            values[stamp] = utc_now()
+        key = ("update", tuple(values), self._shape(), self.unscoped)
         sql = mapper.sql_cache.get(key)
         if sql is None:
             for name in values:
                 if mapper.schema.field(name) is None:
                     raise ValueError(f"{mapper.schema.table} has no column {name!r}")
-            sql = mapper.remember(key, clause.update(mapper.schema, values, self.conditions)[0])
+            sql = mapper.remember(key, clause.update(mapper.schema, values, self._where(mapper))[0])
         params = (*(mapper.to_db(v) for v in values.values()), *self._params())
         if mapper.hooks["before_update"]:
             await call_hook(model, "before_update", self.session)
@@ -269,9 +297,20 @@ class Query(Reads, Generic[M]):
         return int(count)
 
     async def delete(self) -> int:
-        """Delete the matching rows; how many. Cancelled
-        while waiting: not run; while running: interrupted, undone, ``Cancelled``
-        raised; the engine stays usable (details: ``Engine``)."""
+        """Delete the matching rows; how many. With ``orm.deleted_at()`` on the model,
+        mark them deleted instead (``with_deleted().delete()`` or ``hard_delete()``
+        removes them). Cancelled while waiting: not run; while running: interrupted,
+        undone, ``Cancelled`` raised; the engine stays usable (details: ``Engine``)."""
+        _, mapper = self._mapper()
+        if mapper.soft_delete is not None and not self.unscoped:
+            deleted = mapper.schema.with_role("deleted_at")
+            assert deleted is not None
+            return await self.update({deleted.name: utc_now()})
+        return await self.hard_delete()
+
+    async def hard_delete(self) -> int:
+        """Remove the matching rows for good, soft-deleted ones included. Cancelled:
+        as ``delete``."""
         model, mapper = self._mapper()
         if mapper.hooks["before_delete"]:
             await call_hook(model, "before_delete", self.session)

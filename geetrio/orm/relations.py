@@ -27,11 +27,14 @@ from typing import Any
 
 from ._errors import ORMError
 
-__all__ = ["ON_DELETE", "Reference", "Relation", "belongs_to", "foreign_key", "has_many"]
+__all__ = ["ON_DELETE", "ROLES", "Reference", "Relation", "belongs_to", "created_at"]
+__all__ += ["deleted_at", "foreign_key", "has_many", "role_of", "updated_at"]
 
 ON_DELETE = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
 _REFERENCE = "geeorm_references"
 _RELATION = "geeorm_relation"
+_ROLE = "geeorm_role"
+ROLES = ("created_at", "updated_at", "deleted_at")
 
 
 @dataclass(frozen=True)
@@ -126,3 +129,30 @@ def resolve(model: type | str, owner: type) -> type:
             f"{owner.__name__} references {model!r}, which is no class in {owner.__module__}"
         )
     return found
+
+
+# ------------------------------------------------------------ gorm's timestamp columns
+
+
+def created_at() -> Any:
+    """A ``datetime | None`` column set to the current UTC time when a row is inserted
+    without one (gorm's ``CreatedAt``)."""
+    return dataclasses.field(default=None, metadata={_ROLE: "created_at"})
+
+
+def updated_at() -> Any:
+    """A ``datetime | None`` column set to the current UTC time on insert and on every
+    ``update`` that does not set it (gorm's ``UpdatedAt``)."""
+    return dataclasses.field(default=None, metadata={_ROLE: "updated_at"})
+
+
+def deleted_at() -> Any:
+    """Soft delete (gorm's ``DeletedAt``): ``delete()`` sets this column instead of
+    removing rows, and queries skip rows where it is set — unless ``with_deleted()``;
+    ``hard_delete()`` removes them."""
+    return dataclasses.field(default=None, metadata={_ROLE: "deleted_at"})
+
+
+def role_of(f: dataclasses.Field[Any]) -> str:
+    found = f.metadata.get(_ROLE, "")
+    return found if isinstance(found, str) else ""

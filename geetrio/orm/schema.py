@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._errors import UnsupportedType
-from .relations import Reference, Relation, reference_of, related_model, relation_of
+from .relations import Reference, Relation, reference_of, related_model, relation_of, role_of
 
 __all__ = ["Field", "SQLNames", "Schema", "parse", "to_db_value"]
 
@@ -45,6 +45,7 @@ class Field:
     default: Any  # dataclasses.MISSING when there is none
     quoted: str  # the name as the dialect quotes it
     references: Reference | None = None  # a foreign key (``orm.foreign_key``)
+    role: str = ""  # created_at, updated_at or deleted_at (``orm.created_at()``...)
 
 
 def to_db_value(value: Any) -> Any:
@@ -93,6 +94,10 @@ class Schema:
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def with_role(self, role: str) -> Field | None:
+        """The column playing ``role`` (created_at, updated_at, deleted_at), if any."""
+        return next((f for f in self.fields if f.role == role), None)
 
     def values_of(self) -> Callable[[Any], tuple[Any, ...]]:
         """object -> the tuple of its column values, ready for the driver."""
@@ -189,8 +194,11 @@ def _parse(model: type, dialect: SQLNames) -> Schema:
         tag = f.metadata.get("geeorm", "")
         if not isinstance(tag, str):
             raise TypeError(f"{model.__name__}.{f.name}: metadata 'geeorm' must be a string")
+        role = role_of(f)
+        if role and python_type is not datetime.datetime:
+            raise UnsupportedType(f"{model.__name__}.{f.name}: a {role} column is a datetime")
         field = Field(
-            f.name, python_type, sql_type, tag, nullable, default, quoted, reference_of(f)
+            f.name, python_type, sql_type, tag, nullable, default, quoted, reference_of(f), role
         )
         fields.append(field)
     if not fields:
