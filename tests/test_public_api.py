@@ -113,6 +113,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "Dialect",
         "Engine",
         "Field",
+        "Index",
         "IntegrityError",
         "NotFound",
         "ORMError",
@@ -134,9 +135,11 @@ SURFACE: dict[ModuleType, set[str]] = {
         "foreign_key",
         "get_dialect",
         "has_many",
+        "index",
         "open",
         "quote_identifier",
         "register_dialect",
+        "unique",
         "updated_at",
         "utc_now",
     },
@@ -362,7 +365,7 @@ PUBLIC_MODULES = {  # besides each package's __init__: the sans-IO wire and SQL 
     "geetrio.cache": {"protocol"},
     "geetrio.rpc": {"protocol"},
     "geetrio.bridge": {"protocol"},
-    "geetrio.orm": {"clause", "relations", "schema"},
+    "geetrio.orm": {"clause", "indexes", "relations", "schema"},
 }
 
 

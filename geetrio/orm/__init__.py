@@ -24,6 +24,7 @@ from ._reads import Page
 from ._session import Query, Raw, Session
 from ._sqlite import SQLiteDialect
 from ._stats import QueryCount, count_queries
+from .indexes import Index, index, unique
 from .relations import belongs_to, created_at, deleted_at, foreign_key, has_many, updated_at
 from .schema import Field, Schema
 
@@ -35,6 +36,7 @@ __all__ = [
     "Dialect",
     "Engine",
     "Field",
+    "Index",
     "IntegrityError",
     "NotFound",
     "ORMError",
@@ -56,9 +58,11 @@ __all__ = [
     "foreign_key",
     "get_dialect",
     "has_many",
+    "index",
     "open",
     "quote_identifier",
     "register_dialect",
+    "unique",
     "updated_at",
     "utc_now",
 ]

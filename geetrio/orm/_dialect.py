@@ -69,6 +69,10 @@ class Dialect(Protocol):
         """SQL whose rows describe ``table``'s columns, the name at index 1."""
         ...
 
+    def indexes_sql(self, table: str) -> Statement:
+        """SQL whose rows' first value is the name of an index of ``table``."""
+        ...
+
     def transaction_jobs(self, *, foreign_keys_off: bool) -> tuple[Job[None], Finish]:
         """The worker-thread jobs that begin a top-level transaction and end it;
         ``foreign_keys_off`` for a migration that rebuilds a table."""
@@ -123,6 +127,13 @@ class StandardDialect:
             "SELECT ordinal_position, column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() "
             f"AND table_name = {self.quote_literal(table)} ORDER BY ordinal_position"
+        )
+
+    def indexes_sql(self, table: str) -> Statement:
+        return (  # PostgreSQL's catalogue view: the standard has no index catalogue
+            "SELECT indexname FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND tablename = ?",
+            (table,),
         )
 
     def transaction_jobs(self, *, foreign_keys_off: bool) -> tuple[Job[None], Finish]:

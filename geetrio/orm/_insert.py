@@ -47,7 +47,7 @@ class Conflict:
         """`` ON CONFLICT (...) DO ...`` for ``schema``; ``ORMError`` for a target that
         is no primary key or unique column, ``ValueError`` for unknown columns."""
         fields = [_field(schema, name) for name in self.target]
-        if not _is_unique(schema, self.target):
+        if not _is_unique(schema, self.target):  # after the names: a typo reads as one
             raise ORMError(
                 f"{schema.table} has no primary key or unique constraint on "
                 f"({', '.join(self.target)}): a conflict there cannot happen"
@@ -72,11 +72,14 @@ def _field(schema: Schema, name: str) -> Any:
 
 
 def _is_unique(schema: Schema, columns: tuple[str, ...]) -> bool:
-    """Whether ``columns`` are the primary key or a column tagged UNIQUE."""
+    """Whether ``columns`` are the primary key, a column tagged UNIQUE, or a declared
+    ``orm.unique(...)`` (in any order)."""
     if len(columns) == 1:
         tag = _field(schema, columns[0]).tag.upper()
-        return "PRIMARY KEY" in tag or "UNIQUE" in tag
-    return False
+        if "PRIMARY KEY" in tag or "UNIQUE" in tag:
+            return True
+    wanted = set(columns)
+    return any(i.unique and set(i.columns) == wanted for i in schema.indexes)
 
 
 async def insert_objects(

@@ -323,10 +323,20 @@ class Query(Reads, Generic[M]):
     # ------------------------------------------------------------ tables
 
     async def create_table(self) -> None:
-        """``CREATE TABLE`` for the model. Cancelled: created or not, never half."""
+        """``CREATE TABLE`` for the model, and its ``__indexes__`` (then all in one
+        transaction). Cancelled: created or not, never half."""
         _, mapper = self._mapper()
         sql = clause.create_table(mapper.schema)
-        await self.session.engine.execute(_rowcount(sql, ()), sql, ())
+        if not mapper.schema.indexes:
+            await self.session.engine.execute(_rowcount(sql, ()), sql, ())
+            return
+        indexes = [clause.create_index(mapper.schema, i) for i in mapper.schema.indexes]
+
+        async def create(session: Session) -> None:
+            for statement in (sql, *indexes):
+                await session.raw(statement).exec()
+
+        await self.session.engine.run_transaction(create, foreign_keys_off=False)
 
     async def drop_table(self) -> None:
         """Drop the model's table; a missing table is not an error. Cancelled: dropped

@@ -204,6 +204,9 @@ class SQLiteDialect(StandardDialect):
     def columns_sql(self, table: str) -> str:
         return f"PRAGMA table_info({self.quote_identifier(table)})"
 
+    def indexes_sql(self, table: str) -> tuple[str, tuple[object, ...]]:
+        return "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
+
     def transaction_jobs(
         self, *, foreign_keys_off: bool
     ) -> tuple[Job[None], Callable[[Any, str], None]]:

@@ -10,12 +10,14 @@ from typing import Any
 from ._errors import ORMError
 from ._quoting import quote_literal
 from ._types import Condition, Statement
+from .indexes import Index
 from .schema import Field, Schema, parse
 
 __all__ = [
     "Statement",
     "column_definition",
     "count",
+    "create_index",
     "create_table",
     "delete",
     "drop_table",
@@ -145,6 +147,13 @@ def create_table(schema: Schema, table: str | None = None) -> str:
     columns = [column_definition(schema, f) for f in schema.fields]
     name = schema.dialect.quote_identifier(table) if table else schema.quoted_table
     return f"CREATE TABLE {name} ({', '.join(columns)})"
+
+
+def create_index(schema: Schema, index: Index) -> str:
+    quote = schema.dialect.quote_identifier
+    kind = "UNIQUE INDEX" if index.unique else "INDEX"
+    columns = ", ".join(quote(c) for c in index.columns)
+    return f"CREATE {kind} {quote(index.name(schema.table))} ON {schema.quoted_table} ({columns})"
 
 
 def drop_table(schema: Schema) -> str:

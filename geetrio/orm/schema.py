@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ._errors import UnsupportedType
+from ._errors import ORMError, UnsupportedType
+from .indexes import Index
 from .relations import Reference, Relation, reference_of, related_model, relation_of, role_of
 
 __all__ = ["Field", "SQLNames", "Schema", "parse", "to_db_value"]
@@ -79,6 +80,7 @@ class Schema:
     fields: tuple[Field, ...]
     quoted_table: str
     dialect: SQLNames = dataclasses.field(compare=False, repr=False)
+    indexes: tuple[Index, ...] = ()  # ``__indexes__``
     # relation fields (not columns): name -> (has_many/belongs_to, the related model)
     relations: dict[str, tuple[Relation, type]] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
@@ -203,7 +205,19 @@ def _parse(model: type, dialect: SQLNames) -> Schema:
         fields.append(field)
     if not fields:
         raise UnsupportedType(f"{model.__name__} has no fields to map")
-    return Schema(model, table, tuple(fields), quoted_table, dialect, relations)
+    indexes = _indexes(model, {f.name for f in fields})
+    return Schema(model, table, tuple(fields), quoted_table, dialect, indexes, relations)
+
+
+def _indexes(model: type, columns: set[str]) -> tuple[Index, ...]:
+    declared = model.__dict__.get("__indexes__", ())
+    if not isinstance(declared, tuple | list) or not all(isinstance(i, Index) for i in declared):
+        raise TypeError(f"{model.__name__}.__indexes__ holds orm.index(...) and orm.unique(...)")
+    for found in declared:
+        unknown = [c for c in found.columns if c not in columns]
+        if unknown:
+            raise ORMError(f"{model.__name__}.__indexes__: no column {unknown[0]!r} to index")
+    return tuple(declared)
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
