@@ -87,7 +87,23 @@ class TransactionWorker:
         self._stopped = False
 
     async def serve_in_thread(self) -> None:
-        await trio.to_thread.run_sync(self.serve, limiter=self._db.limiter)
+        try:
+            await trio.to_thread.run_sync(self.serve, limiter=self._db.limiter)
+        finally:
+            # Cancelled before the thread started (waiting for the connection's limiter,
+            # say), ``serve`` never ran: the jobs handed over must still be answered, or
+            # their callers — who wait for an answer even when cancelled — wait forever.
+            self._answer_unserved()
+
+    def _answer_unserved(self) -> None:
+        self._stopped = True
+        while True:
+            try:
+                item = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                item[1].set(outcome.Value(_NOT_RUN))
 
     def serve(self) -> None:
         run_soon = self._token.run_sync_soon

@@ -381,3 +381,45 @@ async def test_opening_a_file_another_process_holds_locked_waits_for_it(
     await opened[0].migrate(User)
     assert await opened[0].new_session().raw("PRAGMA journal_mode").query_row() == ("wal",)
     await opened[0].close()
+
+
+async def test_a_statement_cancelled_before_its_worker_thread_starts_comes_back(
+    engine: orm.Engine,
+) -> None:
+    """A fault injected where it happened under load (50 tasks, one failing): the
+    worker thread of a statement cannot start yet (its connection's limiter is taken)
+    when the statement is cancelled. The caller gets ``Cancelled`` (it used to wait
+    forever for an answer no thread would give), and the engine stays usable."""
+    import trio.testing
+
+    s = engine.new_session()
+    db = engine._db
+    pooled = getattr(db, "_idle", None)
+    limiter = pooled[0].limiter if pooled else db.limiter  # PostgreSQL's connection, sqlite's
+    scopes: list[trio.CancelScope] = []
+    done = trio.Event()
+
+    async def statement() -> None:
+        with trio.CancelScope() as scope:
+            scopes.append(scope)
+            if pooled:  # PostgreSQL: every statement has a worker thread
+                await s.model(User).count()
+            else:  # sqlite: a transaction's worker thread
+                await engine.transaction(lambda session: session.model(User).count())
+        assert scope.cancelled_caught
+        done.set()
+
+    await limiter.acquire()
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(statement)
+            await trio.testing.wait_all_tasks_blocked()
+            scopes[0].cancel()
+            await trio.testing.wait_all_tasks_blocked()
+            came_back = done.is_set()  # with the limiter still taken: no thread helped
+            limiter.release()
+    finally:
+        if limiter.borrowed_tokens:
+            limiter.release()
+    assert came_back
+    assert await s.model(User).count() == 0

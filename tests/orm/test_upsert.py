@@ -14,6 +14,13 @@ from tests.orm.conftest import User
 
 
 @dataclass
+class Counter:  # one unique constraint: the conflict target
+    id: int = field(default=0, metadata={"geeorm": "PRIMARY KEY"})
+    label: str = ""
+    visits: int = 0
+
+
+@dataclass
 class Account:
     id: int = field(default=0, metadata={"geeorm": "PRIMARY KEY"})
     email: str = field(default="", metadata={"geeorm": "UNIQUE NOT NULL"})
@@ -52,18 +59,20 @@ async def test_upsert_updates_every_other_column_or_those_named(engine: orm.Engi
 async def test_fifty_tasks_upserting_the_same_keys_leave_one_row_each(
     engine: orm.Engine,
 ) -> None:
+    """(On PostgreSQL a concurrent upsert still fails on a unique constraint other than
+    its conflict target — its documented behaviour — so this model has only one.)"""
     s = engine.new_session()
-    await s.model(Account).create_table()
+    await s.model(Counter).create_table()
 
     async def visitor(task: int) -> None:
         for key in range(10):
-            await s.upsert(Account(key, f"{key}@x", task, "free"), conflict="id", update=["visits"])
+            await s.upsert(Counter(key, f"k{key}", task), conflict="id", update=["visits"])
 
     async with trio.open_nursery() as nursery:
         for task in range(50):
             nursery.start_soon(visitor, task)
-    assert await s.model(Account).count() == 10
-    assert await s.model(Account).order_by("id").pluck("email") == [f"{k}@x" for k in range(10)]
+    assert await s.model(Counter).count() == 10
+    assert await s.model(Counter).order_by("id").pluck("label") == [f"k{k}" for k in range(10)]
 
 
 @pytest.mark.parametrize(
