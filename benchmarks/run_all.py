@@ -16,6 +16,7 @@ BENCHMARKS = [
     HERE / "cache" / "bench_cache.py",
     HERE / "orm" / "bench_orm.py",
     HERE / "orm" / "bench_orm_pg.py",
+    HERE / "orm" / "bench_relations.py",
     HERE / "rpc" / "bench_rpc.py",
     HERE / "rpc" / "bench_rpc_secure.py",
     HERE / "rpc" / "bench_instructions.py",
