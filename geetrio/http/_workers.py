@@ -21,6 +21,7 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from types import FrameType
 
 import trio
@@ -158,9 +159,9 @@ def _worker(
             signal.signal(signum, signal.SIG_DFL)
         # A process group of its own: a terminal's Ctrl-C reaches the supervisor only,
         # which forwards it once (reaching both, the worker would take it as a second
-        # signal and stop without draining).
+        # signal and stop without draining). The signals stay blocked (as forked) until
+        # trio watches for them: one sent while the worker starts is a graceful stop.
         os.setpgid(0, 0)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
         _term_with_parent()
         if os.getppid() != supervisor:  # it died before prctl took effect
             return
@@ -171,7 +172,9 @@ def _worker(
         listeners = [
             trio.SocketListener(trio.socket.from_stdlib_socket(sock)) for sock in slots[slot]
         ]
-        trio.run(run_until_signal, lambda shutdown: serve(listeners, shutdown))
+        trio.run(
+            partial(run_until_signal, unblock=True), lambda shutdown: serve(listeners, shutdown)
+        )
     except BaseException:
         log.exception("worker %d failed", slot)
         code = 1

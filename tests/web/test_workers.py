@@ -129,19 +129,32 @@ async def test_sigterm_drains_every_worker_a_request_in_flight_included(
 ) -> None:
     process, log, port, pids = two_workers
     client = await RawClient.connect(port)
-    first = await client.request(get("/pid"))  # the connection is a worker's now
-    head = b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello"
-    await client.send(head)
-    process.send_signal(signal.SIGTERM)
-    for pid in pids:
-        await log.wait(rb"%d geetrio.http SIGTERM: shutting down gracefully" % pid)
-    await client.send(b"world")  # the drain lets the request in flight finish
-    response = await client.read_response()
-    assert response.body == first.body + b" got helloworld"
-    await client.aclose()
+    try:
+        first = await client.request(get("/pid"))  # the connection is a worker's now
+        head = b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello"
+        await client.send(head)
+        process.send_signal(signal.SIGTERM)
+        for pid in pids:
+            await log.wait(rb"%d geetrio.http SIGTERM: shutting down gracefully" % pid)
+        await client.send(b"world")  # the drain lets the request in flight finish
+        response = await client.read_response()
+        assert response.body == first.body + b" got helloworld"
+    finally:
+        await client.aclose()
     assert await process.wait() == 0
     with pytest.raises(OSError):
         await trio.open_tcp_stream("127.0.0.1", port)
+
+
+async def test_a_signal_while_a_worker_starts_is_a_graceful_stop() -> None:
+    """SIGTERM at once, while the workers may still be starting (before trio watches
+    for it): every worker stops gracefully, none dies of the signal."""
+    async for process, log, _port, pids in start_workers(2):
+        process.send_signal(signal.SIGTERM)
+        assert await process.wait() == 0
+        for slot, pid in enumerate(pids):
+            await log.wait(rb"worker %d \(pid %d\) exited with status 0" % (slot, pid))
+        assert b"killed by" not in log.text
 
 
 async def test_workers_stop_when_their_supervisor_is_killed(
