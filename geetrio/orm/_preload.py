@@ -57,10 +57,12 @@ def _steps(engine: Any, schema: Schema, tree: dict[str, Any], where: str) -> tup
         target = mapper.schema
         if relation.kind == "has_many":
             child_key = _column(target, relation.foreign_key, f"{where}.{name}")
-            parent_key = _referenced(child_key, schema, f"{where}.{name}")
+            referenced = _referenced(child_key, schema, f"{where}.{name}")
+            parent_key = _column(schema, referenced, f"{where}.{name}").name
         else:
             own = _column(schema, relation.foreign_key, f"{where}.{name}")
-            child_key = target.field(_referenced(own, target, f"{where}.{name}"))  # type: ignore[assignment]
+            referenced = _referenced(own, target, f"{where}.{name}")
+            child_key = _column(target, referenced, f"{where}.{name}")
             parent_key = own.name
         then = _steps(engine, target, subtree, f"{where}.{name}")
         steps.append(Step(name, relation.kind, mapper, parent_key, child_key, then))
@@ -70,7 +72,7 @@ def _steps(engine: Any, schema: Schema, tree: dict[str, Any], where: str) -> tup
 def _column(schema: Schema, name: str, where: str) -> Field:
     found = schema.field(name)
     if found is None:
-        raise ORMError(f"{where}: {schema.table} has no column {name!r} (the foreign key)")
+        raise ORMError(f"{where}: {schema.table} has no column {name!r} (a relation's key)")
     return found
 
 

@@ -177,3 +177,21 @@ async def test_declarations_that_cannot_work_are_refused(engine: orm.Engine) -> 
 
     with pytest.raises(orm.ORMError, match="NoSuchModel"):
         await s.model(Dangling).create_table()
+
+
+@dataclass
+class Stray:
+    id: int = field(default=0, metadata={"geeorm": "PRIMARY KEY"})
+    owner: Author | None = orm.belongs_to("no_such_column")
+    others: list[Post] = orm.has_many("no_such_column")
+
+
+@pytest.mark.parametrize("relation", ["owner", "others"])
+async def test_a_relation_keyed_on_a_missing_column_is_refused_before_any_sql(
+    engine: orm.Engine, relation: str
+) -> None:
+    s = await blog(engine, 1, 1)
+    await s.model(Stray).create_table()
+    with orm.count_queries() as counted, pytest.raises(orm.ORMError, match="no_such_column"):
+        await s.model(Stray).preload(relation).find()
+    assert counted.count == 0
