@@ -26,6 +26,7 @@ PROMISES = {
     "orm/day5_hooks.py": "stored: [(1, '######'), (2, '######')]",
     "orm/day6_transaction.py": "cancelled and rolled back; rows: 2",
     "orm/day7_migrate.py": "columns now: ['name', 'xxx']",
+    "orm/day8_relations.py": "preloaded 3 users, 6 posts, 3 comments in 3 statements",
     "rpc/day1_codec.py": "reply: {'ServiceMethod': 'Foo.Sum', 'Seq': 3, 'Error': ''} body 12",
     "rpc/day2_client.py": "replies arrived in the order [4, 3, 2, 1, 0]",
     "rpc/day3_service.py": "Arith.helper: rpc server: can't find method helper",
