@@ -139,14 +139,14 @@ class Engine:
             while level is not None and level.child is not None:
                 await level.wait_for_child()
                 level = current_level(self)
+            if level is None and self.closed:
+                raise ORMError("the engine is closed")
             started = time.perf_counter()
             try:
                 if level is not None:
                     return await level.worker.run(job)
-                if self.closed:
-                    raise ORMError("the engine is closed")
                 return await self._db.run_statement(job)
-            finally:
+            finally:  # a statement that ran (or was interrupted), counted and logged
                 record(sql, params, time.perf_counter() - started, self.slow_threshold)
 
     async def transaction(self, fn: Callable[[Session], Awaitable[T]]) -> T:

@@ -127,6 +127,14 @@ async def test_count_queries_counts_this_task_and_its_children_only(
     assert counted.statements[0].startswith('SELECT "name", "age" FROM "User"')
 
 
+async def test_a_statement_the_closed_engine_refuses_is_not_counted(engine: orm.Engine) -> None:
+    s = engine.new_session()
+    await engine.close()
+    with orm.count_queries() as counted, pytest.raises(orm.ORMError, match="closed"):
+        await s.model(User).count()
+    assert counted.count == 0
+
+
 async def test_statements_are_logged_with_durations_and_slow_ones_warn(
     engine: orm.Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
