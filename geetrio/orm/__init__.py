@@ -20,8 +20,9 @@ from ._errors import (
 )
 from ._insert import utc_now
 from ._postgres import PostgreSQLDialect
+from ._raw import Raw
 from ._reads import Page
-from ._session import Query, Raw, Session
+from ._session import Query, Session
 from ._sqlite import SQLiteDialect
 from ._stats import QueryCount, count_queries
 from .indexes import Index, index, unique

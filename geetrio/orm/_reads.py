@@ -15,17 +15,19 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import trio
 
 from . import clause
+from ._errors import ORMError
 from ._jobs import _fetchall, _fetchone
-from .schema import Schema, from_db_value
+from ._joins import frame
+from ._names import aggregate_reader
 
 if TYPE_CHECKING:
+    from ._joins import Join
     from ._mapper import Mapper
     from ._types import Condition
 
 __all__ = ["Page", "Reads"]
 
 M = TypeVar("M")
-AGGREGATES = ("sum", "min", "max", "avg")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Reads:
     order: str | None
     count_limit: int | None
     skip: int
+    joins: tuple[Join, ...]
+    groups: tuple[str, ...]
 
     if TYPE_CHECKING:
 
@@ -62,17 +66,23 @@ class Reads:
         def _where(self, mapper: Mapper) -> tuple[Condition, ...]: ...
         def limit(self, count: int) -> Any: ...
         def offset(self, count: int) -> Any: ...
-        async def count(self) -> int: ...
         async def find(self, model: type[Any] | None = None) -> list[Any]: ...
 
     async def exists(self) -> bool:
         """Whether any row matches. Cancelled: not run, or interrupted with nothing
         read; the engine stays usable."""
-        mapper = self._mapper()[1]
-        schema = mapper.schema
-        where, params = clause.where_sql(self._where(mapper))
-        sql = f"SELECT 1 FROM {schema.quoted_table}{where} LIMIT 1"
-        return await self._one(sql, params) is not None
+        text, params, _ = frame(self, self._mapper()[1])
+        return await self._one(f"SELECT 1{text} LIMIT 1", params) is not None
+
+    async def count(self) -> int:
+        """The number of matching rows (of groups, with ``group_by``). Cancelled: as
+        ``exists``."""
+        text, params, _ = frame(self, self._mapper()[1])
+        if self.groups:
+            sql = f"SELECT count(*) FROM (SELECT 1{text}) AS grouped"
+        else:
+            sql = f"SELECT count(*){text}"
+        return int((await self._one(sql, params))[0])
 
     async def sum(self, column: str) -> Any:
         """``SUM(column)`` of the matching rows (None when none). Cancelled: as ``exists``."""
@@ -100,19 +110,18 @@ class Reads:
         return [row[0] for row in await self.values(column)]
 
     async def values(self, *columns: str) -> list[tuple[Any, ...]]:
-        """Some columns of every matching row, as tuples (peewee's ``tuples()``).
-        Cancelled: as ``exists``."""
+        """Some columns of every matching row, as tuples (peewee's ``tuples()``): a
+        column ``"name"``, a joined one ``"posts.title"``, or an aggregate ``"count(*)"``,
+        ``"sum(posts.words)"`` (per group with ``group_by``). Cancelled: as ``exists``."""
         if not columns:
             raise ValueError("values() needs at least one column")
         mapper = self._mapper()[1]
-        schema = mapper.schema
-        fields = [_field(schema, name) for name in columns]
-        where, params = clause.where_sql(self._where(mapper))
-        listed = ", ".join(f.quoted for f in fields)
-        tail = clause.tail(schema, self.order, self.count_limit, self.skip)
-        sql = f"SELECT {listed} FROM {schema.quoted_table}{where}{tail}"
-        rows = await self._all(sql, params)
-        readers = [from_db_value(f) for f in fields]
+        text, params, tables = frame(self, mapper)
+        selected = [tables.expression(name) for name in columns]
+        listed = ", ".join(sql for sql, _ in selected)
+        tail = clause.tail(mapper.schema, self.order, self.count_limit, self.skip)
+        rows = await self._all(f"SELECT {listed}{text}{tail}", params)
+        readers = [read for _, read in selected]
         return [tuple(read(v) for read, v in zip(readers, row, strict=True)) for row in rows]
 
     def iterate(self, batch: int = 1000) -> Batches:
@@ -140,18 +149,21 @@ class Reads:
         return Page(items, page, per_page, total)
 
     async def _aggregate(self, function: str, column: str) -> Any:
+        if self.groups:
+            raise ORMError(
+                f"{function}() of a grouped query: read each group's with "
+                f"values(..., '{function}({column})')"
+            )
         mapper = self._mapper()[1]
-        schema = mapper.schema
-        quoted = _field(schema, column).quoted
-        where, params = clause.where_sql(self._where(mapper))
+        text, params, tables = frame(self, mapper)
+        quoted, field = tables.column(column)
         if self.count_limit is None and not self.skip:
-            sql = f"SELECT {function}({quoted}) FROM {schema.quoted_table}{where}"
+            sql = f"SELECT {function}({quoted}){text}"
         else:  # over the rows the limit and offset leave
-            tail = clause.tail(schema, self.order, self.count_limit, self.skip)
-            inner = f"SELECT {quoted} AS v FROM {schema.quoted_table}{where}{tail}"
-            sql = f"SELECT {function}(v) FROM ({inner}) AS limited"
+            tail = clause.tail(mapper.schema, self.order, self.count_limit, self.skip)
+            sql = f"SELECT {function}(v) FROM (SELECT {quoted} AS v{text}{tail}) AS limited"
         row = await self._one(sql, params)
-        return None if row is None else row[0]
+        return aggregate_reader(function, field)(None if row is None else row[0])
 
     async def _one(self, sql: str, params: Sequence[Any]) -> Any:
         return await self.session.engine.execute(_fetchone(sql, params), sql, params)
@@ -159,13 +171,6 @@ class Reads:
     async def _all(self, sql: str, params: Sequence[Any]) -> list[Any]:
         rows: list[Any] = await self.session.engine.execute(_fetchall(sql, params), sql, params)
         return rows
-
-
-def _field(schema: Schema, name: str) -> Any:
-    found = schema.field(name)
-    if found is None:
-        raise ValueError(f"{schema.table} has no column {name!r}")
-    return found
 
 
 class Batches:
@@ -181,7 +186,13 @@ class Batches:
         self.done = False
         _, mapper = query._mapper()
         primary = mapper.schema.primary_key
-        self.key = primary.name if primary is not None and query.order is None else None
+        if primary is None or query.order is not None:
+            self.key = None
+        elif query.joins or query.groups:  # a key may repeat: LIMIT/OFFSET, by key
+            self.key = None
+            self.query = query.order_by(frame(query, mapper)[2].column(primary.name)[0])
+        else:
+            self.key = primary.name
 
     def __aiter__(self) -> Batches:
         return self

@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from . import clause
-from ._errors import NotFound
+from ._errors import NotFound, ORMError
 from ._executor import Executor
 from ._hooks import call_hook
 from ._insert import Conflict, insert_objects, utc_now
 from ._jobs import _fetchall, _fetchone, _rowcount
+from ._joins import Join, Joins, frame
 from ._mapper import Mapper
 from ._placeholders import expand_lists, to_pyformat
 from ._preload import load, plan
+from ._raw import Raw
 from ._reads import Reads
 from ._types import Condition
 
-__all__ = ["Query", "Raw", "Session"]
+__all__ = ["Query", "Session"]
 
 log = logging.getLogger("geetrio.orm")
 
@@ -99,12 +100,15 @@ class Session:
         return await insert_objects(self, objects, Conflict.of(conflict, update))
 
 
-class Query(Reads, Generic[M]):
+class Query(Reads, Joins, Generic[M]):
     """An immutable query: each method returns a new one."""
 
     __slots__ = (
         "conditions",
         "count_limit",
+        "groups",
+        "havings",
+        "joins",
         "model_type",
         "order",
         "preloads",
@@ -123,6 +127,9 @@ class Query(Reads, Generic[M]):
         skip: int = 0,
         preloads: tuple[str, ...] = (),
         unscoped: bool = False,
+        joins: tuple[Join, ...] = (),
+        groups: tuple[str, ...] = (),
+        havings: tuple[Condition, ...] = (),
     ) -> None:
         self.session = session
         self.model_type = model_type
@@ -132,6 +139,9 @@ class Query(Reads, Generic[M]):
         self.skip = skip
         self.preloads = preloads
         self.unscoped = unscoped  # soft-deleted rows too (``with_deleted``)
+        self.joins = joins
+        self.groups = groups
+        self.havings = havings
 
     def __repr__(self) -> str:
         model = self.model_type.__name__ if self.model_type else None
@@ -150,6 +160,9 @@ class Query(Reads, Generic[M]):
             "skip": self.skip,
             "preloads": self.preloads,
             "unscoped": self.unscoped,
+            "joins": self.joins,
+            "groups": self.groups,
+            "havings": self.havings,
         }
         state.update(changes)
         return Query(self.session, **state)
@@ -203,13 +216,21 @@ class Query(Reads, Generic[M]):
             raise ValueError(f"offset() needs a non-negative int, not {count!r}")
         return self._with(skip=count)
 
-    def _mapper(self, model: type[Any] | None = None) -> tuple[type[Any], Any]:
+    def _mapper(self, model: type[Any] | None = None) -> tuple[type[Any], Mapper]:
         model = model or self.model_type
         if model is None:
             raise ValueError(
                 "no model: use session.model(Model) or pass the model to find()/first()"
             )
         return model, self.session.engine.mapper(model)
+
+    def _writable(self, method: str) -> tuple[type[Any], Mapper]:
+        if self.joins or self.groups or self.havings:
+            raise ORMError(
+                f"{method}() of a joined or grouped query: select the keys in where(), "
+                "e.g. where('id IN (SELECT user_id FROM posts WHERE ...)')"
+            )
+        return self._mapper()
 
     def _params(self) -> tuple[Any, ...]:
         conditions = self.conditions
@@ -229,14 +250,7 @@ class Query(Reads, Generic[M]):
         steps = plan(self.session.engine, mapper.schema, self.preloads) if self.preloads else ()
         if mapper.hooks["before_query"]:
             await call_hook(model, "before_query", self.session)
-        key = ("select", self._shape(), self.order, self.count_limit, self.skip, self.unscoped)
-        sql = mapper.sql_cache.get(key)
-        if sql is None:
-            selected = clause.select(
-                mapper.schema, self._where(mapper), self.order, self.count_limit, self.skip
-            )
-            sql = mapper.remember(key, selected[0])
-        params = self._params()
+        sql, params = self._select(mapper)
         rows = await self.session.engine.execute(_fetchall(sql, params), sql, params)
         build = mapper.from_row
         objects = [build(row) for row in rows]
@@ -258,13 +272,21 @@ class Query(Reads, Generic[M]):
             )
         return found[0]
 
-    async def count(self) -> int:
-        """The number of matching rows. Cancelled:
-        not run, or interrupted with nothing read; the engine stays usable."""
-        _, mapper = self._mapper()
-        sql, params = clause.count(mapper.schema, self._where(mapper))
-        row = await self.session.engine.execute(_fetchone(sql, params), sql, params)
-        return int(row[0])
+    def _select(self, mapper: Mapper) -> tuple[str, tuple[Any, ...]]:
+        if not (self.joins or self.groups or self.havings):  # the common shape: SQL cached
+            key = ("select", self._shape(), self.order, self.count_limit, self.skip, self.unscoped)
+            sql = mapper.sql_cache.get(key)
+            if sql is None:
+                selected = clause.select(
+                    mapper.schema, self._where(mapper), self.order, self.count_limit, self.skip
+                )
+                sql = mapper.remember(key, selected[0])
+            return sql, self._params()
+        text, params, tables = frame(self, mapper)
+        schema = mapper.schema
+        columns = ", ".join(tables.column(name)[0] for name in schema.names)
+        tail = clause.tail(schema, self.order, self.count_limit, self.skip)
+        return f"SELECT {columns}{text}{tail}", params
 
     # ------------------------------------------------------------ writes
 
@@ -276,7 +298,7 @@ class Query(Reads, Generic[M]):
         """``update({"age": 30})`` or ``update("age", 30, "name", "X")``; rows changed.
         Cancelled while waiting: not run; while running: interrupted, undone, ``Cancelled``
         raised; the engine stays usable (details: ``Engine``)."""
-        model, mapper = self._mapper()
+        model, mapper = self._writable("update")
         values = _update_values(args)
         stamp = mapper.stamped_on_update
         if stamp is not None and stamp not in values:
@@ -301,7 +323,7 @@ class Query(Reads, Generic[M]):
         mark them deleted instead (``with_deleted().delete()`` or ``hard_delete()``
         removes them). Cancelled while waiting: not run; while running: interrupted,
         undone, ``Cancelled`` raised; the engine stays usable (details: ``Engine``)."""
-        _, mapper = self._mapper()
+        _, mapper = self._writable("delete")
         if mapper.soft_delete is not None and not self.unscoped:
             deleted = mapper.schema.with_role("deleted_at")
             assert deleted is not None
@@ -311,7 +333,7 @@ class Query(Reads, Generic[M]):
     async def hard_delete(self) -> int:
         """Remove the matching rows for good, soft-deleted ones included. Cancelled:
         as ``delete``."""
-        model, mapper = self._mapper()
+        model, mapper = self._writable("hard_delete")
         if mapper.hooks["before_delete"]:
             await call_hook(model, "before_delete", self.session)
         sql, params = clause.delete(mapper.schema, self.conditions)
@@ -363,33 +385,3 @@ def _update_values(args: Sequence[Any]) -> dict[str, Any]:
     if not values or not all(isinstance(k, str) for k in values):
         raise ValueError("update() needs column names (str) and values")
     return values
-
-
-@dataclass(frozen=True, slots=True)
-class Raw:
-    """``session.raw(sql, *args)``: SQL you write, values as ``?`` parameters."""
-
-    session: Session
-    sql: str
-    args: tuple[Any, ...]
-
-    async def exec(self) -> int:
-        """Run it; the number of rows affected. Cancelled
-        while waiting: not run; while running: interrupted, undone, ``Cancelled``
-        raised; the engine stays usable (details: ``Engine``)."""
-        sql, args = self.sql, self.args
-        return int(await self.session.engine.execute(_rowcount(sql, args), sql, args))
-
-    async def query_row(self) -> tuple[Any, ...] | None:
-        """The first row, or ``None``. Cancelled: not run, or interrupted with nothing
-        read; the engine stays usable."""
-        sql, args = self.sql, self.args
-        row = await self.session.engine.execute(_fetchone(sql, args), sql, args)
-        return tuple(row) if row is not None else None
-
-    async def query_rows(self) -> list[tuple[Any, ...]]:
-        """Every row. Cancelled: not run, or interrupted with nothing read; the engine
-        stays usable."""
-        sql, args = self.sql, self.args
-        rows = await self.session.engine.execute(_fetchall(sql, args), sql, args)
-        return [tuple(r) for r in rows]
