@@ -19,6 +19,7 @@ import trio.testing
 
 from geetrio import orm
 from tests.orm.conftest import User
+from tests.orm.test_hooks_transactions import LONG_QUERY
 
 
 async def names(engine: orm.Engine) -> list[str]:
@@ -423,3 +424,37 @@ async def test_a_statement_cancelled_before_its_worker_thread_starts_comes_back(
             limiter.release()
     assert came_back
     assert await s.model(User).count() == 0
+
+
+async def test_tasks_sharing_a_transaction_get_their_own_answers_one_cancelled(
+    engine: orm.Engine,
+) -> None:
+    """Twenty tasks in one transaction, their statements in flight together (one task
+    reads the worker's answer socket, the others are answered through the trio token),
+    one of them — a query that would run for minutes — cancelled mid-flight: it stops,
+    every other task gets its own answers, the transaction commits them, and the engine
+    serves on."""
+    seen: dict[int, int] = {}
+    victim = trio.CancelScope()
+
+    async def one(s: orm.Session, i: int) -> None:
+        if i == 7:
+            with victim:
+                await s.raw(LONG_QUERY).query_row()
+            return
+        await s.insert(User(f"t{i}", i))
+        seen[i] = (await s.model(User).where("name = ?", f"t{i}").first()).age
+
+    async def work(s: orm.Session) -> None:
+        async with trio.open_nursery() as nursery:
+            for i in range(20):
+                nursery.start_soon(one, s, i)
+            await trio.testing.wait_all_tasks_blocked()
+            victim.cancel()
+
+    with trio.fail_after(10):  # a watchdog: uninterrupted, the query runs for minutes
+        await engine.transaction(work)
+    assert victim.cancelled_caught
+    assert seen == {i: i for i in range(20) if i != 7}
+    names = set(await engine.new_session().model(User).pluck("name"))
+    assert names == {f"t{i}" for i in range(20) if i != 7}
