@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.common import interleaved, pin
@@ -110,8 +112,6 @@ def geetrio(dialect: str, where: str, meter: Meter) -> dict[str, float]:
 
 
 def sqlalchemy_orm(dialect: str, where: str, meter: Meter) -> dict[str, float]:
-    from sqlalchemy import create_engine, select
-    from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
     class Base(DeclarativeBase):
         pass

@@ -30,6 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from sqlalchemy import ForeignKey, create_engine, func, select
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.common import interleaved, pin
@@ -195,15 +204,6 @@ def peewee_orm(target: Target, workload: str) -> float:
 
 
 def sqlalchemy_orm(target: Target, workload: str) -> float:
-    from sqlalchemy import ForeignKey, create_engine, func, select
-    from sqlalchemy.orm import (
-        DeclarativeBase,
-        Mapped,
-        Session,
-        mapped_column,
-        relationship,
-        selectinload,
-    )
 
     class Base(DeclarativeBase):
         pass

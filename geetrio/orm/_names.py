@@ -7,14 +7,15 @@ column. Leaf module (no I/O).
 
 from __future__ import annotations
 
+import datetime
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._errors import ORMError
 from .schema import Field, Schema, from_db_value
 
-__all__ = ["AGGREGATES", "Tables"]
+__all__ = ["AGGREGATES", "Tables", "aggregate_reader", "read_rows"]
 
 AGGREGATES = ("count", "sum", "min", "max", "avg")
 _AGGREGATE = re.compile(r"\s*(\w+)\s*\(\s*(distinct\s+)?(.*?)\s*\)\s*", re.IGNORECASE)
@@ -65,11 +66,13 @@ class Tables:
             return field.quoted, field
         return f"{self.quote(table or self.main.table)}.{field.quoted}", field
 
-    def expression(self, name: str) -> tuple[str, Reader]:
-        """A column, or an aggregate of one: its SQL and how its values are read."""
+    def expression(self, name: str) -> tuple[str, Reader | None]:
+        """A column, or an aggregate of one: its SQL and how its values are read (None:
+        as they come)."""
         if "(" not in name:
             sql, field = self.column(name)
-            return sql, from_db_value(field)
+            needs_reading = field.python_type in (bool, datetime.datetime)
+            return sql, from_db_value(field) if needs_reading else None
         match = _AGGREGATE.fullmatch(name)
         function = match.group(1).lower() if match else ""
         if match is None or function not in AGGREGATES:
@@ -92,6 +95,26 @@ class Tables:
         return f"{self.quote(name)}.{deleted.quoted} IS NULL"
 
 
+def read_rows(rows: list[Any], readers: Sequence[Reader | None]) -> list[tuple[Any, ...]]:
+    """``rows`` with each column read by its reader — only the columns that need it: one
+    whose first value already has the type its reader makes is taken as it comes (a
+    driver gives one type per result column)."""
+    if not rows:
+        return []
+    first = rows[0]
+    needed = [
+        (i, read)
+        for i, read in enumerate(readers)
+        if read is not None and type(first[i]) is not _MAKES.get(read)
+    ]
+    if not needed:
+        return rows if isinstance(first, tuple) else [tuple(row) for row in rows]
+    columns = list(zip(*rows, strict=True))
+    for i, read in needed:
+        columns[i] = tuple(map(read, columns[i]))
+    return list(zip(*columns, strict=True))
+
+
 def aggregate_reader(function: str, field: Field) -> Reader:
     """How an aggregate's value is read, the same on every dialect: ``count`` an int,
     ``avg`` a float, ``sum`` of ints an int (PostgreSQL's is a ``Decimal``), ``min`` and
@@ -105,3 +128,7 @@ def aggregate_reader(function: str, field: Field) -> Reader:
             return _as_int
         return _as_float if field.python_type is float else (lambda value: value)
     return from_db_value(field)
+
+
+# the type a reader makes, when it leaves that type as it is
+_MAKES: dict[Reader, type] = {_as_int: int, _as_float: float}

@@ -18,7 +18,7 @@ from . import clause
 from ._errors import ORMError
 from ._jobs import _fetchall, _fetchone
 from ._joins import frame
-from ._names import aggregate_reader
+from ._names import aggregate_reader, read_rows
 
 if TYPE_CHECKING:
     from ._joins import Join
@@ -121,8 +121,7 @@ class Reads:
         listed = ", ".join(sql for sql, _ in selected)
         tail = clause.tail(mapper.schema, self.order, self.count_limit, self.skip)
         rows = await self._all(f"SELECT {listed}{text}{tail}", params)
-        readers = [read for _, read in selected]
-        return [tuple(read(v) for read, v in zip(readers, row, strict=True)) for row in rows]
+        return read_rows(rows, [read for _, read in selected])
 
     def iterate(self, batch: int = 1000) -> Batches:
         """``async for obj in query.iterate():`` every matching row, ``batch`` rows a
