@@ -17,6 +17,7 @@ BENCHMARKS = [
     HERE / "orm" / "bench_orm.py",
     HERE / "orm" / "bench_orm_pg.py",
     HERE / "orm" / "bench_relations.py",
+    HERE / "orm" / "bench_iterate.py",
     HERE / "rpc" / "bench_rpc.py",
     HERE / "rpc" / "bench_rpc_secure.py",
     HERE / "rpc" / "bench_instructions.py",
