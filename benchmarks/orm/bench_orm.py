@@ -1,7 +1,7 @@
 """ORM benchmark: geetrio.orm vs raw sqlite3 vs peewee vs SQLAlchemy 2 ORM, side by side.
 
 Same sqlite settings for everyone (a new file in a temporary directory per run, WAL,
-synchronous=NORMAL), the process pinned to one CPU, median of 3 interleaved rounds
+synchronous=NORMAL), the process pinned to one CPU, median of 5 interleaved rounds
 (every contender once per round, in turn), seconds:
 
 1. insert 10,000 rows one by one, in one transaction
@@ -13,7 +13,7 @@ synchronous=NORMAL), the process pinned to one CPU, median of 3 interleaved roun
 "raw+to_thread" is raw sqlite3 with every statement sent through its own
 ``trio.to_thread.run_sync``: the price of the rule "sqlite only in worker threads".
 
-    python benchmarks/orm/bench_orm.py [--repeat 3]
+    python benchmarks/orm/bench_orm.py [--repeat 5]
 """
 
 from __future__ import annotations
@@ -334,7 +334,7 @@ def measure_all(workload: str, repeat: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})

@@ -1,5 +1,6 @@
 """Day 8 (beyond the series) — a real data model: users, posts and comments with foreign
-keys, eager loading without N+1, upsert, pages, aggregates, streaming and soft delete.
+keys, eager loading without N+1, a join with GROUP BY, upsert, pages, aggregates,
+streaming and soft delete.
 
 python examples/orm/day8_relations.py
 """
@@ -70,6 +71,16 @@ async def main() -> None:
         print(f"page {page.page}/{page.pages}: {[p.id for p in page.items]}")
         ours = await s.model(Post).where("user_id IN (?)", [1, 2]).count()
         print(f"posts by users 1 and 2: {ours}")
+
+        comments = await (
+            s.model(User)
+            .join(Post)  # on the foreign key Post.user_id
+            .join(Comment)  # on Comment.post_id
+            .group_by("email")
+            .order_by("email")
+            .values("email", "count(Comment.id)")
+        )
+        print(f"comments per author: {comments}")
 
         await s.model(Post).where("id = ?", 12).delete()  # soft: marked, hidden
         live = [p.id async for p in s.model(Post).iterate(batch=2)]

@@ -88,8 +88,9 @@ async def insert_objects(
     """Insert ``objects`` (``Session.insert`` and friends). Cancelled: no row of a
     model is half-inserted; models already inserted stay unless a cancelled
     transaction rolls them back."""
-    if objects and all(type(obj) is type(objects[0]) for obj in objects):
-        by_model: dict[type, Sequence[Any]] = {type(objects[0]): objects}
+    models = set(map(type, objects))  # one model (the common case): its objects as given
+    if len(models) == 1:
+        by_model: dict[type, Sequence[Any]] = {models.pop(): objects}
     else:
         by_model = {}
         for obj in objects:
@@ -116,7 +117,7 @@ async def insert_objects(
             params = values_of(objs[0])
             total += await engine.execute(_rowcount(sql, params), sql, params)
         else:
-            rows = [values_of(o) for o in objs]
+            rows = list(map(values_of, objs))
             job = partial(_insert_many, sql=sql, rows=rows)
             total += await engine.execute(job, sql, rows)
         if mapper.hooks["after_insert"]:
