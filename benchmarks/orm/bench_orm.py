@@ -209,6 +209,12 @@ def peewee_orm(path: Path, workload: str) -> float:
     import peewee
 
     db = peewee.SqliteDatabase(str(path), pragmas={"journal_mode": "wal", "synchronous": 1})
+    return peewee_workload(db, workload, create=not _prepared(path, workload))
+
+
+def peewee_workload(db: Any, workload: str, *, create: bool = False) -> float:
+    """One workload through peewee on ``db`` (either dialect); seconds."""
+    import peewee
 
     class PUser(peewee.Model):
         id = peewee.IntegerField(primary_key=True)
@@ -220,7 +226,7 @@ def peewee_orm(path: Path, workload: str) -> float:
             table_name = "User"
 
     db.connect()
-    if not _prepared(path, workload):
+    if create:
         db.create_tables([PUser])
     started = time.perf_counter()
     if workload == "insert one by one":
