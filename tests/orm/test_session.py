@@ -29,6 +29,79 @@ async def test_crud_round_trip(engine: orm.Engine) -> None:
         await s.where("name = ?", "Nobody").first(User)
 
 
+@dataclass
+class Wide:  # 40 columns: fewer rows fit one statement's parameters
+    id: int = field(default=0, metadata={"geeorm": "PRIMARY KEY"})
+    c01: int = 0
+    c02: int = 0
+    c03: int = 0
+    c04: int = 0
+    c05: int = 0
+    c06: int = 0
+    c07: int = 0
+    c08: int = 0
+    c09: int = 0
+    c10: int = 0
+    c11: int = 0
+    c12: int = 0
+    c13: int = 0
+    c14: int = 0
+    c15: int = 0
+    c16: int = 0
+    c17: int = 0
+    c18: int = 0
+    c19: int = 0
+    c20: int = 0
+    c21: int = 0
+    c22: int = 0
+    c23: int = 0
+    c24: int = 0
+    c25: int = 0
+    c26: int = 0
+    c27: int = 0
+    c28: int = 0
+    c29: int = 0
+    c30: int = 0
+    c31: int = 0
+    c32: int = 0
+    c33: int = 0
+    c34: int = 0
+    c35: int = 0
+    c36: int = 0
+    c37: int = 0
+    c38: int = 0
+    c39: int = 39
+
+
+async def test_many_rows_go_in_multi_row_statements_all_or_nothing(engine: orm.Engine) -> None:
+    """1,234 rows: two statements of 500 rows and 234 single ones, one transaction, one
+    statement counted; a duplicate key in the second batch leaves nothing behind."""
+    s = engine.new_session()
+    people = [User(f"u{i:04d}", i) for i in range(1234)]
+    with orm.count_queries() as counted:
+        assert await s.insert(*people) == 1234
+    assert counted.count == 1
+    assert await s.model(User).order_by("name").find() == people
+    clash = [User(f"v{i:04d}", i) for i in range(700)]
+    clash[650] = User("u0003", 3)  # already there: the batch fails, so does the insert
+    with pytest.raises(orm.IntegrityError):
+        await s.insert(*clash)
+    assert await s.model(User).count() == 1234
+
+    async def then_fail(t: orm.Session) -> None:
+        await t.insert(*(User(f"w{i:04d}", i) for i in range(600)))
+        assert await t.model(User).count() == 1834
+        raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        await engine.transaction(then_fail)
+    assert await s.model(User).count() == 1234
+    await s.model(Wide).create_table()  # 40 columns: 24 rows a statement
+    rows = [Wide(i, *range(i, i + 39)) for i in range(100)]
+    assert await s.insert(*rows) == 100
+    assert await s.model(Wide).order_by("id").find() == rows
+
+
 async def test_queries_are_immutable_and_reusable(engine: orm.Engine) -> None:
     s = engine.new_session()
     await s.insert(*(User(f"u{i}", i) for i in range(10)))
