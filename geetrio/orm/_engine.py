@@ -119,6 +119,7 @@ class Engine:
                 clause.insert(schema),
                 schema.values_of(),
                 schema.from_row(),
+                schema.from_rows(),
                 hooks,
                 on_insert,
                 updated.name if updated else None,

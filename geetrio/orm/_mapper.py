@@ -4,7 +4,7 @@ per query shape."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ class Mapper:
     insert_sql: str
     values_of: Callable[[Any], tuple[Any, ...]]
     from_row: Callable[[tuple[Any, ...]], Any]
+    from_rows: Callable[[Iterable[tuple[Any, ...]]], list[Any]]
     hooks: dict[str, bool]
     # gorm's timestamps: the fields set on insert / update, and the soft-delete scope
     stamped_on_insert: tuple[str, ...] = ()

@@ -122,7 +122,7 @@ async def _fetch_in(session: Any, mapper: Mapper, column: Field, keys: list[Any]
         marks = ", ".join("?" for _ in batch)
         sql = f"{select} ({marks}){order}"
         rows = await session.engine.execute(_fetchall(sql, batch), sql, batch)
-        found.extend(mapper.from_row(row) for row in rows)
+        found.extend(mapper.from_rows(rows))
     if mapper.hooks["after_query"]:
         for obj in found:
             await call_hook(obj, "after_query", session)

@@ -252,8 +252,7 @@ class Query(Reads, Joins, Generic[M]):
             await call_hook(model, "before_query", self.session)
         sql, params = self._select(mapper)
         rows = await self.session.engine.execute(_fetchall(sql, params), sql, params)
-        build = mapper.from_row
-        objects = [build(row) for row in rows]
+        objects = mapper.from_rows(rows)
         if steps and objects:
             await load(self.session, objects, steps)
         if mapper.hooks["after_query"]:

@@ -12,8 +12,9 @@ import datetime
 import operator
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import starmap
 from typing import Any, Protocol
 
 from ._errors import ORMError, UnsupportedType
@@ -152,6 +153,16 @@ class Schema:
             return model(*values)
 
         return build
+
+    def from_rows(self) -> Callable[[Iterable[tuple[Any, ...]]], list[Any]]:
+        """Rows -> instances: ``list(starmap(cls, rows))`` when no column needs
+        converting (no call of ours per row), else ``from_row`` on each."""
+        needs_reading = any(f.python_type in (bool, datetime.datetime) for f in self.fields)
+        if not self.relations and not needs_reading:
+            model = self.model
+            return lambda rows: list(starmap(model, rows))
+        build = self.from_row()
+        return lambda rows: list(map(build, rows))
 
 
 _cache: dict[tuple[type, str], Schema] = {}
