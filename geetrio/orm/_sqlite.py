@@ -7,17 +7,18 @@ Discipline (docs/architecture.md, trio fact 3): one ``sqlite3.Connection`` per e
 for a whole transaction so that no other task's statement lands inside it — and a
 ``CapacityLimiter(1)``, so at most one worker thread holds the connection.
 
-Two ways into a worker thread, both through ``trio.to_thread.run_sync``:
+Two ways into a worker thread:
 
-- a statement outside a transaction takes one hop (``run_statement``);
-- a transaction starts a worker thread for its lifetime (``backend.TransactionWorker``),
-  inside a nursery of the task that runs the transaction, and hands it jobs.
+- a statement outside a transaction takes one hop (``run_statement``, ``backend.hop``:
+  a thread of trio's cache, the task waiting on the connection's doorbell);
+- a transaction starts a worker thread for its lifetime (``backend.TransactionWorker``,
+  through ``trio.to_thread.run_sync``), inside a nursery of the task that runs the
+  transaction, and hands it jobs.
 
 Cancellation: a progress handler runs every ``PROGRESS_STEPS`` sqlite VM steps and
-aborts the statement when its caller was cancelled (``trio.from_thread.check_cancelled``
-on a hop; a flag the caller's abort sets on a worker). sqlite then raises
-"interrupted", the caller turns that into its ``Cancelled``, and the connection stays
-usable. A statement waiting on another process's lock is not interruptible, so the
+aborts the statement when its caller was cancelled (a flag the caller's abort sets).
+sqlite then raises "interrupted", the caller turns that into its ``Cancelled``, and the
+connection stays usable. A statement waiting on another process's lock is not interruptible, so the
 busy timeout is short and retried from trio with a cancellable sleep.
 """
 
@@ -33,7 +34,9 @@ from typing import Any, TypeVar
 
 import trio
 
+from .._core.bell import Bell
 from . import clause
+from ._backend import hop
 from ._dialect import (
     StandardDialect,
     Statements,
@@ -61,20 +64,6 @@ def _never() -> bool:
     return False
 
 
-def _caller_cancelled() -> bool:
-    """In the worker thread (progress handler): has the waiting trio task been cancelled?
-
-    ``check_cancelled`` reports that by raising ``Cancelled`` *in this thread*; it is
-    only a signal here, turned into "abort the statement". Nothing is swallowed: the
-    task itself raises its own ``Cancelled`` once the hop returns (``_hop``).
-    """
-    try:
-        trio.from_thread.check_cancelled()
-    except trio.Cancelled:  # the signal, not the task's cancellation: see above
-        return True
-    return False
-
-
 class Database:
     """An open sqlite database. Create with ``await Database.open(path)``."""
 
@@ -84,6 +73,7 @@ class Database:
         self.lock = trio.Lock()
         self.limiter = trio.CapacityLimiter(1)
         self.closed = False
+        self._bell = Bell()  # a statement's answer (``hop``), one at a time: the lock
         self._should_abort: Callable[[], bool] = _never
         conn.set_progress_handler(self._progress, PROGRESS_STEPS)
 
@@ -145,14 +135,7 @@ class Database:
             return result
 
     async def _hop(self, job: Job[T]) -> T:
-        try:
-            return await trio.to_thread.run_sync(
-                self.run_job, job, _caller_cancelled, limiter=self.limiter
-            )
-        except sqlite3.OperationalError as exc:
-            if str(exc) == "interrupted":
-                await trio.lowlevel.checkpoint_if_cancelled()
-            raise
+        return await hop(self, job, self._bell)
 
     async def close(self) -> None:
         """Wait for the lock (cancellably), then close the connection."""
@@ -165,6 +148,7 @@ class Database:
             self.closed = True
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self.conn.close, limiter=self.limiter)
+            self._bell.close()
 
 
 async def retry_locked(attempt: Callable[[], Awaitable[T]]) -> T:
