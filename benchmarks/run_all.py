@@ -13,6 +13,7 @@ BENCHMARKS = [
     HERE / "web" / "bench_slowloris.py",
     HERE / "web" / "bench_https.py",
     HERE / "web" / "bench_apps.py",
+    HERE / "web" / "bench_metrics.py",
     HERE / "cache" / "bench_cache.py",
     HERE / "orm" / "bench_orm.py",
     HERE / "orm" / "bench_orm_pg.py",

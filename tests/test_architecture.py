@@ -14,10 +14,11 @@ MAX_LINES = 400
 ALLOWED = {
     "errors": set(),
     "_core": {"errors"},
+    "metrics": set(),  # a leaf: instruments any layer may record into (issue 20)
     "http": {"_core", "errors"},
     "discovery": {"http", "_core", "errors"},
     "etcd": {"discovery"},  # kept for code importing geetrio.etcd
-    "web": {"http", "_core", "errors"},
+    "web": {"http", "metrics", "_core", "errors"},
     "orm": {"_core", "errors"},
     "cache": {"http", "discovery", "_core", "errors"},
     "rpc": {"http", "discovery", "_core", "errors"},

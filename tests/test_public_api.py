@@ -16,10 +16,23 @@ import geetrio.cache
 import geetrio.discovery
 import geetrio.etcd
 import geetrio.http
+import geetrio.metrics
 import geetrio.web
 from geetrio import orm, rpc
 
 SURFACE: dict[ModuleType, set[str]] = {
+    geetrio.metrics: {
+        "DEFAULT_BUCKETS",
+        "MAX_SERIES",
+        "OVERFLOW",
+        "REGISTRY",
+        "Counter",
+        "Gauge",
+        "Histogram",
+        "Instrument",
+        "Registry",
+        "render",
+    },
     geetrio.bridge: {
         "DEFAULT_PATH",
         "BadMessage",

@@ -5,6 +5,7 @@ Every server answers the same two routes: ``GET /`` -> 13-byte text and
 
     python benchmarks/web/servers.py geetrio PORT [KEEP_ALIVE [HEADER_TIMEOUT]]
     python benchmarks/web/servers.py geetrio-recovery PORT
+    python benchmarks/web/servers.py geetrio-metrics PORT  (app.enable_metrics())
     python benchmarks/web/servers.py uvicorn PORT          (uvloop + httptools: uvicorn[standard])
     python benchmarks/web/servers.py uvicorn-asyncio PORT  (plain asyncio loop + httptools)
     python benchmarks/web/servers.py hypercorn-trio PORT
@@ -27,7 +28,13 @@ def raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def geetrio(port: int, with_recovery: bool, keep_alive: float, header_timeout: float) -> None:
+def geetrio(
+    port: int,
+    with_recovery: bool,
+    keep_alive: float,
+    header_timeout: float,
+    with_metrics: bool = False,
+) -> None:
     import trio
 
     from geetrio.http import ServerConfig, server_ssl_context
@@ -36,6 +43,8 @@ def geetrio(port: int, with_recovery: bool, keep_alive: float, header_timeout: f
     app = Engine()
     if with_recovery:
         app.use(recovery())
+    if with_metrics:
+        app.enable_metrics()
 
     @app.get("/")
     async def index(c: Context) -> None:
@@ -169,6 +178,8 @@ def main() -> None:
         geetrio(port, False, keep_alive, header_timeout)
     elif name == "geetrio-recovery":
         geetrio(port, True, keep_alive, header_timeout)
+    elif name == "geetrio-metrics":
+        geetrio(port, False, keep_alive, header_timeout, with_metrics=True)
     elif name == "uvicorn":
         uvicorn_server(port, "uvloop", keep_alive)
     elif name == "uvicorn-asyncio":

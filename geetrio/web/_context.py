@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -16,6 +17,13 @@ from ._errors import HTTPException
 from ._json import dump_json as _dump_json
 from ._request_view import EngineSettings, RequestView
 from ._sse import ServerSentEvent, event_stream
+
+
+class Recorder(Protocol):
+    """What records a request's outcome (``_metrics.Cells``)."""
+
+    def record(self, status: int, seconds: float) -> None: ...
+
 
 SESSION_KEY = "geetrio.session"  # where web.sessions() leaves c.session
 CLIENT_IP_KEY = "geetrio.client_ip"  # where web.trusted_proxies() leaves the client's address
@@ -58,6 +66,7 @@ class Context(RequestView):
     _keys: dict[str, Any] | None = None
     _stream: AsyncIterable[bytes] | None = None
     detached = False
+    cells: Recorder | None = None  # the route's metric cells (``app.enable_metrics()``)
 
     engine: Renderer
 
@@ -84,6 +93,9 @@ class Context(RequestView):
         included), every stream it set is closed too, since no response goes out."""
         self._index = 0
         handlers = self._handlers
+        cells = self.cells
+        if cells is not None:
+            started = time.perf_counter()
         try:
             try:
                 await handlers[0](self)
@@ -91,9 +103,13 @@ class Context(RequestView):
                 self._answer(exc)
             if self._index == 0 and len(handlers) > 1:  # a middleware returned without next()
                 await self.next()
-        except BaseException:
+        except BaseException as exc:
+            if cells is not None and isinstance(exc, Exception):  # answered 500
+                cells.record(500, time.perf_counter() - started)
             await self.close_dropped(all_streams=True)
             raise
+        if cells is not None:
+            cells.record(self.status_code, time.perf_counter() - started)
         if self._dropped is not None:
             await self.close_dropped()
         if self.detached:

@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 import trio
 
+from .. import metrics
 from .._core.tls import warn_if_exposed
 from ..http import (
     Request,
@@ -25,6 +26,8 @@ from ..http import (
     serve_listeners,
 )
 from ._context import Context
+from ._health import Check, healthz, readyz
+from ._metrics import HttpMetrics, scrape
 from ._multipart import FormLimits
 from ._router import Router
 from ._types import Decorator, HandlerFunc
@@ -199,6 +202,7 @@ class Engine(RouterGroup):
         self._streaming_routes = 0
         self._on_no_route: HandlerFunc | None = None
         self._on_no_method: HandlerFunc | None = None
+        self._metrics: HttpMetrics | None = None  # ``enable_metrics``
         self._templates = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
         self.form_limits = FormLimits()
         """Limits of multipart forms (``c.form()``): parts, field and file sizes, the
@@ -249,7 +253,32 @@ class Engine(RouterGroup):
         else:
             params = {}
             chain = (*self.middlewares, self._no_route)
-        return Context(request, self, chain, params).run()
+        context = Context(request, self, chain, params)
+        metrics = self._metrics
+        if metrics is not None:
+            if found is not None:
+                context.cells = metrics.cells(route, route.method, route.pattern)
+            else:
+                context.cells = metrics.unmatched(request.method)
+        return context.run()
+
+    def enable_metrics(self, path: str = "/metrics", *, server: str = "gee") -> None:
+        """Record HTTP metrics (requests by method, route pattern and status class;
+        durations) into ``geetrio.metrics.REGISTRY`` as ``server``, and serve every
+        metric of the process at ``GET path`` for Prometheus. Needs the extra
+        ``geetrio[metrics]`` (``prometheus_client``): ``ImportError`` here without it."""
+        self._metrics = HttpMetrics(metrics.REGISTRY, server)
+        self.get(path, scrape)
+
+    def enable_health(
+        self, checks: Mapping[str, Check] | None = None, *, timeout: float = 1.0
+    ) -> None:
+        """``GET /healthz`` (200 while the process serves) and ``GET /readyz``: every
+        check of ``checks`` (name -> ``async def check()``, raising when its part does
+        not answer) run at once, each for at most ``timeout`` seconds; 200 when all
+        pass, else 503, the JSON body naming each part's state."""
+        self.get("/healthz", healthz)
+        self.get("/readyz", readyz(checks or {}, timeout))
 
     def no_route(self, handler: HandlerFunc) -> HandlerFunc:
         """Answer requests for paths no route has (gin's ``NoRoute``): ``handler`` runs
