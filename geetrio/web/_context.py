@@ -46,6 +46,7 @@ _ABORTED = 1 << 30
 CLOSE_TIMEOUT = 2.0  # seconds closing replaced response streams may take
 
 
+_clock = time.perf_counter
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _TEXT = "text/plain; charset=utf-8"
 
@@ -66,7 +67,6 @@ class Context(RequestView):
     _keys: dict[str, Any] | None = None
     _stream: AsyncIterable[bytes] | None = None
     detached = False
-    cells: Recorder | None = None  # the route's metric cells (``app.enable_metrics()``)
 
     engine: Renderer
 
@@ -76,7 +76,9 @@ class Context(RequestView):
         engine: Renderer,
         handlers: tuple[HandlerFunc, ...],
         params: dict[str, str],
+        cells: Recorder | None = None,
     ) -> None:
+        self.cells = cells  # the route's metric cells (``app.enable_metrics()``)
         self.request = request
         self.engine = engine
         self.params = params
@@ -95,7 +97,7 @@ class Context(RequestView):
         handlers = self._handlers
         cells = self.cells
         if cells is not None:
-            started = time.perf_counter()
+            started = _clock()
         try:
             try:
                 await handlers[0](self)
@@ -105,11 +107,11 @@ class Context(RequestView):
                 await self.next()
         except BaseException as exc:
             if cells is not None and isinstance(exc, Exception):  # answered 500
-                cells.record(500, time.perf_counter() - started)
+                cells.record(500, _clock() - started)
             await self.close_dropped(all_streams=True)
             raise
         if cells is not None:
-            cells.record(self.status_code, time.perf_counter() - started)
+            cells.record(self.status_code, _clock() - started)
         if self._dropped is not None:
             await self.close_dropped()
         if self.detached:

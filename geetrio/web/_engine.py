@@ -47,6 +47,7 @@ class _Route:
     chain: tuple[HandlerFunc, ...] = ()
     version: int = -1
     stream_body: bool = False
+    cells: Any = None  # its metric cells, once it was measured (``enable_metrics``)
 
 
 class RouterGroup:
@@ -253,14 +254,14 @@ class Engine(RouterGroup):
         else:
             params = {}
             chain = (*self.middlewares, self._no_route)
-        context = Context(request, self, chain, params)
         metrics = self._metrics
-        if metrics is not None:
-            if found is not None:
-                context.cells = metrics.cells(route, route.method, route.pattern)
-            else:
-                context.cells = metrics.unmatched(request.method)
-        return context.run()
+        if metrics is None:
+            return Context(request, self, chain, params).run()
+        if found is not None:
+            cells = route.cells or metrics.cells(route, route.method, route.pattern)
+        else:
+            cells = metrics.unmatched(request.method)
+        return Context(request, self, chain, params, cells).run()
 
     def enable_metrics(self, path: str = "/metrics", *, server: str = "gee") -> None:
         """Record HTTP metrics (requests by method, route pattern and status class;

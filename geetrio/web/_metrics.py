@@ -27,6 +27,9 @@ _METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE")
 )
 _CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
+_CLASS_OF = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5}  # anything else: "0xx"
+_BOUNDS = DEFAULT_BUCKETS
+_bucket = bisect_left
 
 
 class Cells:
@@ -42,8 +45,8 @@ class Cells:
         self.total = 0.0
 
     def record(self, status: int, seconds: float) -> None:
-        self.classes[status // 100 if 0 < status < 600 else 0] += 1
-        self.buckets[bisect_left(DEFAULT_BUCKETS, seconds)] += 1
+        self.classes[_CLASS_OF.get(status // 100, 0)] += 1
+        self.buckets[_bucket(_BOUNDS, seconds)] += 1
         self.total += seconds
 
 
@@ -71,6 +74,8 @@ class HttpMetrics:
         found = self._cells.get(route)
         if found is None:
             found = self._cells[route] = Cells(method, pattern)
+            if hasattr(route, "cells"):  # a route object keeps them: found without a lookup
+                route.cells = found
         return found
 
     def unmatched(self, method: str) -> Cells:
