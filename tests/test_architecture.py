@@ -20,7 +20,7 @@ ALLOWED = {
     "etcd": {"discovery"},  # kept for code importing geetrio.etcd
     "web": {"http", "metrics", "_core", "errors"},
     "orm": {"_core", "errors"},
-    "cache": {"http", "discovery", "_core", "errors"},
+    "cache": {"http", "discovery", "metrics", "_core", "errors"},
     "rpc": {"http", "discovery", "_core", "errors"},
     "bridge": {"web", "http", "_core", "errors"},
 }

@@ -25,6 +25,7 @@ import trio
 
 from .._core.text import limited, shorten
 from ._lru import LRUCache
+from ._metrics import register as register_metrics
 from ._peers import PeerError, PeerPicker
 from ._singleflight import SingleFlight
 from ._types import Getter
@@ -51,6 +52,9 @@ def get_group(name: str) -> Group | None:
     return _groups.get(name)
 
 
+register_metrics(lambda: {name: group.stats for name, group in _groups.items()})
+
+
 class Group:
     """A cache namespace. ``await group.get(key) -> bytes``.
 
@@ -62,7 +66,8 @@ class Group:
     ``gets``; ``hits`` (either cache); ``loads`` (misses that went to a flight);
     ``loads_deduped`` (flights that really loaded, after single-flighting);
     ``peer_loads``/``peer_errors``; ``local_loads``/``local_errors``;
-    ``evictions``; plus ``bytes`` and ``items`` of both caches.
+    ``evictions``; ``removals`` (``remove_local``, also on a peer's request); plus
+    ``bytes`` and ``items`` of both caches and ``hot_bytes``/``hot_items``.
     """
 
     def __init__(
@@ -116,6 +121,7 @@ class Group:
                 "local_loads",
                 "local_errors",
                 "evictions",
+                "removals",
             ),
             0,
         )
@@ -273,6 +279,7 @@ class Group:
         Read-after-write: a get that starts after this returns never gets a value
         loaded before it — the flights in the air are forgotten (later gets start their
         own) and the loads running now will not cache what they got."""
+        self._stats["removals"] += 1
         self._main.remove(key)
         self._hot.remove(key)
         self._expires.pop(key, None)
@@ -328,4 +335,5 @@ class Group:
             "bytes": self._main.nbytes + self._hot.nbytes,
             "items": len(self._main) + len(self._hot),
             "hot_items": len(self._hot),
+            "hot_bytes": self._hot.nbytes,
         }

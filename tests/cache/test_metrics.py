@@ -1,0 +1,58 @@
+"""The cache's metrics (issue 20): a known workload on a group, then the process's
+scrape parsed with ``prometheus_client``'s parser — every counter exactly what the
+workload did, bytes and items per cache."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from geetrio import metrics
+from geetrio.cache import new_group
+
+
+def scrape(group: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    body, _ = metrics.render(metrics.REGISTRY)
+    found = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.labels.get("group") == group:
+                labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "group"))
+                found[(sample.name, labels)] = sample.value
+    return found
+
+
+async def test_a_groups_counters_and_sizes_are_scraped() -> None:
+    loaded: list[str] = []
+
+    async def load(key: str) -> bytes:
+        loaded.append(key)
+        if key == "bad":
+            raise KeyError(key)
+        return key.encode() * 10  # 10 bytes a letter
+
+    group = new_group("metrics-test", 25, load)  # room for two entries of 11 bytes
+    for key in ("a", "a", "a", "b", "c"):  # c evicts a
+        await group.get(key)
+    with pytest.raises(KeyError):
+        await group.get("bad")
+    group.remove_local("b")
+    found = scrape("metrics-test")
+    expected = {
+        "gets": 6,
+        "hits": 2,
+        "loads": 4,
+        "loads_deduped": 4,
+        "local_loads": 3,
+        "local_errors": 1,
+        "peer_loads": 0,
+        "peer_errors": 0,
+        "evictions": 1,
+        "removals": 1,
+    }
+    for event, value in expected.items():
+        assert found[(f"geetrio_cache_{event}_total", ())] == value, (event, found)
+    assert found[("geetrio_cache_bytes", (("cache", "main"),))] == 11  # c alone: key and value
+    assert found[("geetrio_cache_items", (("cache", "main"),))] == 1
+    assert found[("geetrio_cache_bytes", (("cache", "hot"),))] == 0
+    assert loaded == ["a", "b", "c", "bad"]
