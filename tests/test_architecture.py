@@ -19,7 +19,7 @@ ALLOWED = {
     "discovery": {"http", "_core", "errors"},
     "etcd": {"discovery"},  # kept for code importing geetrio.etcd
     "web": {"http", "metrics", "_core", "errors"},
-    "orm": {"_core", "errors"},
+    "orm": {"metrics", "_core", "errors"},
     "cache": {"http", "discovery", "metrics", "_core", "errors"},
     "rpc": {"http", "discovery", "_core", "errors"},
     "bridge": {"web", "http", "_core", "errors"},

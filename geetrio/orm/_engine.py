@@ -18,6 +18,7 @@ from ._dialect import Dialect, get_dialect
 from ._errors import ORMError
 from ._hooks import INSTANCE_HOOKS, TABLE_HOOKS, has_hook
 from ._mapper import Mapper
+from ._metrics import statement as count_statement
 from ._migrate import migrate
 from ._session import Session
 from ._stats import record
@@ -143,12 +144,21 @@ class Engine:
             if level is None and self.closed:
                 raise ORMError("the engine is closed")
             started = time.perf_counter()
+            outcome = "error"
             try:
                 if level is not None:
-                    return await level.worker.run(job)
-                return await self._db.run_statement(job)
+                    result = await level.worker.run(job)
+                else:
+                    result = await self._db.run_statement(job)
+                outcome = "ok"
+                return result
+            except trio.Cancelled:
+                outcome = "cancelled"
+                raise
             finally:  # a statement that ran (or was interrupted), counted and logged
-                record(sql, params, time.perf_counter() - started, self.slow_threshold)
+                seconds = time.perf_counter() - started
+                record(sql, params, seconds, self.slow_threshold)
+                count_statement(self.dialect.name, sql, outcome, seconds)
 
     async def transaction(self, fn: Callable[[Session], Awaitable[T]]) -> T:
         """Run ``await fn(session)`` in a transaction: commit when it returns, roll back

@@ -35,6 +35,7 @@ from ._backend import Backend, TransactionWorker, with_worker
 from ._dialect import Dialect
 from ._errors import ORMError
 from ._executor import Executor
+from ._metrics import transaction as count_transaction
 from ._session import Session
 from ._types import Job
 
@@ -177,9 +178,11 @@ async def _run_root(
             root.state = State.RETURNED
             await root.wait_for_child()  # a stray task's nested transaction still open
             await _control(dialect, worker, lambda c: finish(c, "COMMIT"))
+            count_transaction(dialect.name, "commit")
         except BaseException:  # includes Cancelled: roll back, then re-raise it
             root.state = State.RETURNED
             await _undo(worker, lambda c: finish(c, "ROLLBACK"))
+            count_transaction(dialect.name, "rollback")
             raise
         finally:
             root.end()
