@@ -21,7 +21,7 @@ ALLOWED = {
     "web": {"http", "metrics", "_core", "errors"},
     "orm": {"metrics", "_core", "errors"},
     "cache": {"http", "discovery", "metrics", "_core", "errors"},
-    "rpc": {"http", "discovery", "_core", "errors"},
+    "rpc": {"http", "discovery", "metrics", "_core", "errors"},
     "bridge": {"web", "http", "_core", "errors"},
 }
 

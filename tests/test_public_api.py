@@ -198,6 +198,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "heartbeat",
         "open_client",
         "register_codec",
+        "metrics_interceptor",
         "token_interceptor",
         "xdial",
     },

@@ -9,7 +9,9 @@ reply → the client's reader, ``Arith.Add`` sequentially, over a trio memory st
 in one process (no sockets). Each checkout runs under ``valgrind --tool=callgrind`` with
 1,000 and 5,000 calls; the difference over 4,000 is the cost of one call. Then the same
 with a token: the server runs ``rpc.token_interceptor``, the client sends the token in
-each call's metadata — the cost of the interceptor path (target: <= 10% more).
+each call's metadata — the cost of the interceptor path (target: <= 10% more). And with
+``rpc.metrics_interceptor`` on the server: the cost of RPC metrics (issue 20's target:
+<= 5% more).
 """
 
 from __future__ import annotations
@@ -81,9 +83,33 @@ def token_cost() -> None:
     )
 
 
+def metrics_cost() -> None:
+    """Instructions per call with ``rpc.metrics_interceptor``, and the ratio to none."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        plain, measured = Path(folder) / "plain.py", Path(folder) / "measured.py"
+        plain.write_text(DRIVER)
+        tokens = 'TOKENS = {"interceptors": [rpc.token_interceptor([TOKEN])]}'
+        measured_driver = DRIVER.replace(
+            tokens, 'TOKENS = {"interceptors": [rpc.metrics_interceptor("bench")]}'
+        ).replace(" if len(sys.argv) > 2 else {}", "", 1)
+        assert "metrics_interceptor" in measured_driver
+        measured.write_text(measured_driver.replace("METADATA = {", "METADATA = None and {"))
+        without = per_call(ROOT, plain, FEW, MANY)
+        with_metrics = per_call(ROOT, measured, FEW, MANY)
+    ratio = with_metrics / without
+    verdict = "meets" if ratio <= 1.05 else "MISSES"
+    print(
+        f"instructions per RPC call with rpc.metrics_interceptor: {with_metrics:,.0f} "
+        f"({ratio:.3f}x none: {verdict} the <= 1.05x target)"
+    )
+
+
 if __name__ == "__main__":
     instructions_main(
         __doc__.splitlines()[0], DRIVER, FEW, MANY, "RPC call (client + server, memory streams)"
     )
     if shutil.which("valgrind") is not None and "--against" not in sys.argv:
         token_cost()
+        metrics_cost()

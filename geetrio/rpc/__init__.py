@@ -22,6 +22,7 @@ from ._intercept import (
     Refused,
     token_interceptor,
 )
+from ._metrics import metrics_interceptor
 from ._registry import (
     DEFAULT_REGISTRY_PATH,
     Registry,
@@ -82,6 +83,7 @@ __all__ = [
     "etcd_register",
     "get_codec",
     "heartbeat",
+    "metrics_interceptor",
     "open_client",
     "register_codec",
     "token_interceptor",

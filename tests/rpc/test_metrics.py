@@ -1,0 +1,61 @@
+"""RPC metrics (issue 20): ``rpc.metrics_interceptor`` first in a server's chain — after
+calls that succeed, fail, are refused by the token interceptor behind it and run past
+the handle timeout, the scrape (parsed with ``prometheus_client``'s parser) counts each
+exactly, per method and outcome, and nothing is left in flight."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+from prometheus_client.parser import text_string_to_metric_families
+
+from geetrio import metrics, rpc
+from tests.rpc.test_calls import Args, Foo, memory_client
+
+
+def scrape(server: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    body, _ = metrics.render(metrics.REGISTRY)
+    found = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.labels.get("server") == server:
+                labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "server"))
+                found[(sample.name, labels)] = sample.value
+    return found
+
+
+async def test_every_call_is_counted_by_method_and_outcome(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server = rpc.Server(
+        interceptors=[rpc.metrics_interceptor("scores-test"), rpc.token_interceptor(["s3"])]
+    )
+    server.register(Foo())
+    token = {"authorization": "Bearer s3"}
+    async with memory_client(server, rpc.Option(handle_timeout=2.0)) as client:
+        assert await client.call("Foo.Sum", Args(1, 2), metadata=token) == 3
+        assert await client.call("Foo.Sum", Args(2, 2), metadata=token) == 4
+        with pytest.raises(rpc.RemoteError, match="refused"):
+            await client.call("Foo.Sum", Args(1, 2))
+        with pytest.raises(rpc.RemoteError, match="boom"):
+            await client.call("Foo.Boom", "boom", metadata=token)
+        with pytest.raises(rpc.RemoteError, match="handle timeout"):
+            await client.call("Foo.Wait", "forever", metadata=token)
+        with pytest.raises(rpc.RemoteError, match="can't find method"):
+            await client.call("Foo.Nothing", 1, metadata=token)  # never reaches it
+    found = scrape("scores-test")
+    calls = {
+        labels: n for (name, labels), n in found.items() if name == "geetrio_rpc_server_calls_total"
+    }
+    assert calls == {
+        (("method", "Foo.Sum"), ("outcome", "ok")): 2,
+        (("method", "Foo.Sum"), ("outcome", "refused")): 1,
+        (("method", "Foo.Boom"), ("outcome", "error")): 1,
+        (("method", "Foo.Wait"), ("outcome", "cancelled")): 1,
+    }
+    assert found[("geetrio_rpc_server_in_flight", ())] == 0
+    wait = ("geetrio_rpc_server_call_duration_seconds_count", (("method", "Foo.Wait"),))
+    assert found[wait] == 1  # timed on the wall clock (this test's clock is virtual)
+    count = ("geetrio_rpc_server_call_duration_seconds_count", (("method", "Foo.Sum"),))
+    assert found[count] == 3
