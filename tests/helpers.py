@@ -182,3 +182,28 @@ async def read_until(
         assert chunk, f"{program} exited early: {output.decode(errors='replace')}"
         output += chunk
     return output
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def metric_samples(text: str, label: str, value: str) -> Samples:
+    """The samples of a Prometheus scrape (parsed with ``prometheus_client``'s own
+    parser) whose ``label`` is ``value``: (sample name, its other labels sorted) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.labels.get(label) == value:
+                labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != label))
+                found[(sample.name, labels)] = sample.value
+    return found
+
+
+def scraped(label: str, value: str) -> Samples:
+    """``metric_samples`` of what this process's ``/metrics`` would answer now."""
+    from geetrio import metrics
+
+    body, _ = metrics.render(metrics.REGISTRY)
+    return metric_samples(body.decode(), label, value)

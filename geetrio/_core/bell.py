@@ -31,20 +31,20 @@ class Bell:
         self._socks: tuple[socket.socket, socket.socket] | None = None
         if _EVENTFD:
             self._fd = os.eventfd(0, os.EFD_CLOEXEC)
-        else:  # pragma: no cover - not Linux
+        else:
             self._socks = socket.socketpair()
             self._fd = self._socks[0].fileno()
 
     def ring(self) -> None:
         if self._socks is None:
             os.eventfd_write(self._fd, 1)
-        else:  # pragma: no cover - not Linux
+        else:
             self._socks[1].send(b"\0")
 
     def _take(self) -> None:
         if self._socks is None:
             os.eventfd_read(self._fd)
-        else:  # pragma: no cover - not Linux
+        else:
             self._socks[0].recv(4096)
 
     def wait(self) -> None:
@@ -65,6 +65,6 @@ class Bell:
         trio.lowlevel.notify_closing(self._fd)
         if self._socks is None:
             os.close(self._fd)
-        else:  # pragma: no cover - not Linux
+        else:
             for sock in self._socks:
                 sock.close()

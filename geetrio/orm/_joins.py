@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ._mapper import Mapper
     from ._types import Condition
 
-__all__ = ["Join", "Joins", "Tables", "frame", "tables_of"]
+__all__ = ["Join", "Joins", "frame", "tables_of"]
 
 
 @dataclass(frozen=True, slots=True)

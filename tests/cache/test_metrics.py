@@ -5,21 +5,9 @@ workload did, bytes and items per cache."""
 from __future__ import annotations
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from geetrio import metrics
 from geetrio.cache import new_group
-
-
-def scrape(group: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    body, _ = metrics.render(metrics.REGISTRY)
-    found = {}
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            if sample.labels.get("group") == group:
-                labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "group"))
-                found[(sample.name, labels)] = sample.value
-    return found
+from tests.helpers import scraped
 
 
 async def test_a_groups_counters_and_sizes_are_scraped() -> None:
@@ -37,7 +25,7 @@ async def test_a_groups_counters_and_sizes_are_scraped() -> None:
     with pytest.raises(KeyError):
         await group.get("bad")
     group.remove_local("b")
-    found = scrape("metrics-test")
+    found = scraped("group", "metrics-test")
     expected = {
         "gets": 6,
         "hits": 2,

@@ -1,5 +1,6 @@
 """``Bell``, the trio <-> worker thread doorbell under every transaction statement: a
-ring wakes the other side, rings merge, a cancelled wait takes nothing, close is safe."""
+ring wakes the other side, rings merge, a cancelled wait takes nothing, close is safe —
+with an eventfd and with the socket pair of systems without one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ import pytest
 import trio
 import trio.testing
 
+from geetrio._core import bell as bell_module
 from geetrio._core.bell import Bell
+
+
+@pytest.fixture(autouse=True, params=["eventfd", "socketpair"])
+def kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test on both doorbells: Linux's eventfd, and the socket pair used elsewhere."""
+    if request.param == "socketpair":
+        monkeypatch.setattr(bell_module, "_EVENTFD", False)
+    elif not bell_module._EVENTFD:
+        pytest.skip("no eventfd on this OS")
+    return str(request.param)
 
 
 async def test_a_worker_thread_and_a_task_ring_each_other() -> None:

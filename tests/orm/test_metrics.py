@@ -9,24 +9,11 @@ from typing import Any
 
 import pytest
 import trio
-from prometheus_client.parser import text_string_to_metric_families
 
-from geetrio import metrics, orm
+from geetrio import orm
+from tests.helpers import scraped
 from tests.orm.conftest import User
 from tests.orm.test_hooks_transactions import LONG_QUERY
-
-
-def scrape(dialect: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    body, _ = metrics.render(metrics.REGISTRY)
-    found = {}
-    for family in text_string_to_metric_families(body.decode()):
-        if not family.name.startswith("geetrio_orm_"):
-            continue
-        for sample in family.samples:
-            if sample.labels.get("dialect") == dialect:
-                labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "dialect"))
-                found[(sample.name, labels)] = sample.value
-    return found
 
 
 def moved(before: dict[Any, float], after: dict[Any, float]) -> dict[Any, float]:
@@ -36,7 +23,7 @@ def moved(before: dict[Any, float], after: dict[Any, float]) -> dict[Any, float]
 async def test_statements_and_transactions_are_counted(engine: orm.Engine) -> None:
     dialect = engine.dialect.name
     s = engine.new_session()
-    before = scrape(dialect)
+    before = scraped("dialect", dialect)
     await s.insert(User("a", 1), User("b", 2), User("c", 3))  # one statement
     assert await s.model(User).count() == 3
     await s.model(User).where("name = ?", "a").update({"age": 9})
@@ -56,7 +43,7 @@ async def test_statements_and_transactions_are_counted(engine: orm.Engine) -> No
     await engine.transaction(commit)
     with pytest.raises(RuntimeError):
         await engine.transaction(fail)
-    change = moved(before, scrape(dialect))
+    change = moved(before, scraped("dialect", dialect))
     statements = {
         labels: n for (name, labels), n in change.items() if name == "geetrio_orm_statements_total"
     }

@@ -8,21 +8,10 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
-from prometheus_client.parser import text_string_to_metric_families
 
-from geetrio import metrics, rpc
+from geetrio import rpc
+from tests.helpers import scraped
 from tests.rpc.test_calls import Args, Foo, memory_client
-
-
-def scrape(server: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    body, _ = metrics.render(metrics.REGISTRY)
-    found = {}
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            if sample.labels.get("server") == server:
-                labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "server"))
-                found[(sample.name, labels)] = sample.value
-    return found
 
 
 async def test_every_call_is_counted_by_method_and_outcome(
@@ -44,7 +33,7 @@ async def test_every_call_is_counted_by_method_and_outcome(
             await client.call("Foo.Wait", "forever", metadata=token)
         with pytest.raises(rpc.RemoteError, match="can't find method"):
             await client.call("Foo.Nothing", 1, metadata=token)  # never reaches it
-    found = scrape("scores-test")
+    found = scraped("server", "scores-test")
     calls = {
         labels: n for (name, labels), n in found.items() if name == "geetrio_rpc_server_calls_total"
     }

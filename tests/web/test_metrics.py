@@ -10,24 +10,13 @@ from typing import Any
 
 import pytest
 import trio
-from prometheus_client.parser import text_string_to_metric_families
 
 from geetrio import metrics
 from geetrio.http import HTTPClient
 from geetrio.web import Context, Engine
+from tests.helpers import metric_samples
 
 _servers = itertools.count()
-
-
-def samples(text: str, server: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of ``server``'s series: (sample name, sorted labels) -> value."""
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.labels.get("server") == server:
-                labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "server"))
-                found[(sample.name, labels)] = sample.value
-    return found
 
 
 def requests(method: str, route: str, status: str) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -60,7 +49,7 @@ async def test_counters_move_by_exactly_the_workload(nursery: trio.Nursery) -> N
             response = await client.get(f"{base}/metrics")
             assert response.status == 200
             assert response.headers["content-type"].startswith("text/plain")
-            return samples(response.body.decode(), server)
+            return metric_samples(response.body.decode(), "server", server)
 
         for _ in range(3):
             assert (await client.get(f"{base}/")).status == 200
