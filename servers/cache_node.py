@@ -9,9 +9,11 @@ the loader fails) and ``GET /api/stats`` the group's counters as JSON. The backi
 ``--db PATH`` is given, else a small in-memory table. A database file the node creates
 gets the demo rows; an existing one is only read (it must have the ``scores`` table).
 Prints ``cache URL`` (and ``api URL``) once listening, then ``ready``. SIGINT/SIGTERM
-drains both servers gracefully. ``--self https://...`` with ``--tls-cert`` serves both
-over TLS, ``--secret-file`` makes peers need the cluster's secret (and send it); a
-``--self`` beyond loopback needs both, or ``--insecure`` (``servers/security.py``).
+drains both servers gracefully. Both servers answer ``/metrics`` (Prometheus),
+``/healthz`` and ``/readyz`` (the database answers; the peers are reported, advisory).
+``--self https://...`` with ``--tls-cert`` serves both over TLS, ``--secret-file``
+makes peers need the cluster's secret (and send it); a ``--self`` beyond loopback needs
+both, or ``--insecure`` (``servers/security.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from geetrio._core.text import shorten
 from geetrio._core.urls import authority
 from geetrio.cache import Getter, Group, HTTPPool, join_cluster, new_group
 from geetrio.http import run_until_signal
-from geetrio.web import Context, Engine
+from geetrio.web import Check, Context, Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from security import PLAIN, Security, add_arguments, from_args
@@ -125,13 +127,17 @@ async def run_node(args: argparse.Namespace, security: Security, shutdown: trio.
         created = not await trio.Path(args.db).exists()
         async with orm.open("sqlite3", args.db) as engine:
             loader = await orm_loader(engine, created=created)
-            await serve_node(args, loader, shutdown, security)
+            await serve_node(args, loader, shutdown, security, engine)
     else:
         await serve_node(args, memory_loader(), shutdown, security)
 
 
 async def serve_node(
-    args: argparse.Namespace, loader: Getter, shutdown: trio.Event, security: Security = PLAIN
+    args: argparse.Namespace,
+    loader: Getter,
+    shutdown: trio.Event,
+    security: Security = PLAIN,
+    database: orm.Engine | None = None,
 ) -> None:
     group = new_group(args.group, args.cache_bytes, loader, ttl=args.ttl)
     peers = [p for p in args.peers.split(",") if p] if args.peers else []
@@ -146,8 +152,14 @@ async def serve_node(
         group.register_peers(pool)
         peer_app = Engine()
         pool.mount(peer_app)
+        checks: dict[str, Check] = {"peers": pool.ping_peers}
+        if database is not None:
+            checks["database"] = database.ping
+        operate(peer_app, "cache-peer", checks)
         host, port = urlsplit(pool.self_url).hostname, urlsplit(pool.self_url).port
-        await serve_peers(args, group, pool, peer_app, host, port, shutdown, members, security)
+        await serve_peers(
+            args, group, pool, peer_app, host, port, shutdown, members, security, checks
+        )
         members.cancel_scope.cancel()  # the servers drained: leave the cluster
 
 
@@ -161,6 +173,7 @@ async def serve_peers(
     shutdown: trio.Event,
     members: trio.Nursery,
     security: Security = PLAIN,
+    checks: dict[str, Check] | None = None,
 ) -> None:
     """Both servers until they drained; the cluster joined (``--etcd``) once they listen."""
     assert host is not None and port is not None
@@ -170,12 +183,20 @@ async def serve_peers(
         say("cache", f"{scheme}://{authority(host, await servers.start(peers))}")
         if args.api is not None:
             app = api_app(group, pool)
+            operate(app, "cache-api", checks or {})
             api = partial(app.serve, host, args.api, config=config, shutdown=shutdown)
             say("api", f"{scheme}://{authority(host, await servers.start(api))}")
         if args.etcd:  # membership from etcd: peers come and go without restarts
             await members.start(partial(join_cluster, args.etcd, pool, ttl=args.etcd_ttl))
         sys.stdout.write("ready\n")
         sys.stdout.flush()
+
+
+def operate(app: Engine, server: str, checks: dict[str, Check]) -> None:
+    """``/metrics`` (as ``server``), ``/healthz`` and ``/readyz`` on ``app``; the peers
+    are advisory: a node serves their keys itself while they are away."""
+    app.enable_metrics(server=server)
+    app.enable_health(checks, advisory=[name for name in checks if name == "peers"])
 
 
 def say(name: str, url: str) -> None:

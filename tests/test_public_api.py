@@ -59,6 +59,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "RouteContext",
         "Routes",
         "ServerConfig",
+        "ServerStats",
         "Transport",
         "bind_slots",
         "client_ssl_context",
@@ -74,6 +75,7 @@ SURFACE: dict[ModuleType, set[str]] = {
     },
     geetrio.web: {
         "BindError",
+        "Check",
         "Context",
         "Engine",
         "FormData",
@@ -198,6 +200,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "heartbeat",
         "open_client",
         "register_codec",
+        "client_metrics_interceptor",
         "metrics_interceptor",
         "token_interceptor",
         "xdial",

@@ -140,6 +140,26 @@ class HTTPPool(OwnsTasks):
     def peers(self) -> list[PeerGetter]:
         return [g for url, g in self._getters.items() if url != self.self_url]
 
+    async def ping_peers(self) -> None:
+        """Return when every peer answers HTTP within the pool's timeout (its answer to
+        a bare ``GET {base}``: Go's peers answer it too); else raise ``PeerError``
+        naming each one that did not, or refused this node's secret. A readiness
+        check (``app.enable_health``). Cancelled: the pings stop."""
+        failed: list[str] = []
+
+        async def ping(getter: _HTTPGetter) -> None:
+            try:
+                await getter.ping()
+            except PeerError as exc:
+                failed.append(str(exc))
+
+        async with trio.open_nursery() as nursery:
+            for url, getter in self._getters.items():
+                if url != self.self_url:
+                    nursery.start_soon(ping, getter)
+        if failed:
+            raise PeerError("; ".join(sorted(failed)))
+
     def owner(self, key: str) -> str:
         """The URL of the node owning ``key`` (this node's own URL included)."""
         return self._ring.get(key) or self.self_url
@@ -208,8 +228,7 @@ class _HTTPGetter:
     def __repr__(self) -> str:
         return f"<peer {self.url}>"
 
-    async def _call(self, method: str, group: str, key: str) -> tuple[int, bytes]:
-        target = peer_path(self._prefix, group, key)
+    async def _call(self, method: str, target: str) -> tuple[int, bytes]:
         # A bare CancelScope: fail_after's generator-based context managers cost more
         # than the rest of this function on a cache hit.
         with trio.CancelScope(deadline=trio.current_time() + self._pool.timeout) as scope:
@@ -228,8 +247,14 @@ class _HTTPGetter:
         assert scope.cancelled_caught
         raise PeerTimeout(f"{self.url}: no answer within {self._pool.timeout} s")
 
+    async def ping(self) -> None:
+        """Return when the peer answers (``HTTPPool.peer_checks``)."""
+        status, body = await self._call("GET", self._prefix)
+        if status in (401, 403) or status >= 500:
+            raise PeerError(f"{self.url} answered {status}: {body[:200]!r}")
+
     async def get(self, group: str, key: str) -> bytes:
-        status, body = await self._call("GET", group, key)
+        status, body = await self._call("GET", peer_path(self._prefix, group, key))
         if status != 200:
             raise PeerError(f"{self.url} answered {status}: {body[:200]!r}")
         try:
@@ -238,7 +263,7 @@ class _HTTPGetter:
             raise PeerError(f"{self.url}: {exc}") from exc
 
     async def remove(self, group: str, key: str) -> None:
-        status, body = await self._call("DELETE", group, key)
+        status, body = await self._call("DELETE", peer_path(self._prefix, group, key))
         if status not in (200, 204):
             raise PeerError(f"{self.url} answered {status} to a remove: {body[:200]!r}")
 

@@ -19,6 +19,7 @@ from ._pipeline import PipelinedClient, open_pipelined_client
 from ._response_parser import ClientResponse, ResponseParser
 from ._server import serve, serve_listeners
 from ._signals import run_until_signal
+from ._stats import ServerStats
 from ._streams import PrefixedStream
 from ._target import decode_path
 from ._types import Handler
@@ -41,6 +42,7 @@ __all__ = [
     "RouteContext",
     "Routes",
     "ServerConfig",
+    "ServerStats",
     "Transport",
     "bind_slots",
     "client_ssl_context",

@@ -23,6 +23,7 @@ from ._config import ServerConfig
 from ._errors import ProtocolError
 from ._message import Request, Response, Transport, render_head
 from ._parser import BODY, HEAD, IDLE, UPGRADED, RequestParser
+from ._stats import ServerStats
 from ._streamed import send_streamed
 from ._streams import PrefixedStream
 from ._types import Handler
@@ -80,6 +81,7 @@ class Host(Protocol):
     handler: Handler
     stream_body: Callable[[Request], bool] | None
     draining: bool
+    stats: ServerStats
 
 
 remote_addr = peer_address  # ``host:port`` of the client ("" when not over a socket)
@@ -289,6 +291,7 @@ class Connection(Transport):
 
     async def send_error(self, status: int, reason: str) -> None:
         """Answer a request we will not process, then close without a reset."""
+        self.server.stats.refuse(status)
         body = reason.encode() + b"\n"
         head = render_head(
             status, [("content-type", "text/plain; charset=utf-8")], len(body), False

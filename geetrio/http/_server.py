@@ -40,6 +40,7 @@ from .._core.tls import Handshakes, warn_if_exposed
 from ._config import ServerConfig
 from ._connection import Connection, End, Phase
 from ._message import Request
+from ._stats import ServerStats
 from ._types import Handler
 
 __all__ = ["Handler", "serve", "serve_listeners"]
@@ -58,6 +59,7 @@ async def serve(
     config: ServerConfig | None = None,
     shutdown: trio.Event | None = None,
     stream_body: Callable[[Request], bool] | None = None,
+    stats: ServerStats | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve HTTP on ``host:port`` until cancelled or ``shutdown`` is set.
@@ -66,7 +68,8 @@ async def serve(
     bound port is reported once the server accepts connections. ``host`` None or ""
     listens on every interface. ``stream_body(request)``, asked once the head of a
     request with a body is complete, says whether the handler reads that body as a
-    stream (``request.body_stream``) instead of getting it whole.
+    stream (``request.body_stream``) instead of getting it whole. ``stats``, when
+    given, counts the connections open and the requests the server refused.
     """
     listeners = await trio.open_tcp_listeners(port, host=host or None)
     if config is None or config.ssl_context is None:
@@ -77,6 +80,7 @@ async def serve(
         config=config,
         shutdown=shutdown,
         stream_body=stream_body,
+        stats=stats,
         task_status=task_status,
     )
 
@@ -88,12 +92,13 @@ async def serve_listeners(
     config: ServerConfig | None = None,
     shutdown: trio.Event | None = None,
     stream_body: Callable[[Request], bool] | None = None,
+    stats: ServerStats | None = None,
     task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """``serve`` on listeners you made (memory listeners in tests, unix sockets).
     Reports the first listener's port when it is a TCP socket, else None. Cancelled:
     everything stops at once (no grace; that is what ``shutdown`` is for)."""
-    server = _Server(handler, config or ServerConfig(), stream_body)
+    server = _Server(handler, config or ServerConfig(), stream_body, stats)
     try:
         await server.serve(listeners, shutdown, task_status)
     finally:
@@ -114,12 +119,14 @@ class _Server:
         handler: Handler,
         config: ServerConfig,
         stream_body: Callable[[Request], bool] | None = None,
+        stats: ServerStats | None = None,
     ) -> None:
         self.handler = handler
         self.stream_body = stream_body
         self.config = config
         self.draining = False
         self.connections: dict[Connection, None] = {}  # in accept order
+        self.stats = stats if stats is not None else ServerStats()
         self.handshakes = Handshakes()  # TLS handshakes under way
         # this server's draw on the process's connection budget (and its own cap)
         self.share = process_budget().share(config.max_connections)
@@ -173,6 +180,7 @@ class _Server:
 
     async def serve_connection(self, connection: Connection) -> None:
         self.connections[connection] = None
+        self.stats.open += 1
         try:
             await connection.run()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -183,6 +191,7 @@ class _Server:
             connection.parser.close()  # frees the last request's body now, not at GC
             connection.current = None
             self.connections.pop(connection, None)
+            self.stats.open -= 1
 
     async def sweep_timeouts(self) -> None:
         """Cancel the connections whose wait passed its deadline, ``SWEEP_BATCH`` at a

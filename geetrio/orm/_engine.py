@@ -183,6 +183,19 @@ class Engine:
         Cancelled: as ``transaction``, rolled back."""
         return await run_transaction(self, self._db, fn, foreign_keys_off=foreign_keys_off)
 
+    async def ping(self) -> None:
+        """Return when the database answers (Go's ``DB.PingContext``, for readiness
+        checks): a transaction of ``SELECT 1``. On sqlite a transaction takes the write
+        lock, so a database another process keeps locked does not answer: ``ping``
+        waits as any transaction does (up to 5 s), then raises ``DatabaseError``;
+        bound it with a cancel scope. A closed engine raises ``ORMError``. Cancelled:
+        nothing happened."""
+
+        async def probe(session: Session) -> None:
+            await session.raw("SELECT 1").query_row()
+
+        await self.transaction(probe)
+
     # ------------------------------------------------------------ migrations
 
     async def migrate(self, model: type) -> None:

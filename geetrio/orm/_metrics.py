@@ -1,20 +1,41 @@
 """The ORM's metrics (issue 20): statements by dialect, kind (select, insert, update,
 delete, other) and outcome (ok, error, cancelled) with their durations, and
-transactions by outcome (commit, rollback). Kept in this module's dicts — a lookup and
-a few increments per statement — and read by the process registry when scraped."""
+transactions by outcome (commit, rollback); and the connections of every open
+PostgreSQL pool, in use and idle. Kept in this module's dicts — a lookup and a few
+increments per statement — and read by the process registry when scraped."""
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left
+from typing import Protocol
 
 from ..metrics import DEFAULT_BUCKETS, REGISTRY
 
-__all__ = ["statement", "transaction"]
+__all__ = ["Pool", "pool", "statement", "transaction"]
 
 _KINDS = {"SELECT": "select", "INSERT": "insert", "UPDATE": "update", "DELETE": "delete"}
 _statements: dict[tuple[str, str, str], int] = {}
 _durations: dict[tuple[str, str], list[float]] = {}  # counts per bucket, then the sum
 _transactions: dict[tuple[str, str], int] = {}
+
+
+class Pool(Protocol):
+    """What the pool gauges read of a pool of connections."""
+
+    path: str  # its URL without the password: the ``database`` label
+    closed: bool
+
+    def usage(self) -> tuple[int, int, int]:
+        """Connections in use, idle, and at most."""
+
+
+_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+def pool(opened: Pool) -> None:
+    """Report ``opened``'s connections until it is closed (or gone)."""
+    _pools.add(opened)
 
 
 def statement(dialect: str, sql: str, outcome: str, seconds: float) -> None:
@@ -50,6 +71,19 @@ def _read_transactions() -> Series:
     return dict(_transactions.items())
 
 
+def _read_pools(column: int) -> Series:
+    found: dict[tuple[str, ...], int] = {}
+    for each in list(_pools):
+        if not each.closed:
+            usage = each.usage()
+            if column == 2:
+                found[(each.path,)] = found.get((each.path,), 0) + usage[2]
+            else:
+                key = (each.path, ("in_use", "idle")[column])
+                found[key] = found.get(key, 0) + usage[column]
+    return dict(found)
+
+
 REGISTRY.counter(
     "geetrio_orm_statements_total",
     "SQL statements run, by dialect, kind and outcome.",
@@ -65,3 +99,14 @@ REGISTRY.counter(
     "Transactions ended, by dialect and outcome (commit, rollback).",
     ("dialect", "outcome"),
 ).readers.append(_read_transactions)
+connections = REGISTRY.gauge(
+    "geetrio_orm_pool_connections",
+    "Connections of the open PostgreSQL pools, by database and state (in_use, idle).",
+    ("database", "state"),
+)
+connections.readers += [lambda: _read_pools(0), lambda: _read_pools(1)]
+REGISTRY.gauge(
+    "geetrio_orm_pool_max_connections",
+    "The most connections the open PostgreSQL pools may hold, by database.",
+    ("database",),
+).readers.append(lambda: _read_pools(2))

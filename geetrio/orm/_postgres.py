@@ -40,6 +40,7 @@ import trio
 from ._backend import with_worker
 from ._dialect import StandardDialect
 from ._errors import DatabaseError, IntegrityError, ORMError
+from ._metrics import pool as pool_metrics
 from ._placeholders import to_pyformat
 from ._types import Job
 
@@ -140,6 +141,12 @@ class PgDatabase:
         self._idle: deque[PgConnection] = deque()
         self._all: set[PgConnection] = set()
         self._returned = trio.lowlevel.ParkingLot()
+        pool_metrics(self)
+
+    def usage(self) -> tuple[int, int, int]:
+        """Connections in use (or being made for a user), idle, and at most."""
+        in_use = self._pool_size - self._slots.value
+        return in_use, len(self._idle), self._pool_size
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> PgDatabase:

@@ -22,7 +22,7 @@ from ._intercept import (
     Refused,
     token_interceptor,
 )
-from ._metrics import metrics_interceptor
+from ._metrics import client_metrics_interceptor, metrics_interceptor
 from ._registry import (
     DEFAULT_REGISTRY_PATH,
     Registry,
@@ -78,6 +78,7 @@ __all__ = [
     "Service",
     "ShutdownError",
     "XClient",
+    "client_metrics_interceptor",
     "dial",
     "dial_http",
     "etcd_register",

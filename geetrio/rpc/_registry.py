@@ -31,6 +31,7 @@ from ..discovery._registry import (
 )
 from ..http._mount import RouteContext, Routes
 from ._errors import RPCError
+from ._metrics import registry_opened
 from ._xclient import MultiServersDiscovery, Selection
 
 __all__ = [
@@ -118,6 +119,7 @@ class Registry:
         self._servers: OrderedDict[str, float] = OrderedDict()
         self._listing_bytes = 0  # len(",".join(self._servers)) + 1
         self._changed = trio.Event()  # wakes ``expire`` when the oldest entry may change
+        registry_opened(self)  # geetrio_rpc_registry_servers
 
     def __len__(self) -> int:
         return len(self._servers)

@@ -15,6 +15,7 @@ from ._cors import cors
 from ._engine import Engine, RouterGroup
 from ._errors import BindError, HTTPException
 from ._gzip import gzip
+from ._health import Check
 from ._middleware import logger, recovery
 from ._multipart import FormData, FormLimits
 from ._proxies import request_id, timeout, trusted_proxies
@@ -27,6 +28,7 @@ from ._upload import UploadFile
 
 __all__ = [
     "BindError",
+    "Check",
     "Context",
     "Engine",
     "FormData",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -15,21 +15,13 @@ import trio
 
 from .. import metrics
 from .._core.tls import warn_if_exposed
-from ..http import (
-    Request,
-    Response,
-    ServerConfig,
-    bind_slots,
-    run_until_signal,
-    run_workers,
-    serve,
-    serve_listeners,
-)
+from ..http import Request, Response, ServerConfig, serve, serve_listeners
 from ._context import Context
 from ._health import Check, healthz, readyz
 from ._metrics import HttpMetrics, scrape
 from ._multipart import FormLimits
 from ._router import Router
+from ._run import run_app
 from ._types import Decorator, HandlerFunc
 from ._websocket import IDLE_TIMEOUT, MAX_MESSAGE_BYTES, PING_INTERVAL, websocket_endpoint
 
@@ -265,21 +257,27 @@ class Engine(RouterGroup):
 
     def enable_metrics(self, path: str = "/metrics", *, server: str = "gee") -> None:
         """Record HTTP metrics (requests by method, route pattern and status class;
-        durations) into ``geetrio.metrics.REGISTRY`` as ``server``, and serve every
+        durations; connections open; requests the server refused itself, by status)
+        into ``geetrio.metrics.REGISTRY`` as ``server``, and serve every
         metric of the process at ``GET path`` for Prometheus. Needs the extra
         ``geetrio[metrics]`` (``prometheus_client``): ``ImportError`` here without it."""
         self._metrics = HttpMetrics(metrics.REGISTRY, server)
         self.get(path, scrape)
 
     def enable_health(
-        self, checks: Mapping[str, Check] | None = None, *, timeout: float = 1.0
+        self,
+        checks: Mapping[str, Check] | None = None,
+        *,
+        timeout: float = 1.0,
+        advisory: Collection[str] = (),
     ) -> None:
         """``GET /healthz`` (200 while the process serves) and ``GET /readyz``: every
         check of ``checks`` (name -> ``async def check()``, raising when its part does
         not answer) run at once, each for at most ``timeout`` seconds; 200 when all
-        pass, else 503, the JSON body naming each part's state."""
+        pass, else 503, the JSON body naming each part's state. The checks named in
+        ``advisory`` are reported but never make it 503."""
         self.get("/healthz", healthz)
-        self.get("/readyz", readyz(checks or {}, timeout))
+        self.get("/readyz", readyz(checks or {}, timeout, advisory))
 
     def no_route(self, handler: HandlerFunc) -> HandlerFunc:
         """Answer requests for paths no route has (gin's ``NoRoute``): ``handler`` runs
@@ -325,6 +323,7 @@ class Engine(RouterGroup):
             config=config,
             shutdown=shutdown,
             stream_body=self.streams_body if self._streaming_routes else None,
+            stats=self._metrics.stats if self._metrics else None,
             task_status=task_status,
         )
 
@@ -351,6 +350,7 @@ class Engine(RouterGroup):
             config=config,
             shutdown=shutdown,
             stream_body=self.streams_body if self._streaming_routes else None,
+            stats=self._metrics.stats if self._metrics else None,
             task_status=task_status,
         )
 
@@ -362,36 +362,4 @@ class Engine(RouterGroup):
         ``workers=N``: N processes on the port (``SO_REUSEPORT``), each an ordinary
         ``trio.run``, under a supervisor that replaces any that dies
         (``geetrio.http.run_workers``); call it before anything starts threads."""
-        host, _, port = addr.rpartition(":")
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        if workers == 1:
-            main = partial(self._serve_and_log, host or None, int(port), config)
-            trio.run(run_until_signal, main)
-            return
-        slots = bind_slots(host or None, int(port), workers)
-        try:
-            bound = slots[0][0].getsockname()[1]
-            log.info("listening on http://%s:%d (%d workers)", host or "0.0.0.0", bound, workers)
-            run_workers(partial(self._serve_worker, config), slots)
-        finally:
-            for group in slots:
-                for sock in group:
-                    sock.close()
-
-    async def _serve_worker(
-        self,
-        config: ServerConfig | None,
-        listeners: list[trio.SocketListener],
-        shutdown: trio.Event,
-    ) -> None:
-        await self.serve_listeners(listeners, config=config, shutdown=shutdown)
-
-    async def _serve_and_log(
-        self, host: str | None, port: int, config: ServerConfig | None, shutdown: trio.Event
-    ) -> None:
-        async with trio.open_nursery() as nursery:
-            bound = await nursery.start(
-                partial(self.serve, host, port, config=config, shutdown=shutdown)
-            )
-            log.info("listening on http://%s:%d", host or "0.0.0.0", bound)
+        run_app(self, addr, config, workers)

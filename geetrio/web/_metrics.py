@@ -15,6 +15,7 @@ from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics
+from ..http import ServerStats
 from ..metrics import DEFAULT_BUCKETS, Registry
 
 if TYPE_CHECKING:
@@ -58,6 +59,20 @@ class HttpMetrics:
             raise ImportError("metrics need prometheus_client: pip install 'geetrio[metrics]'")
         self.server = server
         self._cells: dict[Any, Cells] = {}  # by route object, or (method label, UNMATCHED)
+        self.stats = ServerStats()  # its servers' connections and refusals
+        registry.gauge(
+            "geetrio_http_connections_open",
+            "HTTP connections being served now.",
+            ("server",),
+        ).readers.append(lambda: {(server,): self.stats.open})
+        registry.counter(
+            "geetrio_http_refused_total",
+            "Requests the server answered itself with an error before any handler "
+            "(408 too slow, 413 body too large, 431 head too large, 400 malformed ...).",
+            ("server", "status"),
+        ).readers.append(
+            lambda: {(server, str(status)): n for status, n in self.stats.refused.items()}
+        )
         registry.counter(
             "geetrio_http_requests_total",
             "HTTP requests answered, by route pattern and status class.",

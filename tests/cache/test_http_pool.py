@@ -306,3 +306,35 @@ async def test_ipv6_peers(nursery: trio.Nursery) -> None:
             assert await groups[0].get(key) == DB[key]
         assert sorted(loads[1]) == sorted(remote) and not loads[0]
         assert groups[0].stats["peer_errors"] == 0
+
+
+async def test_ping_peers_names_each_peer_that_does_not_answer(
+    nodes: list[Node], nursery: trio.Nursery
+) -> None:
+    a, b = nodes
+    await a.pool.ping_peers()  # b answers (a 400 to the bare base path is an answer)
+    silent = await scripted_peer(nursery, None)
+    failing = await scripted_peer(nursery, b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n")
+    with refusing_port() as port:
+        gone = f"http://127.0.0.1:{port}"
+        a.pool.set(a.url, b.url, silent, failing, gone)
+        with pytest.raises(PeerError) as caught:
+            await a.pool.ping_peers()
+    reasons = str(caught.value).split("; ")
+    assert len(reasons) == 3
+    assert any(r.startswith(f"{silent}: no answer within 0.5 s") for r in reasons)
+    assert any(r.startswith(f"{failing} answered 503") for r in reasons)
+    assert any(r.startswith(f"{gone}: ") for r in reasons)
+    assert b.url not in str(caught.value)
+
+
+async def test_ping_peers_says_when_a_peer_refuses_our_secret(nursery: trio.Nursery) -> None:
+    app = Engine()
+    port = await nursery.start(app.serve, "127.0.0.1", 0)
+    other = f"http://127.0.0.1:{port}"
+    async with HTTPPool(other, secret="theirs") as theirs:
+        theirs.mount(app)
+        async with HTTPPool("http://127.0.0.1:1", secret="ours") as pool:
+            pool.set(other)
+            with pytest.raises(PeerError, match=f"{other} answered 403"):
+                await pool.ping_peers()

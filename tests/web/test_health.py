@@ -71,3 +71,31 @@ async def test_readyz_names_the_part_that_does_not_answer(
 def test_a_readiness_timeout_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         Engine().enable_health({}, timeout=0)
+
+
+async def test_an_advisory_check_is_reported_but_keeps_the_node_ready(
+    nursery: trio.Nursery,
+) -> None:
+    async def fine() -> None:
+        pass
+
+    async def peer_down() -> None:
+        raise ConnectionRefusedError("peer http://127.0.0.1:8002 refused")
+
+    app = Engine()
+    checks = {"database": fine, "peer http://127.0.0.1:8002": peer_down}
+    app.enable_health(checks, advisory=["peer http://127.0.0.1:8002"])
+    port = await nursery.start(app.serve, "127.0.0.1", 0)
+    async with HTTPClient() as client:
+        response = await client.get(f"http://127.0.0.1:{port}/readyz")
+    assert response.status == 200
+    assert json.loads(response.body) == {
+        "ready": True,
+        "checks": {
+            "database": "ok",
+            "peer http://127.0.0.1:8002": "ConnectionRefusedError: peer http://127.0.0.1:8002 "
+            "refused",
+        },
+    }
+    with pytest.raises(ValueError, match="advisory names no check: nothing"):
+        Engine().enable_health({}, advisory=["nothing"])

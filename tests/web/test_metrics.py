@@ -6,15 +6,17 @@ instruments' own bounds."""
 from __future__ import annotations
 
 import itertools
+from functools import partial
 from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from geetrio import metrics
-from geetrio.http import HTTPClient
+from geetrio.http import HTTPClient, ServerConfig
 from geetrio.web import Context, Engine
-from tests.helpers import metric_samples
+from tests.helpers import MemoryListener, get, metric_samples, scraped
 
 _servers = itertools.count()
 
@@ -90,6 +92,40 @@ def _les() -> list[str]:
 
 def _routes() -> tuple[str, ...]:
     return ("<unmatched>", "/metrics")
+
+
+async def test_connections_open_and_refusals_are_counted(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = f"t{next(_servers)}"
+    app = Engine()
+
+    @app.post("/")
+    async def index(c: Context) -> None:
+        c.string(200, "ok")
+
+    app.enable_metrics(server=server)
+    config = ServerConfig(header_timeout=2.0, max_body_bytes=100, max_header_bytes=1024)
+    listener = MemoryListener()
+    await nursery.start(partial(app.serve_listeners, [listener], config=config))
+    clients = [await listener.connect() for _ in range(3)]
+    for client in clients:
+        assert (await client.request(get("/metrics"))).status == 200
+    assert scraped("server", server)[("geetrio_http_connections_open", ())] == 3
+
+    big_head = get("/", extra="X-Big: " + "a" * 2000 + "\r\n")
+    assert (await clients[0].request(big_head)).status == 431
+    big_body = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n"
+    assert (await clients[1].request(big_body)).status == 413
+    await clients[2].send(b"POST / HTTP/1.1\r\nHost: t\r\n")  # then nothing: too slow
+    assert (await clients[2].read_response()).status == 408
+    for client in clients:
+        await client.aclose()
+    await trio.testing.wait_all_tasks_blocked()
+    found = scraped("server", server)
+    assert found[("geetrio_http_connections_open", ())] == 0
+    refused = {k[1]: v for k, v in found.items() if k[0] == "geetrio_http_refused_total"}
+    assert refused == {(("status", "408"),): 1, (("status", "413"),): 1, (("status", "431"),): 1}
 
 
 def test_an_instrument_folds_series_past_its_bound() -> None:
