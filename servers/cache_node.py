@@ -36,6 +36,7 @@ from geetrio.http import run_until_signal
 from geetrio.web import Check, Context, Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from operating import operate
 from security import PLAIN, Security, add_arguments, from_args
 
 log = logging.getLogger("geetrio.cache_node")
@@ -155,7 +156,7 @@ async def serve_node(
         checks: dict[str, Check] = {"peers": pool.ping_peers}
         if database is not None:
             checks["database"] = database.ping
-        operate(peer_app, "cache-peer", checks)
+        operate(peer_app, "cache-peer", checks, advisory=["peers"])
         host, port = urlsplit(pool.self_url).hostname, urlsplit(pool.self_url).port
         await serve_peers(
             args, group, pool, peer_app, host, port, shutdown, members, security, checks
@@ -183,20 +184,13 @@ async def serve_peers(
         say("cache", f"{scheme}://{authority(host, await servers.start(peers))}")
         if args.api is not None:
             app = api_app(group, pool)
-            operate(app, "cache-api", checks or {})
+            operate(app, "cache-api", checks, advisory=["peers"])
             api = partial(app.serve, host, args.api, config=config, shutdown=shutdown)
             say("api", f"{scheme}://{authority(host, await servers.start(api))}")
         if args.etcd:  # membership from etcd: peers come and go without restarts
             await members.start(partial(join_cluster, args.etcd, pool, ttl=args.etcd_ttl))
         sys.stdout.write("ready\n")
         sys.stdout.flush()
-
-
-def operate(app: Engine, server: str, checks: dict[str, Check]) -> None:
-    """``/metrics`` (as ``server``), ``/healthz`` and ``/readyz`` on ``app``; the peers
-    are advisory: a node serves their keys itself while they are away."""
-    app.enable_metrics(server=server)
-    app.enable_health(checks, advisory=[name for name in checks if name == "peers"])
 
 
 def say(name: str, url: str) -> None:

@@ -5,7 +5,8 @@
 Prints ``registry URL`` once it listens; ``GET URL`` answers the alive servers in the
 ``X-Geerpc-Servers`` header. SIGINT/SIGTERM stops it. With ``--tls-cert`` it serves
 HTTPS; with ``--secret-file`` registering and listing need the secret; a ``--host``
-beyond loopback needs both, or ``--insecure`` (``servers/security.py``).
+beyond loopback needs both, or ``--insecure`` (``servers/security.py``). It answers
+``/metrics`` (the live servers among them), ``/healthz`` and ``/readyz``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from geetrio.http import run_until_signal
 from geetrio.web import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from operating import operate
 from security import Security, add_arguments, from_args
 
 
@@ -31,6 +33,7 @@ async def main(args: argparse.Namespace, security: Security, shutdown: trio.Even
     secret = security.secret
     registry = rpc.Registry(timeout=args.timeout, secret=secret, open_listing=secret is None)
     registry.mount(app, args.path)
+    operate(app, "registry")
     async with trio.open_nursery() as background:
         background.start_soon(registry.expire)
         async with trio.open_nursery() as servers:  # returns once the server drained

@@ -5,7 +5,8 @@
     python servers/rpc_server.py --port 9001 --etcd http://127.0.0.1:2379
 
 Prints ``rpc tcp@HOST:PORT`` once it listens (the address it registers). With
-``--http-port`` it also serves RPC over HTTP CONNECT and ``/debug/geerpc`` there.
+``--http-port`` it also serves RPC over HTTP CONNECT and ``/debug/geerpc`` there, and
+``/metrics``, ``/healthz`` and ``/readyz`` (ready while the registry or etcd answers).
 SIGINT/SIGTERM stops it: no new connections, in-flight calls get ``--grace`` seconds.
 With ``--tls-cert`` it serves ``tls@`` (and HTTPS); with ``--secret-file`` calls need the
 secret as a token, heartbeats carry it; a ``--host`` beyond loopback needs both, or
@@ -28,6 +29,7 @@ from geetrio.http import run_until_signal
 from geetrio.web import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from operating import etcd_check, operate, registry_check
 from security import Security, add_arguments, from_args
 
 
@@ -64,7 +66,7 @@ class Node:
 
 
 async def main(args: argparse.Namespace, security: Security, shutdown: trio.Event) -> None:
-    server = security.rpc_server()
+    server = security.rpc_server("rpc")
     server.register(Arith())
     node = Node()
     server.register(node)
@@ -76,6 +78,12 @@ async def main(args: argparse.Namespace, security: Security, shutdown: trio.Even
             if args.http_port is not None:
                 app = Engine()
                 server.mount(app)
+                checks = {}
+                if args.registry:
+                    checks["registry"] = registry_check(args.registry, security)
+                if args.etcd:
+                    checks["etcd"] = etcd_check(args.etcd, security)
+                operate(app, "rpc-http", checks)
                 config = security.http_config()
                 serve_http = partial(
                     app.serve, args.host, args.http_port, config=config, shutdown=shutdown

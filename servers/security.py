@@ -73,8 +73,12 @@ class Security:
         context = self.server_context()
         return None if context is None else ServerConfig(ssl_context=context)
 
-    def rpc_server(self) -> rpc.Server:
-        interceptors = [rpc.token_interceptor([self.secret])] if self.secret else []
+    def rpc_server(self, name: str = "rpc") -> rpc.Server:
+        """A server needing the secret (when there is one), its calls in the metrics
+        as ``name`` (refusals included)."""
+        interceptors = [rpc.metrics_interceptor(name)]
+        if self.secret:
+            interceptors.append(rpc.token_interceptor([self.secret]))
         return rpc.Server(ssl_context=self.server_context(alpn=()), interceptors=interceptors)
 
     def rpc_metadata(self) -> dict[str, str] | None:

@@ -12,7 +12,9 @@ picks free ports for everything (else the others follow the web port: registry w
 caches 8001-8003, RPC 9001-9002 shifted by the web port less 9999). SIGINT or SIGTERM
 stops it gracefully: no new connections, in-flight requests and RPC calls get 5 s to
 finish (browser pages are closed at once), then the database is closed; a second
-signal stops it at once.
+signal stops it at once. Every HTTP server of it answers ``/metrics``, ``/healthz`` and
+``/readyz``; the web app's readiness covers the database, the registry (or etcd) and the
+cache peers (advisory).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from geetrio.web import Context, Engine, default
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cache_node import Score, orm_loader
 from loading import load_file
+from operating import etcd_check, operate, registry_check
 from security import PLAIN, Security, add_arguments, from_args, reachable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,6 +179,7 @@ async def serve_stack(
     urls: list[str] = []
     for i in range(3):
         app = Engine()
+        operate(app, f"cache-{i + 1}", {"database": engine.ping})
         port = await serve(app, port_for(args, 8001 + i))
         url = f"{scheme}://{host}:{port}"
         group = Group("scores", 2 << 10, await orm_loader(engine, created=False))
@@ -198,13 +202,14 @@ async def serve_stack(
     registry_app = Engine()
     rpc_registry = rpc.Registry(timeout=30.0, secret=secret, open_listing=secret is None)
     rpc_registry.mount(registry_app, rpc.DEFAULT_REGISTRY_PATH)
+    operate(registry_app, "registry")
     services.start_soon(rpc_registry.expire)
     registry_port = await serve(registry_app, port_for(args, 9998))
     registry = f"{scheme}://{host}:{registry_port}{rpc.DEFAULT_REGISTRY_PATH}"
     rpc_servers: list[rpc.Server] = []
     rpc_addrs: list[str] = []
     for i in range(2):
-        server = security.rpc_server()
+        server = security.rpc_server(f"rpc-{i + 1}")
         server.register(Scores(engine, groups[i]))
         wanted = port_for(args, 9001 + i)
         serve_rpc = partial(server.serve, args.host, wanted, shutdown=shutdown, grace=GRACE)
@@ -222,6 +227,12 @@ async def serve_stack(
     # pages do not hold the web server for its whole grace period.
     bridge = await _enter(services, Bridge(allowed_hosts=allowed_hosts(args)), until=shutdown)
     web = build_web(bridge, groups, urls, rpc_servers[0], registry, args.etcd, security)
+    checks = {"database": engine.ping, "peers": pools[0].ping_peers}
+    if args.etcd:
+        checks["etcd"] = etcd_check(args.etcd, security)
+    else:
+        checks["registry"] = registry_check(registry, security)
+    operate(web, "web", checks, advisory=["peers"])
     web_port = await serve(web, args.port)
     say("web", f"{scheme}://{host}:{web_port}")
     say("registry", registry)

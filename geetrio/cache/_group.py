@@ -25,7 +25,7 @@ import trio
 
 from .._core.text import limited, shorten
 from ._lru import LRUCache
-from ._metrics import register as register_metrics
+from ._metrics import measure
 from ._peers import PeerError, PeerPicker
 from ._singleflight import SingleFlight
 from ._types import Getter
@@ -50,9 +50,6 @@ def new_group(name: str, cache_bytes: int, getter: Getter, *, ttl: float | None 
 
 def get_group(name: str) -> Group | None:
     return _groups.get(name)
-
-
-register_metrics(lambda: {name: group.stats for name, group in _groups.items()})
 
 
 class Group:
@@ -125,6 +122,12 @@ class Group:
             ),
             0,
         )
+        measure(self)  # its stats in the process's metrics
+
+    @property
+    def node(self) -> str:
+        """This node's own URL once it has peers (``HTTPPool.self_url``), else ""."""
+        return str(getattr(self._peers, "self_url", ""))
 
     def register_peers(self, peers: PeerPicker) -> None:
         """Route misses through ``peers`` (an ``HTTPPool``); allowed once."""

@@ -39,8 +39,9 @@ async def test_a_groups_counters_and_sizes_are_scraped() -> None:
         "removals": 1,
     }
     for event, value in expected.items():
-        assert found[(f"geetrio_cache_{event}_total", ())] == value, (event, found)
-    assert found[("geetrio_cache_bytes", (("cache", "main"),))] == 11  # c alone: key and value
-    assert found[("geetrio_cache_items", (("cache", "main"),))] == 1
-    assert found[("geetrio_cache_bytes", (("cache", "hot"),))] == 0
+        assert found[(f"geetrio_cache_{event}_total", (("node", ""),))] == value, (event, found)
+    main, hot = (("cache", "main"), ("node", "")), (("cache", "hot"), ("node", ""))
+    assert found[("geetrio_cache_bytes", main)] == 11  # c alone: key and value
+    assert found[("geetrio_cache_items", main)] == 1
+    assert found[("geetrio_cache_bytes", hot)] == 0
     assert loaded == ["a", "b", "c", "bad"]
