@@ -22,7 +22,7 @@ ALLOWED = {
     "orm": {"metrics", "_core", "errors"},
     "cache": {"http", "discovery", "metrics", "_core", "errors"},
     "rpc": {"http", "discovery", "metrics", "_core", "errors"},
-    "bridge": {"web", "http", "_core", "errors"},
+    "bridge": {"web", "http", "metrics", "_core", "errors"},
 }
 
 

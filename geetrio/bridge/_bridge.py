@@ -46,6 +46,7 @@ from .._core.nursery import OwnsTasks
 from .._core.text import limited, shorten
 from ..web import Context, Engine, RouterGroup
 from ._errors import PageClosed
+from ._metrics import OTHER, BridgeStats
 from ._page import Callback, EventHandler, Page, PageScript
 from .protocol import BadMessage, Call, Event, Reply, decode, encode
 
@@ -84,6 +85,7 @@ class Bridge(OwnsTasks):
         self.functions: dict[str, Callable[..., Any]] = {}
         self.pages: dict[str, PageScript] = {}
         self.connected = 0  # tabs open now
+        self.stats = BridgeStats()  # for the metrics
 
     def _closing(self) -> None:
         """Leaving ``async with bridge`` ends every page (their connections close
@@ -120,6 +122,7 @@ class Bridge(OwnsTasks):
             host = c.headers.get("host", "")
             if not self.host_allowed(host):
                 limited.warning(log, "bridge: refused a WebSocket for host %s", shorten(host))
+                self.stats.refuse("host")
                 c.fail(403, "forbidden host")
                 return
             if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
@@ -129,6 +132,7 @@ class Bridge(OwnsTasks):
                     shorten(origin),
                     shorten(host),
                 )
+                self.stats.refuse("origin")
                 c.fail(403, "forbidden origin")
                 return
             await c.next()
@@ -179,7 +183,9 @@ class Bridge(OwnsTasks):
         ws: trio_websocket.WebSocketConnection,
         who: tuple[dict[str, Any] | None, str] = (None, ""),
     ) -> None:
+        label = name if name in self.pages else OTHER
         self.connected += 1
+        self.stats.opened(label, 1)
         try:
             async with trio.open_nursery() as nursery:
                 page = Page(ws, name, nursery, peer_certificate=who[0], remote_addr=who[1])
@@ -192,6 +198,7 @@ class Bridge(OwnsTasks):
                     nursery.cancel_scope.cancel()
         finally:
             self.connected -= 1
+            self.stats.opened(label, -1)
 
     async def _run_script(self, page: Page, script: PageScript | None) -> None:
         try:
@@ -218,6 +225,7 @@ class Bridge(OwnsTasks):
                         raise BadMessage(f"a message of {size} bytes is over the cap", 1009)
                 message = decode(text)
             except BadMessage as exc:
+                self.stats.refuse("too_large" if exc.code == 1009 else "bad_message")
                 log.info("bridge: page %r sent a bad message (%s): closing", page.name, exc.reason)
                 with trio.move_on_after(2.0):
                     await ws.aclose(code=exc.code, reason=exc.reason[:100])
@@ -236,6 +244,7 @@ class Bridge(OwnsTasks):
                     continue
                 if page.running >= self.max_calls_per_page:
                     limited.info(log, "bridge: page %r: event dropped, too busy", page.name)
+                    self.stats.refuse("event_dropped")
                 else:
                     page.running += 1
                     nursery.start_soon(_run_handler, page, handler, message.event)
@@ -244,6 +253,8 @@ class Bridge(OwnsTasks):
         """Answer a call over the page's limit at once (the reader waits for the send:
         a page that does not read its answers is not read either)."""
         limited.info(log, "bridge: page %r: too many calls in flight", page.name)
+        self.stats.refuse("too_many_calls")
+        self.stats.called(call.name if call.name in self.functions else OTHER, "refused")
         message = f"too many calls in flight (at most {self.max_calls_per_page})"
         with suppress(trio_websocket.ConnectionClosed):
             await ws.send_message(encode({"id": call.id, "op": "fail", "message": message}))
@@ -259,6 +270,7 @@ class Bridge(OwnsTasks):
         if function is None:
             message = f"no function {shorten(repr(call.name))}"
             answer = {"id": call.id, "op": "fail", "message": message}
+            self.stats.called(OTHER, "error")
         else:
             args = [_argument(page, a) for a in call.args]
             try:
@@ -267,12 +279,15 @@ class Bridge(OwnsTasks):
                 else:
                     value = await trio.to_thread.run_sync(lambda: function(*args))
                 answer = {"id": call.id, "op": "result", "value": value}
+                self.stats.called(call.name, "ok")
             except PageClosed:  # the tab went away mid-call: a normal end, nobody to answer
                 log.debug("bridge: %s(...) ended: page %r closed", call.name, page.name)
+                self.stats.called(call.name, "closed")
                 return
             except Exception as exc:
                 log.exception("bridge: %s(...) called by page %r raised", call.name, page.name)
                 answer = {"id": call.id, "op": "fail", "message": str(exc) or type(exc).__name__}
+                self.stats.called(call.name, "error")
         try:
             await ws.send_message(encode(answer))
         except (trio_websocket.ConnectionClosed, ValueError) as exc:
