@@ -36,6 +36,7 @@ from geetrio.http import run_until_signal
 from geetrio.web import Check, Context, Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import operating
 from operating import operate
 from security import PLAIN, Security, add_arguments, from_args
 
@@ -214,14 +215,14 @@ def main() -> None:
     parser.add_argument("--ttl", type=float, default=None, help="entry lifetime in seconds")
     parser.add_argument("--etcd", default="", help="join the members in this etcd instead")
     parser.add_argument("--etcd-ttl", type=int, default=10, help="the etcd lease's TTL, s")
-    parser.add_argument("--log-level", default="INFO")
     add_arguments(parser)
+    operating.add_arguments(parser)
     args = parser.parse_args()
     self_url = urlsplit(args.self)
     security = from_args(args, self_url.hostname or "")
     if (self_url.scheme == "https") != security.tls:
         parser.error("--self https://... and --tls-cert go together")
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    operating.configure(args, "cache-node")
     trio.run(run_until_signal, partial(run_node, args, security))
 
 

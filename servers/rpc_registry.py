@@ -12,7 +12,6 @@ beyond loopback needs both, or ``--insecure`` (``servers/security.py``). It answ
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from functools import partial
 from pathlib import Path
@@ -24,6 +23,7 @@ from geetrio.http import run_until_signal
 from geetrio.web import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import operating
 from operating import operate
 from security import Security, add_arguments, from_args
 
@@ -53,9 +53,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds a server stays without a heartbeat"
     )
-    parser.add_argument("--log-level", default="INFO")
     add_arguments(parser)
+    operating.add_arguments(parser)
     arguments = parser.parse_args()
     security = from_args(arguments, arguments.host)
-    logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
+    operating.configure(arguments, "rpc-registry")
     trio.run(run_until_signal, partial(main, arguments, security))

@@ -16,7 +16,6 @@ secret as a token, heartbeats carry it; a ``--host`` beyond loopback needs both,
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from dataclasses import dataclass
 from functools import partial
@@ -29,6 +28,7 @@ from geetrio.http import run_until_signal
 from geetrio.web import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import operating
 from operating import etcd_check, operate, registry_check
 from security import Security, add_arguments, from_args
 
@@ -114,9 +114,9 @@ if __name__ == "__main__":
     parser.add_argument("--grace", type=float, default=5.0, help="seconds in-flight calls get")
     parser.add_argument("--etcd", default="", help="register in this etcd (http://host:2379)")
     parser.add_argument("--etcd-ttl", type=int, default=10, help="the etcd lease's TTL, s")
-    parser.add_argument("--log-level", default="INFO")
     add_arguments(parser)
+    operating.add_arguments(parser)
     arguments = parser.parse_args()
     security = from_args(arguments, arguments.host)
-    logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
+    operating.configure(arguments, "rpc-server")
     trio.run(run_until_signal, partial(main, arguments, security))

@@ -38,9 +38,10 @@ from geetrio.bridge import Bridge, Page
 from geetrio.cache import Group, HTTPPool, join_cluster
 from geetrio.discovery import list_servers
 from geetrio.http import run_until_signal
-from geetrio.web import Context, Engine, default
+from geetrio.web import Context, Engine, logger, recovery, request_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import operating
 from cache_node import Score, orm_loader
 from loading import load_file
 from operating import etcd_check, operate, registry_check
@@ -276,7 +277,8 @@ def build_web(
     etcd_url: str = "",
     security: Security = PLAIN,
 ) -> Engine:
-    app = default()
+    app = Engine()
+    app.use(request_id(), logger(), recovery())  # the id first: the access log line has it
     bridge.mount(app)
     bridge_demos().mount_demos(app, bridge)
     wasm_demos().mount(app)
@@ -421,11 +423,11 @@ if __name__ == "__main__":
         help="comma-separated host names browsers reach the bridge by (besides the loopback "
         "names and --host); '*' = any (only behind a proxy that checks Host)",
     )
-    parser.add_argument("--log-level", default="WARNING")
     add_arguments(parser)
+    operating.add_arguments(parser, "WARNING")
     arguments = parser.parse_args()
     security = from_args(arguments, arguments.host)
-    logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(name)s %(message)s")
+    operating.configure(arguments, "stack")
     try:
         trio.run(run_until_signal, partial(main, arguments, security))
     except* PortTaken as taken:

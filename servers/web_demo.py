@@ -19,9 +19,10 @@ import trio_websocket
 
 from geetrio.bridge import Bridge
 from geetrio.http import ServerConfig
-from geetrio.web import Context, Engine, default
+from geetrio.web import Context, Engine, logger, recovery, request_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import operating
 from loading import load_file
 
 ASSETS = Path(__file__).resolve().parent.parent / "examples" / "web"
@@ -29,7 +30,9 @@ log = logging.getLogger("geetrio.demo")
 
 
 def build_app() -> Engine:
-    app = default()
+    app = Engine()
+    app.use(request_id(), logger(), recovery())  # the id first: the access log line has it
+    operating.operate(app, "web-demo")
     app.set_func_map({"format_as_date": lambda d: f"{d.year}-{d.month:02d}-{d.day:02d}"})
     app.load_html_glob(str(ASSETS / "templates" / "*.tmpl"))
     app.static("/assets", ASSETS / "static")
@@ -105,10 +108,11 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="processes serving the port (SO_REUSEPORT)"
     )
+    operating.add_arguments(parser)
     args = parser.parse_args()
     if args.workers < 1:
         parser.error("--workers must be at least 1")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    operating.configure(args, "web-demo")
     log.info("geetrio demo: open http://%s:%d/ (Ctrl-C to stop)", args.host, args.port)
     build_app().run(f"{args.host}:{args.port}", config=ServerConfig(), workers=args.workers)
 

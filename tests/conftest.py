@@ -1,5 +1,6 @@
 """Shared test settings: every async test runs under a trio-clock watchdog; a private
-PostgreSQL server for the run, started when a test first needs it."""
+PostgreSQL server for the run, started when a test first needs it; OpenTelemetry's SDK
+(``tests/tracing.py``) and its ``spans`` fixture."""
 
 from __future__ import annotations
 
@@ -12,7 +13,19 @@ import pytest
 import trio
 import trustme
 
+from tests.tracing import spans
+
+__all__ = ["spans"]  # a fixture, used by name
+
 WATCHDOG_SECONDS = 30
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """OpenTelemetry's SDK, before any server asks for a tracer: spans are made in
+    every test (the traced paths run everywhere) but kept only under ``spans``."""
+    from tests import tracing
+
+    tracing.install()
 
 
 @pytest.hookimpl(tryfirst=True, wrapper=True)

@@ -15,13 +15,15 @@ ALLOWED = {
     "errors": set(),
     "_core": {"errors"},
     "metrics": set(),  # a leaf: instruments any layer may record into (issue 20)
+    "tracing": set(),  # a leaf too: OpenTelemetry spans, when an SDK is configured
+    "logs": {"tracing"},  # JSON log lines with the request and trace ids
     "http": {"_core", "errors"},
     "discovery": {"http", "_core", "errors"},
     "etcd": {"discovery"},  # kept for code importing geetrio.etcd
-    "web": {"http", "metrics", "_core", "errors"},
-    "orm": {"metrics", "_core", "errors"},
-    "cache": {"http", "discovery", "metrics", "_core", "errors"},
-    "rpc": {"http", "discovery", "metrics", "_core", "errors"},
+    "web": {"http", "metrics", "tracing", "logs", "_core", "errors"},
+    "orm": {"metrics", "tracing", "_core", "errors"},
+    "cache": {"http", "discovery", "metrics", "tracing", "_core", "errors"},
+    "rpc": {"http", "discovery", "metrics", "tracing", "_core", "errors"},
     "bridge": {"web", "http", "metrics", "_core", "errors"},
 }
 

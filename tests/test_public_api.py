@@ -16,11 +16,26 @@ import geetrio.cache
 import geetrio.discovery
 import geetrio.etcd
 import geetrio.http
+import geetrio.logs
 import geetrio.metrics
+import geetrio.tracing
 import geetrio.web
 from geetrio import orm, rpc
 
 SURFACE: dict[ModuleType, set[str]] = {
+    geetrio.logs: {"REQUEST_ID", "JSONFormatter"},
+    geetrio.tracing: {
+        "CLIENT",
+        "INTERNAL",
+        "RECHECK_SECONDS",
+        "SERVER",
+        "client_span",
+        "current_ids",
+        "extract",
+        "failed",
+        "span",
+        "tracer",
+    },
     geetrio.metrics: {
         "DEFAULT_BUCKETS",
         "MAX_SERIES",

@@ -23,6 +23,7 @@ from typing import Any
 
 import trio
 
+from .. import tracing
 from .._core.text import limited, shorten
 from ._lru import LRUCache
 from ._metrics import measure
@@ -184,7 +185,12 @@ class Group:
         loading[key] = loading.get(key, 0) + 1
         removals = self._removals.get(key, 0)
         try:
-            return await self._fetch(key, forward, removals)
+            tracer = tracing.tracer()
+            if tracer is None:
+                return await self._fetch(key, forward, removals)
+            attributes = {"geecache.group": self.name, "geecache.key": shorten(key)}
+            with tracing.span(tracer, "geecache load", tracing.INTERNAL, attributes):
+                return await self._fetch(key, forward, removals)
         finally:
             if loading[key] == 1:
                 del loading[key]
@@ -223,6 +229,14 @@ class Group:
         return self._removals.get(key, 0) == removals
 
     async def _load_locally(self, key: str) -> bytes:
+        tracer = tracing.tracer()
+        if tracer is None:
+            return await self._get_locally(key)
+        attributes = {"geecache.group": self.name, "geecache.key": shorten(key)}
+        with tracing.span(tracer, "geecache getter", tracing.INTERNAL, attributes):
+            return await self._get_locally(key)
+
+    async def _get_locally(self, key: str) -> bytes:
         try:
             if self._getter_is_async:
                 value: Any = await self._getter(key)  # type: ignore[misc]

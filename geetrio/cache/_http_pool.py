@@ -19,9 +19,11 @@ import logging
 import ssl
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 import trio
 
+from .. import tracing
 from .._core.auth import bearer, refusal
 from .._core.nursery import OwnsTasks
 from .._core.text import limited
@@ -41,6 +43,9 @@ from .protocol import (
     peer_path,
     split_peer_path,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 __all__ = ["DEFAULT_BASE_PATH", "HTTPPool"]
 
@@ -228,7 +233,12 @@ class _HTTPGetter:
     def __repr__(self) -> str:
         return f"<peer {self.url}>"
 
-    async def _call(self, method: str, target: str) -> tuple[int, bytes]:
+    async def _call(
+        self, method: str, target: str, headers: list[tuple[str, str]] | None = None
+    ) -> tuple[int, bytes]:
+        tracer = tracing.tracer()
+        if tracer is not None and headers is None:
+            return await self._traced_call(tracer, method, target)
         # A bare CancelScope: fail_after's generator-based context managers cost more
         # than the rest of this function on a cache hit.
         with trio.CancelScope(deadline=trio.current_time() + self._pool.timeout) as scope:
@@ -238,7 +248,7 @@ class _HTTPGetter:
                     self._host,
                     self._port,
                     target,
-                    headers=self._pool.auth_headers,
+                    headers=headers or self._pool.auth_headers,
                     tls=self._tls,
                 )
             except ClientError as exc:
@@ -246,6 +256,16 @@ class _HTTPGetter:
             return response.status, response.body
         assert scope.cancelled_caught
         raise PeerTimeout(f"{self.url}: no answer within {self._pool.timeout} s")
+
+    async def _traced_call(self, tracer: Tracer, method: str, target: str) -> tuple[int, bytes]:
+        """``_call`` in a client span whose ``traceparent`` the peer continues."""
+        carrier: dict[str, str] = {}
+        attributes = {"http.request.method": method, "server.address": self.url}
+        with tracing.client_span(tracer, f"geecache {method} peer", attributes, carrier) as span:
+            headers = [*(self._pool.auth_headers or ()), *carrier.items()]
+            status, body = await self._call(method, target, headers)
+            span.set_attribute("http.response.status_code", status)
+            return status, body
 
     async def ping(self) -> None:
         """Return when the peer answers (``HTTPPool.peer_checks``)."""

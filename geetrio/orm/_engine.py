@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import trio
 
+from .. import tracing
 from . import clause
 from ._backend import Backend
 from ._dialect import Dialect, get_dialect
@@ -33,6 +34,7 @@ log = logging.getLogger("geetrio.orm")
 T = TypeVar("T")
 CLOSE_GRACE = 5.0  # seconds close() waits for an open transaction
 SLOW_THRESHOLD = 0.2  # gorm's default: a statement of 200 ms or more is logged as slow
+MAX_TRACED_SQL = 2000  # characters of a statement a span carries
 
 
 class Engine:
@@ -57,6 +59,7 @@ class Engine:
         self.dialect = dialect
         self._mappers: dict[type, Mapper] = {}
         self.closed = False
+        self._system = "sqlite" if dialect.name == "sqlite3" else dialect.name  # for traces
         self.slow_threshold: float | None = SLOW_THRESHOLD
         """Statements running this many seconds or more are logged at WARNING on
         ``geetrio.orm`` (None: never); every statement is logged at DEBUG with its
@@ -135,7 +138,17 @@ class Engine:
         """Run ``job(connection)`` in a worker thread: in the transaction this task (or
         the task that started it) is in, while that one is open, else on its own. It
         waits while a nested transaction of that transaction is open. Cancelled: as
-        every statement (the class docstring): not run, or interrupted and undone."""
+        every statement (the class docstring): not run, or interrupted and undone.
+        Traced (``geetrio.tracing``) as a client span with the statement's text."""
+        tracer = tracing.tracer()
+        if tracer is None:
+            return await self._execute(job, sql, params)
+        attributes = {"db.system.name": self._system, "db.query.text": sql[:MAX_TRACED_SQL]}
+        operation = sql.split(None, 1)[0].upper() if sql.strip() else "SQL"
+        with tracing.span(tracer, operation, tracing.CLIENT, attributes):
+            return await self._execute(job, sql, params)
+
+    async def _execute(self, job: Job[T], sql: str, params: Any) -> T:
         with self.dialect.errors:
             level = current_level(self)
             while level is not None and level.child is not None:

@@ -18,18 +18,23 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import outcome
 import trio
 
+from .. import tracing
 from .._core.nursery import unwrapped_nursery
 from .._core.waiter import Waiter
 from ._codec import Codec, get_codec
 from ._errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
 from ._intercept import ClientCall, ClientInterceptor, chain
+from ._tracing import rpc_attributes
 from ._writer import FrameWriter, Queued
 from .protocol import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, Header, Option, encode_message
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 __all__ = ["Client", "client_on", "codec_of", "open_client"]
 
@@ -101,16 +106,47 @@ class Client:
         caller's scopes): the call leaves the pending table, its late reply is dropped,
         the request may or may not have run, and the client stays usable.
         """
+        tracer = tracing.tracer()
+        if tracer is not None:
+            return await self._traced(tracer, service_method, args, timeout, reply_type, metadata)
         if self._chain is not None:
-            call = ClientCall(service_method, dict(metadata or {}))
-
-            async def proceed() -> Any:
-                return await self._call(
-                    service_method, args, timeout, reply_type, call.metadata or None
-                )
-
-            return await self._chain(call, proceed)
+            return await self._intercepted(service_method, args, timeout, reply_type, metadata)
         return await self._call(service_method, args, timeout, reply_type, metadata)
+
+    async def _intercepted(
+        self,
+        service_method: str,
+        args: Any,
+        timeout: float | None,  # noqa: ASYNC109 - ``call``'s
+        reply_type: Any,
+        metadata: Mapping[str, str] | None,
+    ) -> Any:
+        """``call`` through the client's interceptors."""
+        assert self._chain is not None
+        call = ClientCall(service_method, dict(metadata or {}))
+
+        async def proceed() -> Any:
+            return await self._call(
+                service_method, args, timeout, reply_type, call.metadata or None
+            )
+
+        return await self._chain(call, proceed)
+
+    async def _traced(
+        self,
+        tracer: Tracer,
+        service_method: str,
+        args: Any,
+        timeout: float | None,  # noqa: ASYNC109 - ``call``'s
+        reply_type: Any,
+        metadata: Mapping[str, str] | None,
+    ) -> Any:
+        """``call`` in a client span, its ``traceparent`` in the call's metadata."""
+        carrier = dict(metadata or {})
+        with tracing.client_span(tracer, service_method, rpc_attributes(service_method), carrier):
+            if self._chain is not None:
+                return await self._intercepted(service_method, args, timeout, reply_type, carrier)
+            return await self._call(service_method, args, timeout, reply_type, carrier)
 
     def use(self, *interceptors: ClientInterceptor) -> None:
         """Run ``interceptors`` around every later call, in order (the first

@@ -20,12 +20,14 @@ from typing import Any, Protocol
 
 import trio
 
+from .. import tracing
 from .._core.text import limited, shorten
 from .._core.tlsstream import TLSStream
 from ._codec import Codec, get_codec
 from ._errors import FrameError, RemoteError
 from ._intercept import CallInfo, Interceptor, Refused
 from ._service import Method
+from ._tracing import traced_call
 from ._writer import FrameWriter
 from .protocol import MAGIC_NUMBER, FrameDecoder, Header, OptionReader, encode_message
 
@@ -265,6 +267,9 @@ class Connection:
             return
         method.calls += 1
         call = _call_method if self.server.interceptor is None else self._intercepted
+        tracer = tracing.tracer()
+        if tracer is not None:
+            call = partial(traced_call, tracer, call)
         if not self.handle_timeout:
             reply, error = await call(method, arg, header)
         else:

@@ -13,15 +13,16 @@ from typing import Any
 import jinja2
 import trio
 
-from .. import metrics
+from .. import metrics, tracing
 from .._core.tls import warn_if_exposed
 from ..http import Request, Response, ServerConfig, serve, serve_listeners
 from ._context import Context
 from ._health import Check, healthz, readyz
-from ._metrics import HttpMetrics, scrape
+from ._metrics import UNMATCHED, HttpMetrics, scrape
 from ._multipart import FormLimits
 from ._router import Router
 from ._run import run_app
+from ._tracing import traced
 from ._types import Decorator, HandlerFunc
 from ._websocket import IDLE_TIMEOUT, MAX_MESSAGE_BYTES, PING_INTERVAL, websocket_endpoint
 
@@ -248,12 +249,17 @@ class Engine(RouterGroup):
             chain = (*self.middlewares, self._no_route)
         metrics = self._metrics
         if metrics is None:
-            return Context(request, self, chain, params).run()
-        if found is not None:
-            cells = route.cells or metrics.cells(route, route.method, route.pattern)
+            context = Context(request, self, chain, params)
         else:
-            cells = metrics.unmatched(request.method)
-        return Context(request, self, chain, params, cells).run()
+            if found is not None:
+                cells = route.cells or metrics.cells(route, route.method, route.pattern)
+            else:
+                cells = metrics.unmatched(request.method)
+            context = Context(request, self, chain, params, cells)
+        tracer = tracing.tracer()
+        if tracer is None:
+            return context.run()
+        return traced(tracer, context, route.pattern if found is not None else UNMATCHED)
 
     def enable_metrics(self, path: str = "/metrics", *, server: str = "gee") -> None:
         """Record HTTP metrics (requests by method, route pattern and status class;

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import trio
 
+from ..logs import REQUEST_ID
 from ._context import CLIENT_IP_KEY, Context
 from ._types import HandlerFunc
 
@@ -100,15 +101,18 @@ def trusted_proxies(proxies: Iterable[str]) -> HandlerFunc:
 def request_id(header: str = "X-Request-ID") -> HandlerFunc:
     """Middleware: each request gets an id — the client's ``header`` when it is a sane
     one (1-128 of ``A-Za-z0-9._:-``), else a new random one — in ``c.get("request_id")``
-    and in the response's ``header``."""
+    and in the response's ``header``, and as ``request_id`` in the JSON log lines written
+    meanwhile (``geetrio.logs.JSONFormatter``)."""
 
     async def tag(c: Context) -> None:
         given = c.request.headers.get(header, "")
         rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         c.set(REQUEST_ID_KEY, rid)
+        token = REQUEST_ID.set(rid)  # in every log line of the request (``geetrio.logs``)
         try:
             await c.next()
         finally:
+            REQUEST_ID.reset(token)
             c.set_header(header, rid)
 
     return tag
