@@ -12,7 +12,7 @@ STACK_ARGS ?=
 # it, up to 10 minutes, instead of failing at once.
 APT_WAIT := -o DPkg::Lock::Timeout=600
 
-.PHONY: run test lint bench fuzz clean tools pyodide screenshots
+.PHONY: run test lint bench fuzz clean tools pyodide uplot screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,7 +45,15 @@ $(PYODIDE): examples/wasm/package.json examples/wasm/package-lock.json
 	npm ci --prefix examples/wasm --no-audit --no-fund --silent
 	@touch $@
 
-run: $(STAMP) $(PYODIDE)
+# uPlot for the stack's live dashboard (/stats), likewise pinned and served by geetrio.
+UPLOT := servers/dashboard_ui/node_modules/uplot/dist/uPlot.iife.min.js
+uplot: $(UPLOT)
+$(UPLOT): servers/dashboard_ui/package.json servers/dashboard_ui/package-lock.json
+	@command -v npm >/dev/null || { apt-get $(APT_WAIT) update -qq && apt-get $(APT_WAIT) install -y -qq nodejs npm >/dev/null; }
+	npm ci --prefix servers/dashboard_ui --no-audit --no-fund --silent
+	@touch $@
+
+run: $(STAMP) $(PYODIDE) $(UPLOT)
 	$(BIN)/python servers/stack.py --host $(HOST) --port $(PORT) --allowed-hosts "$(ALLOWED_HOSTS)" $(STACK_ARGS)
 
 lint: $(STAMP)
@@ -53,11 +61,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) tools lint $(PYODIDE)
+test: $(STAMP) tools lint $(PYODIDE) $(UPLOT)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest
 
 # The README's pictures, taken by the stack's browser test.
-screenshots: $(STAMP) tools $(PYODIDE)
+screenshots: $(STAMP) tools $(PYODIDE) $(UPLOT)
 	mkdir -p docs
 	GEETRIO_SCREENSHOTS=docs PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest -q tests/test_stack.py -k the_stack
 
@@ -84,4 +92,4 @@ fuzz: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) $(PURERPC) examples/wasm/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PURERPC) examples/wasm/node_modules servers/dashboard_ui/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ BENCHMARKS = [
     HERE / "web" / "bench_https.py",
     HERE / "web" / "bench_apps.py",
     HERE / "web" / "bench_metrics.py",
+    HERE / "web" / "bench_tracing.py",
     HERE / "cache" / "bench_cache.py",
     HERE / "orm" / "bench_orm.py",
     HERE / "orm" / "bench_orm_pg.py",

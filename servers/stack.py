@@ -43,6 +43,7 @@ from geetrio.web import Context, Engine, logger, recovery, request_id
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import operating
 from cache_node import Score, orm_loader
+from dashboard import Dashboard
 from loading import load_file
 from operating import etcd_check, operate, registry_check
 from security import PLAIN, Security, add_arguments, from_args, reachable
@@ -227,7 +228,7 @@ async def serve_stack(
     # Every page is a task of the bridge; they end (1000) as the shutdown begins, so open
     # pages do not hold the web server for its whole grace period.
     bridge = await _enter(services, Bridge(allowed_hosts=allowed_hosts(args)), until=shutdown)
-    web = build_web(bridge, groups, urls, rpc_servers[0], registry, args.etcd, security)
+    web = build_web(bridge, groups, urls, rpc_servers[0], registry, args.etcd, security, pools)
     checks = {"database": engine.ping, "peers": pools[0].ping_peers}
     if args.etcd:
         checks["etcd"] = etcd_check(args.etcd, security)
@@ -276,6 +277,7 @@ def build_web(
     registry: str,
     etcd_url: str = "",
     security: Security = PLAIN,
+    pools: list[HTTPPool] | None = None,
 ) -> Engine:
     app = Engine()
     app.use(request_id(), logger(), recovery())  # the id first: the access log line has it
@@ -289,12 +291,17 @@ def build_web(
         c.set_header("content-type", "text/html; charset=utf-8")
         c.data(200, HOME.encode())
 
+    dashboard = Dashboard(pools or [])
+    if pools:
+        dashboard.mount(app, bridge)  # /stats, live
+
     @app.get("/api")
     async def api(c: Context) -> None:
         key = c.query("key")
         if not key:
             c.string(400, "missing ?key=\n")
             return
+        dashboard.looked_up = key[:200]  # the ring picture shows where it sits
         try:
             value = await groups[0].get(key)
         except Exception as exc:
@@ -305,11 +312,6 @@ def build_web(
     @app.get("/api/stats")
     async def api_stats(c: Context) -> None:
         c.json(200, stats_of(groups, urls))
-
-    @app.get("/stats")
-    async def stats_page(c: Context) -> None:
-        c.set_header("content-type", "text/html; charset=utf-8")
-        c.data(200, STATS.encode())
 
     @bridge.page("stats")
     async def live_stats(page: Page) -> None:
@@ -358,7 +360,8 @@ two servers, and this Gee app — one <code>trio.run</code>.</p>
 <ul>
 <li><a href="/api?key=Tom">/api?key=Tom</a> — a score through the cache cluster;
   <a href="/api/stats">/api/stats</a></li>
-<li><a href="/stats">/stats</a> — live cache statistics, pushed over the bridge</li>
+<li><a href="/stats">/stats</a> — the live dashboard: requests, cache, RPC, SQL, the hash ring</li>
+<li><a href="/metrics">/metrics</a> (Prometheus), <a href="/readyz">/readyz</a></li>
 <li><a href="/debug/geerpc">/debug/geerpc</a> — the RPC services;
   <a href="/registry">/registry</a> — the live servers</li>
 <li>WebAssembly demos: {" ".join(f'<a href="/demo/wasm/{d}">{d}</a>' for d in DEMO_NAMES)}</li>
@@ -371,11 +374,6 @@ two servers, and this Gee app — one <code>trio.run</code>.</p>
 <a href="/api?key=Jack">/api?key=Jack</a> and watch them move.</p>
 <script src="/_bridge/client.js" data-page="stats"></script>
 </body></html>
-"""
-STATS = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cache stats</title>
-<style>{STYLE}</style></head><body><h1>Cache statistics, live</h1><div id="stats">…</div>
-<p><a href="/">home</a></p>
-<script src="/_bridge/client.js" data-page="stats"></script></body></html>
 """
 
 

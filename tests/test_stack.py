@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import trio
 
@@ -74,15 +75,42 @@ async def stop(process: trio.Process, signum: int) -> None:
 SHOTS = os.environ.get("GEETRIO_SCREENSHOTS")  # `make screenshots` sets it to docs/
 
 
-def watch_stats(web: str) -> tuple[str, str]:
-    """The /stats table before and after some API requests made from the page (and, for
-    `make screenshots`, pictures of the home page, the stats page and a demo)."""
+INK = """(id) => {
+  const canvas = document.querySelector('#' + id + ' canvas');
+  const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let inked = 0;
+  for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) inked++;
+  return [inked, canvas.toDataURL()];
+}"""
+TRAFFIC = """async () => {
+  for (let i = 0; i < 400; i++) {
+    await fetch('/api?key=player-' + String((i * 7) % 3000).padStart(4, '0'));
+    await new Promise((resolve) => setTimeout(resolve, 10 + (i % 40)));
+  }
+}"""
+CHARTS = (
+    "web-rps",
+    "web-latency",
+    "cache-hits",
+    "cache-loads",
+    "rpc-cps",
+    "rpc-latency",
+    "sql-sps",
+)
+
+
+def watch_stats(web: str) -> dict[str, Any]:
+    """What the live dashboard (/stats) shows in Chromium before and after some API
+    requests made from the page, and every URL the page asked for (and, for `make
+    screenshots`, pictures of the home page, the dashboard and a demo)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            asked: list[str] = []
+            page.on("request", lambda request: asked.append(request.url))
             if SHOTS:
                 page.goto(web)
                 page.screenshot(path=f"{SHOTS}/home.png")
@@ -92,19 +120,51 @@ def watch_stats(web: str) -> tuple[str, str]:
                 page.wait_for_function("document.querySelector('#ans').innerHTML === '89'")
                 page.screenshot(path=f"{SHOTS}/demo-bridge-manipulate-dom.png")
             page.goto(f"{web}/stats")
-            page.wait_for_selector("#stats table", timeout=15_000)
-            before = page.inner_html("#stats")
-            for key in ("Tom", "Jack", "Sam", "player-0001"):
+            page.wait_for_function("Number(document.body.dataset.snapshots) >= 2", timeout=15_000)
+            before = {chart: page.evaluate(INK, chart) for chart in CHARTS}
+            requests = page.evaluate("window.dashboard.total('web-rps')")
+            for key in ("Tom", "Jack", "Sam", "player-0001") * 5:
                 page.evaluate(f"fetch('/api?key={key}')")
             page.wait_for_function(
-                f"document.querySelector('#stats').innerHTML !== {json.dumps(before)}",
+                f"window.dashboard.total('web-rps') > {requests} "
+                "&& window.dashboard.total('sql-sps') > 0",
+                timeout=15_000,
+            )
+            if SHOTS:  # a few seconds of traffic, for a picture worth looking at
+                page.evaluate(TRAFFIC)
+            page.fill("#key", "player-0042")
+            page.click("#lookup button")
+            page.wait_for_function("document.querySelector('#answer').textContent !== ''")
+            page.wait_for_function(  # the next snapshot marks it on the ring
+                "document.querySelector('#ring-legend').innerText.includes('owns player-0042')"
+                "&& document.querySelector('#key-mark') !== null",
                 timeout=15_000,
             )
             if SHOTS:
-                page.screenshot(path=f"{SHOTS}/stats.png")
-            return before, page.inner_html("#stats")
+                page.screenshot(path=f"{SHOTS}/stats.png", full_page=True)
+            return {
+                "before": before,
+                "after": {chart: page.evaluate(INK, chart) for chart in CHARTS},
+                "ring nodes": page.evaluate(
+                    "new Set([...document.querySelectorAll('#ring path')]"
+                    ".map(p => p.dataset.node)).size"
+                ),
+                "legend": page.inner_text("#ring-legend"),
+                "answer": page.inner_text("#answer"),
+                "asked": asked,
+            }
         finally:
             browser.close()
+
+
+async def rpc_traffic(registry: str) -> None:
+    discovery = rpc.RegistryDiscovery(registry)
+    async with rpc.XClient(discovery, rpc.SelectMode.ROUND_ROBIN) as xc:
+        for i in range(100_000):
+            await xc.call("Scores.Get", f"player-{i % 3000:04d}", timeout=5)
+            if i % 50 == 0:
+                await xc.call("Scores.Set", {"name": f"player-{i % 3000:04d}", "score": i % 1000})
+            await trio.sleep(0.01 + (i % 30) / 1000)
 
 
 async def test_the_stack() -> None:
@@ -136,8 +196,20 @@ async def test_the_stack() -> None:
                 assert await xc.call("Scores.Get", "Tom", timeout=5) == 700
             assert (await client.get(f"{web}/api?key=Tom")).body == b"700"  # not the cached 630
 
-        before, after = await trio.to_thread.run_sync(watch_stats, web)
-        assert before != after
+        async with trio.open_nursery() as calls:
+            if SHOTS:  # RPC traffic too, while the page watches
+                calls.start_soon(rpc_traffic, urls["registry"])
+            seen = await trio.to_thread.run_sync(watch_stats, web)
+            calls.cancel_scope.cancel()
+        for chart in CHARTS:
+            assert seen["before"][chart][0] > 0, chart  # drawn: the canvas is not blank
+        for chart in ("web-rps", "web-latency", "cache-loads", "sql-sps"):
+            assert seen["after"][chart][1] != seen["before"][chart][1], chart  # and it moved
+        assert seen["ring nodes"] == 3
+        assert seen["legend"].count("\n") == 2 and "owns player-0042" in seen["legend"]
+        assert seen["answer"].startswith("→ ")
+        origin = web.removeprefix("http://")
+        assert all(urlsplit(url).netloc == origin for url in seen["asked"]), seen["asked"]
         await stop(process, signal.SIGINT)
     assert startup > 0
 

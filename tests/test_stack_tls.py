@@ -24,7 +24,8 @@ SECRET = "stack-secret-0123456789abcdef"
 
 
 def watch_stats_over_wss(web: str) -> tuple[str, str]:
-    """The live stats table before and after some API requests, in Chromium. The page
+    """The home page's live stats table before and after some API requests, in Chromium
+    (the bridge over wss://; the dashboard is tested in ``test_stack.py``). The page
     trusts the server through Playwright's ``ignore_https_errors`` (the browser's
     certificate-error flag, for this context only): the test CA is not in its store."""
     from playwright.sync_api import sync_playwright
@@ -33,7 +34,7 @@ def watch_stats_over_wss(web: str) -> tuple[str, str]:
         browser = launch(playwright)
         try:
             page = browser.new_context(ignore_https_errors=True).new_page()
-            page.goto(f"{web}/stats")
+            page.goto(f"{web}/")
             page.wait_for_selector("#stats table", timeout=15_000)
             assert page.evaluate("location.protocol") == "https:"
             before = page.inner_html("#stats")

@@ -88,16 +88,17 @@ def _client(port: int, n: int, connections: int = 20) -> None:
         s.close()
 
 
-def server_instructions(mode: str, n: int) -> int:
-    """Instructions callgrind counts in a server that answers ``n`` requests."""
+def server_instructions(mode: str, n: int, script: str = SERVER, root: Path = ROOT) -> int:
+    """Instructions callgrind counts in a server (``script``, importing geetrio from
+    ``root``) that answers ``n`` requests."""
     with tempfile.TemporaryDirectory() as folder:
         driver, port_file = Path(folder) / "server.py", Path(folder) / "port"
-        driver.write_text(SERVER)
+        driver.write_text(script)
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/cg.out"]
         server = subprocess.Popen(
             [*command, sys.executable, str(driver), str(n), mode, str(port_file)],
             cwd=folder,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(root)},
             stderr=subprocess.PIPE,
             text=True,
         )

@@ -73,6 +73,15 @@ class HashRing:
         index = bisect.bisect_left(points, self._hash(key.encode()))
         return self._owner[points[index % len(points)]]
 
+    def position(self, key: str) -> int:
+        """Where ``key`` sits on the ring (its hash): it belongs to the first point at
+        or after it, wrapping round."""
+        return self._hash(key.encode())
+
+    def points(self) -> list[tuple[int, str]]:
+        """Every replica's point and its node, clockwise (for a picture of the ring)."""
+        return [(point, self._owner[point]) for point in self._points]
+
     @property
     def nodes(self) -> list[str]:
         return list(self._nodes)

@@ -165,6 +165,10 @@ class HTTPPool(OwnsTasks):
         if failed:
             raise PeerError("; ".join(sorted(failed)))
 
+    def ring(self) -> HashRing:
+        """The ring keys are placed by now (``points()``, ``position(key)``, ``get``)."""
+        return self._ring
+
     def owner(self, key: str) -> str:
         """The URL of the node owning ``key`` (this node's own URL included)."""
         return self._ring.get(key) or self.self_url

@@ -98,3 +98,14 @@ def test_bad_nodes(bad: object) -> None:
 def test_bad_replicas(replicas: int) -> None:
     with pytest.raises(ValueError, match="replicas"):
         HashRing(replicas)
+
+
+def test_the_ring_shows_its_points_and_where_a_key_sits() -> None:
+    ring = HashRing(3)
+    ring.add("http://a", "http://b")
+    points = ring.points()
+    assert [p for p, _ in points] == sorted(p for p, _ in points) and len(points) == 6
+    assert {owner for _, owner in points} == {"http://a", "http://b"}
+    assert ring.position("Tom") == zlib.crc32(b"Tom")
+    after = [owner for point, owner in points if point >= ring.position("Tom")]
+    assert ring.get("Tom") == (after[0] if after else points[0][1])  # first point clockwise
