@@ -228,7 +228,7 @@ async def serve_stack(
     # Every page is a task of the bridge; they end (1000) as the shutdown begins, so open
     # pages do not hold the web server for its whole grace period.
     bridge = await _enter(services, Bridge(allowed_hosts=allowed_hosts(args)), until=shutdown)
-    web = build_web(bridge, groups, urls, rpc_servers[0], registry, args.etcd, security, pools)
+    web = build_web(bridge, groups, pools, rpc_servers[0], registry, args.etcd, security)
     checks = {"database": engine.ping, "peers": pools[0].ping_peers}
     if args.etcd:
         checks["etcd"] = etcd_check(args.etcd, security)
@@ -272,12 +272,11 @@ def stats_of(groups: list[Group], urls: list[str]) -> list[dict[str, Any]]:
 def build_web(
     bridge: Bridge,
     groups: list[Group],
-    urls: list[str],
+    pools: list[HTTPPool],
     server: rpc.Server,
     registry: str,
     etcd_url: str = "",
     security: Security = PLAIN,
-    pools: list[HTTPPool] | None = None,
 ) -> Engine:
     app = Engine()
     app.use(request_id(), logger(), recovery())  # the id first: the access log line has it
@@ -291,9 +290,9 @@ def build_web(
         c.set_header("content-type", "text/html; charset=utf-8")
         c.data(200, HOME.encode())
 
-    dashboard = Dashboard(pools or [])
-    if pools:
-        dashboard.mount(app, bridge)  # /stats, live
+    urls = [pool.self_url for pool in pools]
+    dashboard = Dashboard(pools)
+    dashboard.mount(app, bridge)  # /stats, live
 
     @app.get("/api")
     async def api(c: Context) -> None:

@@ -17,7 +17,7 @@ ALLOWED = {
     "metrics": set(),  # a leaf: instruments any layer may record into (issue 20)
     "tracing": set(),  # a leaf too: OpenTelemetry spans, when an SDK is configured
     "logs": {"tracing"},  # JSON log lines with the request and trace ids
-    "http": {"_core", "errors"},
+    "http": {"_core", "errors", "tracing"},
     "discovery": {"http", "_core", "errors"},
     "etcd": {"discovery"},  # kept for code importing geetrio.etcd
     "web": {"http", "metrics", "tracing", "logs", "_core", "errors"},

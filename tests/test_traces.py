@@ -1,9 +1,9 @@
 """Traces across the layers (issue 20), with OpenTelemetry's SDK and its in-memory
-exporter: one ``/api`` request whose key loads through a peer is one trace — the web
-request, the cache load, the peer fetch and the peer's own server span, its getter and
-the SQL statement — with every parent link intact; an RPC call's trace continues on the
-server; and across processes (a cache node in another process, ``--trace-file``) the
-trace id arrives."""
+exporter: one ``/api`` request whose key loads through a peer is one trace — the
+client's request, the web request, the cache load, the peer fetch and the peer's own
+server span, its getter and the SQL statement — with every parent link intact; an RPC
+call's and an HTTP client's traces continue on the server; and across processes (a
+cache node in another process, ``--trace-file``) the trace id arrives."""
 
 from __future__ import annotations
 
@@ -95,6 +95,7 @@ async def test_one_request_through_a_peer_is_one_trace(
 
     found = by_name(spans.get_finished_spans())
     assert set(found) == {
+        "HTTP GET",  # the test's own client
         "GET /api",
         "geecache load",
         "geecache GET peer",
@@ -102,18 +103,20 @@ async def test_one_request_through_a_peer_is_one_trace(
         "geecache getter",
         "SELECT",
     }, sorted(found)
+    (sent,) = found["HTTP GET"]
     (request,) = found["GET /api"]
     client_load, peer_load = sorted(found["geecache load"], key=lambda s: s.start_time or 0)
     (fetch,) = found["geecache GET peer"]
     (served,) = found["GET /_geecache/*path"]
     (getter,) = found["geecache getter"]
     (select,) = found["SELECT"]
-    every = [request, client_load, fetch, served, peer_load, getter, select]
-    assert {s.context.trace_id for s in every} == {request.context.trace_id}  # one trace
-    assert request.parent is None and request.kind is SpanKind.SERVER
+    every = [sent, request, client_load, fetch, served, peer_load, getter, select]
+    assert {s.context.trace_id for s in every} == {sent.context.trace_id}  # one trace
+    assert sent.parent is None and request.kind is SpanKind.SERVER
     links = itertools.pairwise(every)
     assert all(parent_of(child) == parent.context.span_id for parent, child in links)
     assert served.parent is not None and served.parent.is_remote  # over the traceparent header
+    assert request.parent is not None and request.parent.is_remote
     assert fetch.kind is SpanKind.CLIENT and served.kind is SpanKind.SERVER
     assert request.attributes is not None and request.attributes["http.route"] == "/api"
     assert request.attributes["http.response.status_code"] == 200
@@ -196,3 +199,24 @@ async def test_the_trace_id_arrives_at_a_node_in_another_process(
     assert served["parent_id"] == f"0x{fetch.context.span_id:016x}"
     assert served["resource"]["attributes"]["service.name"] == "cache-node"
     assert served["status"]["status_code"] == "ERROR"  # it answered 500
+
+
+async def test_the_http_client_carries_its_trace_to_the_server(
+    nursery: trio.Nursery, spans: InMemorySpanExporter
+) -> None:
+    app = Engine()
+
+    @app.get("/hello/:name")
+    async def hello(c: Context) -> None:
+        c.string(200, "hi")
+
+    port = await nursery.start(app.serve, "127.0.0.1", 0)
+    async with HTTPClient() as client:
+        assert (await client.get(f"http://127.0.0.1:{port}/hello/you?x=1")).status == 200
+    found = spans.get_finished_spans()
+    (sent,) = [s for s in found if s.kind is SpanKind.CLIENT]
+    (served,) = [s for s in found if s.kind is SpanKind.SERVER]
+    assert (sent.name, served.name) == ("HTTP GET", "GET /hello/:name")
+    assert parent_of(served) == sent.context.span_id
+    assert sent.attributes is not None and sent.attributes["url.path"] == "/hello/you"
+    assert sent.attributes["http.response.status_code"] == 200

@@ -272,7 +272,7 @@ class _HTTPGetter:
             return status, body
 
     async def ping(self) -> None:
-        """Return when the peer answers (``HTTPPool.peer_checks``)."""
+        """Return when the peer answers (``HTTPPool.ping_peers``)."""
         status, body = await self._call("GET", self._prefix)
         if status in (401, 403) or status >= 500:
             raise PeerError(f"{self.url} answered {status}: {body[:200]!r}")

@@ -20,14 +20,19 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import trio
 
+from .. import tracing
 from .._core.tls import client_context, connect_tls
 from .._core.urls import HTTPURL, authority, parse_http_url
 from ._errors import ClientError
 from ._headers import Headers
 from ._response_parser import ClientResponse, ResponseParser
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 __all__ = ["ClientError", "ClientResponse", "HTTPClient", "StreamedResponse"]
 
@@ -158,6 +163,9 @@ class HTTPClient:
         connection is closed; the request may or may not have reached the server."""
         if self._closed:
             raise ClientError("the client is closed")
+        tracer = tracing.tracer()
+        if tracer is not None and not _carries_trace(headers):
+            return await self._traced_fetch(tracer, method, host, port, target, headers, body, tls)
         check_target(target)
         head = request_head(method, host, port, target, headers or [], len(body))
         payload = head + body if body else head
@@ -172,6 +180,33 @@ class HTTPClient:
                 # an idempotent request is safe to try once more on a new connection.
         connection = await self._connect(host, port, tls)
         return await self._exchange(connection, host, port, tls, method, payload)
+
+    async def _traced_fetch(
+        self,
+        tracer: Tracer,
+        method: str,
+        host: str,
+        port: int,
+        target: str,
+        headers: list[tuple[str, str]] | None,
+        body: bytes,
+        tls: bool,
+    ) -> ClientResponse:
+        """``fetch`` in a client span whose ``traceparent`` the server continues."""
+        carrier: dict[str, str] = {}
+        attributes: dict[str, str | int] = {
+            "http.request.method": method,
+            "server.address": host,
+            "server.port": port,
+            "url.path": target.partition("?")[0],
+        }
+        with tracing.client_span(tracer, f"HTTP {method}", attributes, carrier) as span:
+            sent = [*(headers or ()), *carrier.items()]
+            response = await self.fetch(
+                method, host, port, target, headers=sent, body=body, tls=tls
+            )
+            span.set_attribute("http.response.status_code", response.status)
+            return response
 
     @asynccontextmanager
     async def stream(
@@ -322,6 +357,11 @@ class StreamedResponse:
 
 def _split_url(url: str) -> HTTPURL:
     return parse_http_url(url, "a URL (only http:// and https:// with a host)", https=True)
+
+
+def _carries_trace(headers: list[tuple[str, str]] | None) -> bool:
+    """Whether the caller put a trace context in ``headers`` already (a peer fetch)."""
+    return bool(headers) and any(name.lower() == "traceparent" for name, _ in headers or ())
 
 
 def check_target(target: str) -> None:
