@@ -26,15 +26,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # browser tests: Playwright drives /usr/bin/chromium, nothing downloads a browser;
 # iproute2 and iptables for the cluster tests' network namespaces and faults; PostgreSQL
 # and etcd, which the tests start privately on free ports; openssl for the README's
-# private-CA walk-through, which a test runs); installed only when missing.
+# private-CA walk-through, which a test runs; Go, whose encoding/gob and net/rpc the gob
+# tests run against, built from tests/gob/go); installed only when missing.
 tools:
 	@command -v curl >/dev/null && command -v wrk >/dev/null && test -x /usr/bin/chromium && \
 	  command -v ip >/dev/null && command -v iptables-legacy >/dev/null && \
 	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v etcd >/dev/null && \
-	  command -v openssl >/dev/null || \
+	  command -v openssl >/dev/null && command -v go >/dev/null || \
 	  { apt-get $(APT_WAIT) update -qq && apt-get $(APT_WAIT) install -y -qq curl wrk chromium iproute2 iptables \
-	    postgresql etcd-server openssl >/dev/null; } || \
-	  echo "warning: could not install curl/wrk/chromium/iproute2/iptables/postgresql/etcd-server/openssl"
+	    postgresql etcd-server openssl golang-go >/dev/null; } || \
+	  echo "warning: could not install curl/wrk/chromium/iproute2/iptables/postgresql/etcd-server/openssl/golang-go"
 
 # Pyodide (CPython in WebAssembly) for the /demo/wasm pages, from npm, pinned by
 # examples/wasm/package.json and its lock file; served by geetrio, never from a CDN.

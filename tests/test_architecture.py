@@ -17,13 +17,14 @@ ALLOWED = {
     "metrics": set(),  # a leaf: instruments any layer may record into (issue 20)
     "tracing": set(),  # a leaf too: OpenTelemetry spans, when an SDK is configured
     "logs": {"tracing"},  # JSON log lines with the request and trace ids
+    "gob": {"errors"},  # Go's encoding/gob, sans-IO (issue 21)
     "http": {"_core", "errors", "tracing"},
     "discovery": {"http", "_core", "errors"},
     "etcd": {"discovery"},  # kept for code importing geetrio.etcd
     "web": {"http", "metrics", "tracing", "logs", "_core", "errors"},
     "orm": {"metrics", "tracing", "_core", "errors"},
     "cache": {"http", "discovery", "metrics", "tracing", "_core", "errors"},
-    "rpc": {"http", "discovery", "metrics", "tracing", "_core", "errors"},
+    "rpc": {"http", "discovery", "metrics", "tracing", "gob", "_core", "errors"},
     "bridge": {"web", "http", "metrics", "_core", "errors"},
 }
 

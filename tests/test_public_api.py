@@ -15,6 +15,7 @@ import geetrio.bridge
 import geetrio.cache
 import geetrio.discovery
 import geetrio.etcd
+import geetrio.gob
 import geetrio.http
 import geetrio.logs
 import geetrio.metrics
@@ -24,6 +25,20 @@ from geetrio import orm, rpc
 
 SURFACE: dict[ModuleType, set[str]] = {
     geetrio.logs: {"REQUEST_ID", "JSONFormatter"},
+    geetrio.gob: {
+        "DEFAULT_MAX_MESSAGE_BYTES",
+        "DEFAULT_MAX_TYPES",
+        "MAX_DEPTH",
+        "NEED_MORE",
+        "UINT",
+        "Array",
+        "Decoder",
+        "Encoder",
+        "GobError",
+        "go_name",
+        "go_type",
+        "register",
+    },
     geetrio.tracing: {
         "CLIENT",
         "INTERNAL",

@@ -8,7 +8,9 @@ coverage-guided atheris runs (``fuzz/run.py``, ``make fuzz``)."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
+from geetrio import gob
 from geetrio.bridge.protocol import BadMessage
 from geetrio.bridge.protocol import decode as decode_bridge
 from geetrio.cache._errors import BadPeerPath, CorruptResponse
@@ -118,10 +120,25 @@ def bridge_message(data: bytes) -> None:
             decode_bridge(message)
 
 
+def gob_stream(data: bytes) -> None:
+    """What a gob codec reads from a connection: type definitions and values of any
+    type, decoded as plain values; ``GobError`` ends the stream."""
+    decoder = gob.Decoder(max_message_bytes=MAX_FRAME, max_types=64)
+    try:
+        for chunk in chunks(data):
+            decoder.feed(chunk)
+            while decoder.next(Any) is not gob.NEED_MORE:
+                pass
+            assert decoder.buffered <= MAX_FRAME + 9
+    except gob.GobError:
+        pass
+
+
 TARGETS = {
     "http_request": http_request,
     "http_response": http_response,
     "rpc_stream": rpc_stream,
     "cache_peer": cache_peer,
     "bridge_message": bridge_message,
+    "gob_stream": gob_stream,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import partial
+from typing import Any
 
 import pytest
 import trio
@@ -15,7 +16,7 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geetrio import rpc
+from geetrio import gob, rpc
 from geetrio.cache.protocol import encode_response
 from geetrio.http import ServerConfig, serve_listeners
 from geetrio.rpc.protocol import encode_frame
@@ -62,6 +63,30 @@ bridge_shaped = st.fixed_dictionaries(
         "message": st.text(max_size=5) | st.none(),
     },
 ).map(lambda value: json.dumps(value).encode())
+INT64 = st.integers(-(1 << 63), (1 << 63) - 1)
+gob_values = st.one_of(
+    st.tuples(st.just(int), INT64),
+    st.tuples(st.just(str), st.text(max_size=5)),
+    st.tuples(st.just(list[int]), st.lists(INT64, max_size=4)),
+    st.tuples(
+        st.just(dict[str, list[int]]),
+        st.dictionaries(st.text(max_size=3), st.lists(INT64, max_size=3), max_size=3),
+    ),
+    st.tuples(st.just(Any), st.none() | INT64 | st.text(max_size=5) | st.binary(max_size=5)),
+)
+
+
+def gob_stream_of(values: list[tuple[Any, Any]]) -> bytes:
+    encoder = gob.Encoder()  # one stream: each type defined once, as a peer sends it
+    return b"".join(encoder.encode(value, annotation) for annotation, value in values)
+
+
+gob_shaped = st.builds(
+    lambda stream, at, noise: stream[:at] + noise + stream[at:],
+    st.lists(gob_values, max_size=6).map(gob_stream_of),
+    st.integers(0, 200),
+    st.binary(max_size=4),
+)
 SHAPED = {
     "http_request": http_shaped,
     "http_response": st.lists(
@@ -73,6 +98,7 @@ SHAPED = {
     "rpc_stream": rpc_shaped,
     "cache_peer": st.binary(max_size=64).map(encode_response) | st.binary(max_size=64),
     "bridge_message": bridge_shaped,
+    "gob_stream": gob_shaped,
 }  # fmt: skip
 
 

@@ -1,0 +1,84 @@
+"""Decoded gob values (plain: structs as dicts of Go field names) into the Python type
+asked for, matching struct fields by their Go names as Go does: fields the sender has
+and we do not are skipped, fields we have and it did not send keep their defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import types
+import typing
+from typing import Any
+
+from ._errors import GobError
+from ._time import decode_time
+from ._types import UINT, Array, go_name
+
+__all__ = ["convert"]
+
+
+def convert(value: Any, annotation: Any) -> Any:
+    if annotation is Any or annotation is object:
+        return value
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        inner, *marks = args
+        if any(m is UINT or isinstance(m, Array) for m in marks):
+            return convert(value, inner)
+        return convert(value, inner)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        rest = [a for a in args if a is not type(None)]
+        return convert(value, rest[0]) if len(rest) == 1 else value
+    if annotation is datetime.datetime:
+        if not isinstance(value, bytes):
+            raise GobError(f"a time.Time expected, got {type(value).__name__}")
+        return decode_time(value)
+    if annotation is bool:
+        return _expect(value, bool, "a bool")
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise GobError(f"an integer expected, got {type(value).__name__}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise GobError(f"a float expected, got {type(value).__name__}")
+        return float(value)
+    if annotation is complex:
+        return complex(_expect(value, complex | float | int, "a complex"))
+    if annotation is str:
+        return _expect(value, str, "a string")
+    if annotation in (bytes, bytearray):
+        return annotation(_expect(value, bytes, "a []byte"))
+    if origin in (list, tuple) or annotation in (list, tuple):
+        items = _expect(value, list, "a slice")
+        item = args[0] if args else Any
+        converted = [convert(v, item) for v in items]
+        return tuple(converted) if origin is tuple or annotation is tuple else converted
+    if origin is dict or annotation is dict:
+        found = _expect(value, dict, "a map")
+        key, item = args if args else (Any, Any)
+        return {convert(k, key): convert(v, item) for k, v in found.items()}
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        if dataclasses.is_dataclass(value) and isinstance(value, annotation):
+            return value  # an interface value already made into its registered class
+        fields = _expect(value, dict, f"a {annotation.__name__} struct")
+        hints = typing.get_type_hints(annotation, include_extras=True)
+        given = {}
+        for field in dataclasses.fields(annotation):
+            name = go_name(field)
+            if name in fields:
+                given[field.name] = convert(fields[name], hints[field.name])
+        try:
+            return annotation(**given)
+        except TypeError as exc:
+            raise GobError(f"cannot make a {annotation.__name__}: {exc}") from None
+    raise GobError(f"cannot decode into {annotation!r}")
+
+
+def _expect(value: Any, kind: Any, what: str) -> Any:
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise GobError(f"{what} expected, got {type(value).__name__}")
+    return value
