@@ -71,6 +71,11 @@ def convert(value: Any, annotation: Any) -> Any:
             name = go_name(field)
             if name in fields:
                 given[field.name] = convert(fields[name], hints[field.name])
+            elif (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            ):
+                given[field.name] = zero(hints[field.name])  # gob omits zero fields
         try:
             return annotation(**given)
         except TypeError as exc:
@@ -82,3 +87,33 @@ def _expect(value: Any, kind: Any, what: str) -> Any:
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise GobError(f"{what} expected, got {type(value).__name__}")
     return value
+
+
+def _required(field: dataclasses.Field[Any]) -> bool:
+    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+
+
+_ZEROS: dict[Any, Any] = {bool: False, int: 0, float: 0.0, complex: 0j, str: "", bytes: b""}
+
+
+def zero(annotation: Any) -> Any:
+    """Go's zero value of a field gob left out, for a dataclass field without a
+    default."""
+    if annotation in _ZEROS:
+        return _ZEROS[annotation]
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        for mark in args[1:]:
+            if isinstance(mark, Array):
+                return [zero(typing.get_args(args[0])[0]) for _ in range(mark.length)]
+        return zero(args[0])
+    if origin in (list, tuple) or annotation in (list, tuple):
+        return [] if origin is list or annotation is list else ()
+    if origin is dict or annotation is dict:
+        return {}
+    if annotation is datetime.datetime:
+        return datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)  # Go's zero time
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        return convert({}, annotation)
+    return None  # a pointer, an interface

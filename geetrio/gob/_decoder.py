@@ -69,19 +69,32 @@ class Decoder:
     def next(self, annotation: Any = Any) -> Any:
         """The next value as ``annotation`` (plain values for ``Any``: structs as dicts
         of their Go field names), or ``NEED_MORE`` until its bytes have all come."""
+        raw = self.next_raw()
+        if raw is NEED_MORE:
+            return NEED_MORE
+        return self.decode_raw(raw, annotation)
+
+    def next_raw(self) -> Any:
+        """The next value's message, undecoded (``decode_raw`` reads it later), the
+        type definitions before it learnt; or ``NEED_MORE``."""
         while True:
             message = self._message()
             if message is None:
                 return NEED_MORE
             reader = Reader(message)
             type_id = reader.sint()
-            if type_id < 0:
-                self._define(-type_id, reader)
-                continue
-            plain = self._top(type_id, reader)
-            if reader.left:
-                raise GobError(f"{reader.left} bytes left over after a value")
-            return convert(plain, annotation)
+            if type_id >= 0:
+                return message
+            self._define(-type_id, reader)
+
+    def decode_raw(self, message: bytes, annotation: Any = Any) -> Any:
+        """A message ``next_raw`` gave, as ``annotation`` (types only ever get added to
+        a stream, so it may be decoded after later messages were read)."""
+        reader = Reader(message)
+        plain = self._top(reader.sint(), reader)
+        if reader.left:
+            raise GobError(f"{reader.left} bytes left over after a value")
+        return convert(plain, annotation)
 
     def _message(self) -> bytes | None:
         buffer = self._buffer

@@ -60,10 +60,29 @@ class Encoder:
         self._ids: dict[GoType, int] = {}
         self._next_id = FIRST_USER_ID
 
+    def snapshot(self) -> tuple[int, int]:
+        """The stream's type state now, for ``restore`` (messages built after it but
+        never sent must not leave their types counted as sent)."""
+        return self._next_id, len(self._ids)
+
+    def restore(self, state: tuple[int, int]) -> None:
+        next_id, count = state
+        for kind in list(self._ids)[count:]:
+            del self._ids[kind]
+        self._next_id = next_id
+
     def encode(self, value: Any, annotation: Any = None) -> bytes:
         """One value as its type definitions not sent yet, then its message. Its type
         is ``annotation``'s, else the value's own (``GobError`` when gob cannot carry
         it)."""
+        state = self.snapshot()
+        try:
+            return self._encode(value, annotation)
+        except BaseException:
+            self.restore(state)  # no definition of this message was sent
+            raise
+
+    def _encode(self, value: Any, annotation: Any) -> bytes:
         kind = go_type(type(value) if annotation is None else annotation)
         definitions = bytearray()
         body = bytearray()

@@ -10,10 +10,11 @@ a heartbeat registry.
 """
 
 from ._client import Client, open_client
-from ._codec import Codec, JSONCodec, get_codec, register_codec
+from ._codec import Codec, JSONCodec, StreamCodec, get_codec, register_codec
 from ._dial import dial, dial_http, xdial
 from ._errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
 from ._etcd import DEFAULT_ETCD_PREFIX, EtcdDiscovery, etcd_register
+from ._gob import GOB, GobCodec
 from ._intercept import (
     CallInfo,
     ClientCall,
@@ -46,6 +47,7 @@ from .protocol import MAGIC_NUMBER, FrameDecoder, Header, Option, OptionReader
 __all__ = [
     "DEFAULT_ETCD_PREFIX",
     "DEFAULT_REGISTRY_PATH",
+    "GOB",
     "MAGIC_NUMBER",
     "Balancer",
     "CallInfo",
@@ -57,6 +59,7 @@ __all__ = [
     "EtcdDiscovery",
     "FrameDecoder",
     "FrameError",
+    "GobCodec",
     "Header",
     "Interceptor",
     "JSONCodec",
@@ -77,6 +80,7 @@ __all__ = [
     "Server",
     "Service",
     "ShutdownError",
+    "StreamCodec",
     "XClient",
     "client_metrics_interceptor",
     "dial",
@@ -90,3 +94,5 @@ __all__ = [
     "token_interceptor",
     "xdial",
 ]
+
+register_codec(GobCodec())  # application/gob, as the Option's CodecType names it

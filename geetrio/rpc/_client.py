@@ -26,12 +26,13 @@ import trio
 from .. import tracing
 from .._core.nursery import unwrapped_nursery
 from .._core.waiter import Waiter
-from ._codec import Codec, get_codec
+from ._codec import Codec, StreamCodec, get_codec
 from ._errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
+from ._framing import BodyTooLarge, framing_of
 from ._intercept import ClientCall, ClientInterceptor, chain
 from ._tracing import rpc_attributes
 from ._writer import FrameWriter, Queued
-from .protocol import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, Header, Option, encode_message
+from .protocol import DEFAULT_MAX_FRAME_BYTES, Header, Option
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -66,13 +67,14 @@ class Client:
         self,
         stream: trio.abc.Stream,
         option: Option,
-        codec: Codec,
+        codec: Codec | StreamCodec,
         *,
         max_frame_bytes: int,
     ) -> None:
         self._stream = stream
         self.option = option
         self._codec = codec
+        self._framing = framing_of(codec, max_frame_bytes)
         self._max_frame_bytes = max_frame_bytes
         self._interceptors: list[ClientInterceptor] = []
         self._chain: ClientInterceptor | None = None
@@ -165,19 +167,20 @@ class Client:
     ) -> Any:
         if self._error is not None:
             raise ShutdownError(str(self._error), sent=False)
-        codec = self._codec
+        framing = self._framing
+        self._seq += 1
+        seq = self._seq
+        meta = dict(metadata) if metadata else None
         try:
-            body = codec.encode_body(args)
+            message = framing.message(Header(service_method, seq, "", meta), args)
+        except BodyTooLarge:
+            raise RPCError(
+                f"rpc client: the argument is over {self._max_frame_bytes} bytes"
+            ) from None
         except ValueError as exc:
             raise RPCError(
                 f"rpc client: cannot encode the argument of {service_method}: {exc}"
             ) from None
-        self._seq += 1
-        seq = self._seq
-        meta = dict(metadata) if metadata else None
-        message = encode_message(codec.encode_header(Header(service_method, seq, "", meta)), body)
-        if len(body) > self._max_frame_bytes:
-            raise RPCError(f"rpc client: the argument is over {self._max_frame_bytes} bytes")
         pending = self._pending[seq] = _Pending()
         try:
             if timeout is None:
@@ -196,10 +199,10 @@ class Client:
             raise
         finally:
             self._pending.pop(seq, None)
-            if pending.queued is not None and not pending.done:
+            if pending.queued is not None and not pending.done and framing.droppable:
                 FrameWriter.cancel(pending.queued)  # not written yet: it never will be
         try:
-            return codec.decode_body(reply, reply_type, f"the reply of {service_method}")
+            return framing.decode_body(reply, reply_type, f"the reply of {service_method}")
         except ValueError as exc:
             raise RPCError(f"rpc client: {exc}") from None
 
@@ -216,9 +219,7 @@ class Client:
         """The reader task: replies to their callers by ``Seq`` until the connection
         ends; then every pending call fails with ``ShutdownError`` (also when the
         reader is cancelled, as closing the client does)."""
-        codec = self._codec
-        decoder = FrameDecoder(self._max_frame_bytes)
-        header: Header | None = None
+        framing = self._framing
         reason = "the server closed the connection"
         with self._reader_scope:
             try:
@@ -226,17 +227,13 @@ class Client:
                     data = await self._stream.receive_some(RECEIVE_SIZE)
                     if not data:
                         break
-                    for frame in decoder.feed(data):
-                        if header is None:
-                            header = codec.decode_header(frame)
-                            continue
+                    for header, body, _ in framing.feed(data):
                         pending = self._pending.get(header.seq)
                         if pending is not None:  # else a late reply, dropped
                             if header.error:
                                 pending.set(outcome.Error(RemoteError(header.error)))
                             else:
-                                pending.set(outcome.Value(frame))
-                        header = None
+                                pending.set(outcome.Value(body))
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 reason = f"the connection broke: {exc}"
             except FrameError as exc:
@@ -282,7 +279,7 @@ async def open_client(
 async def client_on(
     stream: trio.abc.Stream,
     option: Option,
-    codec: Codec,
+    codec: Codec | StreamCodec,
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
 ) -> AsyncIterator[Client]:
     client = Client(stream, option, codec, max_frame_bytes=max_frame_bytes)
@@ -296,7 +293,7 @@ async def client_on(
             nursery.cancel_scope.cancel()  # the writer, and the reader if still there
 
 
-def codec_of(option: Option) -> Codec:
+def codec_of(option: Option) -> Codec | StreamCodec:
     codec = get_codec(option.codec_type)
     if codec is None:
         raise RPCError(f"rpc client: unknown codec {option.codec_type!r}")

@@ -15,7 +15,7 @@ from ._convert import ConversionError, from_plain, to_plain
 from ._errors import FrameError
 from .protocol import Header
 
-__all__ = ["Codec", "JSONCodec", "get_codec", "register_codec"]
+__all__ = ["Codec", "JSONCodec", "StreamCodec", "get_codec", "register_codec"]
 
 
 class Codec(Protocol):
@@ -100,14 +100,22 @@ class JSONCodec:
         return from_plain(value, annotation, what)
 
 
-_CODECS: dict[str, Codec] = {JSONCodec.name: JSONCodec()}
+class StreamCodec(Protocol):
+    """A codec that frames its own messages (``rpc/_framing.py``), as gob does."""
+
+    name: str
+
+    def framing(self, max_frame_bytes: int) -> Any: ...
 
 
-def register_codec(codec: Codec) -> None:
+_CODECS: dict[str, Codec | StreamCodec] = {JSONCodec.name: JSONCodec()}
+
+
+def register_codec(codec: Codec | StreamCodec) -> None:
     _CODECS[codec.name] = codec
 
 
-def get_codec(name: str) -> Codec | None:
+def get_codec(name: str) -> Codec | StreamCodec | None:
     return _CODECS.get(name)
 
 

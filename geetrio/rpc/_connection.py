@@ -23,13 +23,14 @@ import trio
 from .. import tracing
 from .._core.text import limited, shorten
 from .._core.tlsstream import TLSStream
-from ._codec import Codec, get_codec
+from ._codec import Codec, StreamCodec, get_codec
 from ._errors import FrameError, RemoteError
+from ._framing import Framing, framing_of
 from ._intercept import CallInfo, Interceptor, Refused
 from ._service import Method
 from ._tracing import traced_call
 from ._writer import FrameWriter
-from .protocol import MAGIC_NUMBER, FrameDecoder, Header, OptionReader, encode_message
+from .protocol import MAGIC_NUMBER, Header, OptionReader
 
 __all__ = ["Connection", "Host", "ReadState"]
 
@@ -74,7 +75,8 @@ class Connection:
         self.server = server
         self.stream = stream
         self.handle_timeout = 0.0
-        self.codec: Codec | None = None
+        self.codec: Codec | StreamCodec | None = None
+        self.framing: Framing  # set with the codec, once the Option is read
         self.scope = trio.CancelScope()  # cancelled when a reply cannot be written
         self.slots = trio.Semaphore(MAX_IN_FLIGHT)
         self.writer = FrameWriter(stream, write_timeout=WRITE_TIMEOUT, on_broken=self._broken)
@@ -123,8 +125,6 @@ class Connection:
         """Read requests and run each as a task, until the client closes or breaks
         the wire format; then the requests still running are cancelled (nobody will
         read their replies: a net/rpc client never half-closes)."""
-        self._decoder = FrameDecoder(self.server.max_frame_bytes)
-        self._header: Header | None = None
         self._frame_deadline = math.inf  # set when a message's first byte arrived
         async with trio.open_nursery() as handlers:
             self._handlers = handlers
@@ -135,27 +135,20 @@ class Connection:
         read: for it this task hands the reading over to a new task and runs the request
         itself, at once. Same concurrency, but the reply to a lone request goes out in
         the scheduler batch that read it, not one later (a third of a round trip)."""
-        codec = self.codec
-        assert codec is not None
         server = self.server
-        decoder, handlers = self._decoder, self._handlers
+        framing, handlers = self.framing, self._handlers
         try:
             while True:
-                inline: tuple[Header, bytes] | None = None
-                for frame in decoder.feed(data) if data else ():
-                    header = self._header
-                    if header is None:
-                        self._header = codec.decode_header(frame)
-                        continue
-                    self._header = None
+                inline: tuple[Header, Any, int] | None = None
+                for header, body, size in framing.feed(data) if data else ():
                     try:
                         self.slots.acquire_nowait()
                     except trio.WouldBlock:  # backpressure: stop reading when full
                         await self.slots.acquire()
-                    await self._hold(len(frame) + MESSAGE_OVERHEAD)
+                    await self._hold(size + MESSAGE_OVERHEAD)
                     if inline is not None:
                         self._dispatch(handlers, *inline)
-                    inline = (header, frame)
+                    inline = (header, body, size)
                 if inline is not None:
                     handlers.start_soon(self._read, b"")  # the next reader
                     await self._answer(*inline)
@@ -163,7 +156,7 @@ class Connection:
                 if self.draining:
                     return  # the requests read so far run on
                 now = trio.current_time()
-                if decoder.pending or self._header is not None:  # inside a message
+                if framing.pending:  # inside a message
                     if self._frame_deadline == math.inf:
                         self._frame_deadline = now + server.frame_timeout
                     self.state, deadline = FRAME, self._frame_deadline
@@ -189,14 +182,12 @@ class Connection:
                     break
                 if not data:
                     break
-                if self._frame_deadline != math.inf and not (
-                    decoder.pending or self._header is not None
-                ):
+                if self._frame_deadline != math.inf and not framing.pending:
                     self._frame_deadline = math.inf
         except FrameError as exc:  # the stream cannot be trusted: drop it all
             limited.warning(log, "rpc server: %s; closing the connection", exc)
         else:
-            if decoder.pending or self._header is not None:
+            if framing.pending:
                 log.info("rpc server: connection closed inside a frame")
         handlers.cancel_scope.cancel()
 
@@ -240,26 +231,25 @@ class Connection:
             limited.warning(log, "rpc server: invalid codec type %s", shorten(option.codec_type))
             return None
         self.codec = codec
+        self.framing = framing_of(codec, self.server.max_frame_bytes)
         self.handle_timeout = option.handle_timeout
         self.state = DISPATCHING
         return rest
 
-    def _dispatch(self, handlers: trio.Nursery, header: Header, body: bytes) -> None:
-        handlers.start_soon(self._answer, header, body)
+    def _dispatch(self, handlers: trio.Nursery, header: Header, body: Any, size: int) -> None:
+        handlers.start_soon(self._answer, header, body, size)
 
-    async def _answer(self, header: Header, body: bytes) -> None:
-        size = len(body) + MESSAGE_OVERHEAD  # as counted by the reader
+    async def _answer(self, header: Header, body: Any, size: int) -> None:
+        size += MESSAGE_OVERHEAD  # as counted by the reader
         found = self.server.find(header.service_method)
         if isinstance(found, str):  # the body was read whole already: the stream stays in step
             await self._reply(header, None, found, size)
         else:
             await self._handle(header, found, body, size)
 
-    async def _handle(self, header: Header, method: Method, body: bytes, size: int) -> None:
-        codec = self.codec
-        assert codec is not None
+    async def _handle(self, header: Header, method: Method, body: Any, size: int) -> None:
         try:
-            arg = codec.decode_body(body, method.arg_type, "argument")
+            arg = self.framing.decode_body(body, method.arg_type, "argument")
         except ValueError as exc:
             await self._reply(
                 header, None, f"rpc server: bad argument for {header.service_method}: {exc}", size
@@ -308,23 +298,17 @@ class Connection:
             self._free(size)
 
     async def _write_reply(self, header: Header, reply: Any, error: str) -> None:
-        codec = self.codec
-        assert codec is not None
-        if not error:
-            try:
-                body = codec.encode_body(reply)
-            except ValueError as exc:
-                error, body = f"rpc server: cannot encode the reply: {exc}", b"null"
-        else:
-            body = b"null"
-            if len(error) > MAX_ERROR_TEXT:  # it may echo the client's input
-                error = shorten(error, MAX_ERROR_TEXT)
+        framing = self.framing
+        if len(error) > MAX_ERROR_TEXT:  # it may echo the client's input
+            error = shorten(error, MAX_ERROR_TEXT)
         service_method = header.service_method  # the client's, unless it named no method
         if len(service_method) > MAX_ERROR_TEXT:  # clients match replies by Seq alone
             service_method = shorten(service_method, MAX_ERROR_TEXT)
-        message = encode_message(
-            codec.encode_header(Header(service_method, header.seq, error)), body
-        )
+        try:
+            message = framing.message(Header(service_method, header.seq, error), reply)
+        except ValueError as exc:  # the reply cannot be encoded (or is over the limit)
+            error = f"rpc server: cannot encode the reply: {exc}"
+            message = framing.message(Header(service_method, header.seq, error), None)
         if not self.writer.write_now(message):
             # waits while the client reads slowly; counted meanwhile, so the reader
             # stops taking requests whose replies would pile up here

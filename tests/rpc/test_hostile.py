@@ -62,7 +62,7 @@ async def others_still_served(port: int) -> None:
     "opening",
     [
         b'{"MagicNumber": 1234, "CodecType": "application/json"}\n',  # wrong magic
-        b'{"MagicNumber": 3927900, "CodecType": "application/gob"}\n',  # unknown codec
+        b'{"MagicNumber": 3927900, "CodecType": "application/x-protobuf"}\n',  # unknown codec
         b"x" * 10_000,  # an Option line with no newline
         b"not json at all\n",
         rpc.Option().encode() + struct.pack(">I", 10_000_000),  # a frame over the limit
