@@ -8,7 +8,8 @@ annotation: ``bool``, ``int``, ``float``, ``complex``, ``str``, ``bytes``,
 None`` (a pointer: gob flattens it to ``X``), ``Any`` (an interface), and
 ``Annotated[int, UINT]`` / ``Annotated[list[X], Array(n)]`` for Go's unsigned integers
 and arrays. A dataclass field ``num1`` is the Go field ``Num1`` (Go sends exported,
-capitalised names); ``field(metadata={"gob": "NUM"})`` names it otherwise.
+capitalised names; ``service_method`` is ``ServiceMethod``);
+``field(metadata={"gob": "HTTPCode"})`` names it otherwise.
 """
 
 from __future__ import annotations
@@ -103,12 +104,13 @@ _cache: dict[Any, GoType] = {}
 
 
 def go_name(field: dataclasses.Field[Any]) -> str:
-    """The Go name of a dataclass field: its ``gob`` metadata, else the name with its
-    first letter capitalised (Go sends exported fields only)."""
+    """The Go name of a dataclass field: its ``gob`` metadata, else its snake_case
+    words capitalised and joined (``num1`` -> ``Num1``, ``service_method`` ->
+    ``ServiceMethod``: Go sends exported fields only, in CamelCase)."""
     named = field.metadata.get("gob")
     if isinstance(named, str) and named:
         return named
-    return field.name[:1].upper() + field.name[1:]
+    return "".join(word[:1].upper() + word[1:] for word in field.name.split("_"))
 
 
 def go_type(annotation: Any) -> GoType:

@@ -41,3 +41,9 @@ def build(program: str, out: Path) -> Path:
 @pytest.fixture(scope="session")
 def gobecho(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build("gobecho", tmp_path_factory.mktemp("go"))
+
+
+@pytest.fixture(scope="session")
+def geerpc(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The series' GeeRPC wire in Go (``go/geerpc``): a server, and clients."""
+    return build("geerpc", tmp_path_factory.mktemp("go"))

@@ -1,0 +1,80 @@
+"""geetrio and the series' Go GeeRPC on one wire (issue 21), with a Go program of ours
+written from the series (``go/geerpc``: a JSON Option, then gob headers and bodies):
+its client calls a geetrio server, a geetrio client calls its server — whose
+``json.Decoder`` reads ahead past the Option, which our client's padded Option line
+survives, connection after connection — and its client calls ``Scores.Get`` on the
+stack."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import trio
+
+from geetrio import rpc
+from tests.helpers import read_until
+from tests.test_stack import stack
+
+
+@dataclass
+class Args:
+    num1: int
+    num2: int
+
+
+class Arith:
+    async def Add(self, args: Args) -> int:
+        return args.num1 + args.num2
+
+
+async def test_a_go_geerpc_client_calls_a_geetrio_server(
+    geerpc: Path, nursery: trio.Nursery
+) -> None:
+    server = rpc.Server()
+    server.register(Arith())
+    port = await nursery.start(server.serve, "127.0.0.1", 0)
+    done = await trio.run_process(
+        [str(geerpc), "client", f"127.0.0.1:{port}", "20"], capture_stdout=True
+    )
+    assert done.stdout.decode().split() == [str(i + i * i) for i in range(20)]
+
+
+async def test_a_geetrio_client_calls_the_go_geerpc_server_every_time(
+    geerpc: Path, nursery: trio.Nursery
+) -> None:
+    process: trio.Process = await nursery.start(
+        partial(trio.run_process, [str(geerpc), "server"], stdout=subprocess.PIPE, check=False)
+    )
+    assert process.stdout is not None
+    with trio.fail_after(10):
+        line = await read_until(process.stdout, lambda o: o.endswith(b"\n"), "geerpc server")
+    address = line.decode().split()[1]
+    option = rpc.Option(codec_type=rpc.GOB, connect_timeout=5.0)
+    for i in range(50):  # a new connection each: the Option and a call right behind it
+        async with rpc.dial("tcp", address, option=option) as client:
+            with trio.fail_after(5):
+                assert await client.call("Arith.Add", Args(i, 1), reply_type=int) == i + 1
+    async with rpc.dial("tcp", address, option=option) as client:
+        with trio.fail_after(5):
+            results = [
+                await client.call("Arith.Add", Args(i, i), reply_type=int) for i in range(20)
+            ]
+        assert results == [2 * i for i in range(20)]
+        try:
+            await client.call("Nope.Nothing", Args(1, 1), reply_type=int)
+        except rpc.RemoteError as exc:
+            assert "can't find service Nope.Nothing" in str(exc)
+        else:
+            raise AssertionError("the Go server answered an unknown method")
+    process.kill()
+
+
+async def test_a_go_geerpc_client_calls_scores_get_on_the_stack(geerpc: Path) -> None:
+    async with stack() as (process, urls, _):
+        address = urls["rpc-1"].removeprefix("tcp@")
+        done = await trio.run_process([str(geerpc), "get", address, "Tom"], capture_stdout=True)
+        assert done.stdout.decode().strip() == "630"
+        process.kill()
