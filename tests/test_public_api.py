@@ -206,6 +206,7 @@ SURFACE: dict[ModuleType, set[str]] = {
         "Interceptor",
         "GOB",
         "GobCodec",
+        "NET_RPC",
         "JSONCodec",
         "Method",
         "MultiServersDiscovery",

@@ -14,7 +14,7 @@ from ._codec import Codec, JSONCodec, StreamCodec, get_codec, register_codec
 from ._dial import dial, dial_http, xdial
 from ._errors import FrameError, RemoteError, RPCError, RPCTimeout, ShutdownError
 from ._etcd import DEFAULT_ETCD_PREFIX, EtcdDiscovery, etcd_register
-from ._gob import GOB, GobCodec
+from ._gob import GOB, NET_RPC, GobCodec
 from ._intercept import (
     CallInfo,
     ClientCall,
@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_REGISTRY_PATH",
     "GOB",
     "MAGIC_NUMBER",
+    "NET_RPC",
     "Balancer",
     "CallInfo",
     "Client",
@@ -96,3 +97,4 @@ __all__ = [
 ]
 
 register_codec(GobCodec())  # application/gob, as the Option's CodecType names it
+register_codec(GobCodec(NET_RPC))  # Go's net/rpc: gob without the Option line

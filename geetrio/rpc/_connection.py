@@ -26,6 +26,7 @@ from .._core.tlsstream import TLSStream
 from ._codec import Codec, StreamCodec, get_codec
 from ._errors import FrameError, RemoteError
 from ._framing import Framing, framing_of
+from ._gob import NET_RPC
 from ._intercept import CallInfo, Interceptor, Refused
 from ._service import Method
 from ._tracing import traced_call
@@ -210,12 +211,18 @@ class Connection:
             receiving.deadline = trio.current_time() + self.server.idle_timeout
 
     async def _read_option(self) -> bytes | None:
+        """The Option line; or, when the first byte cannot start one, Go's ``net/rpc``
+        (a gob stream from its first byte: a net/rpc client sends no Option). The bytes
+        after it, or None when the connection ends here."""
         reader = OptionReader()
+        got = None  # stays None when the time runs out
         with trio.move_on_after(self.server.option_timeout):
             while True:
                 data = await self.stream.receive_some(RECEIVE_SIZE)
                 if not data:
                     return None
+                if reader.empty and looks_like_gob(data):
+                    return self._start(NET_RPC, 0.0, bytes(data))  # Go's net/rpc: no Option
                 got = reader.feed(data)
                 if got is not None:
                     break
@@ -226,13 +233,16 @@ class Connection:
         if option.magic_number != MAGIC_NUMBER:
             limited.warning(log, "rpc server: invalid magic number %#x", option.magic_number)
             return None
-        codec = get_codec(option.codec_type)
+        return self._start(option.codec_type, option.handle_timeout, rest)
+
+    def _start(self, codec_type: str, handle_timeout: float, rest: bytes) -> bytes | None:
+        codec = get_codec(codec_type)
         if codec is None:
-            limited.warning(log, "rpc server: invalid codec type %s", shorten(option.codec_type))
+            limited.warning(log, "rpc server: invalid codec type %s", shorten(codec_type))
             return None
         self.codec = codec
         self.framing = framing_of(codec, self.server.max_frame_bytes)
-        self.handle_timeout = option.handle_timeout
+        self.handle_timeout = handle_timeout
         self.state = DISPATCHING
         return rest
 
@@ -317,6 +327,13 @@ class Connection:
                 await self.writer.queue_when_room(message)
             finally:
                 self._free(len(message))
+
+
+def looks_like_gob(data: bytes | bytearray) -> bool:
+    """Whether a connection's first bytes start a gob stream, as Go's net/rpc client
+    sends one: a message length, then a type definition's id (a negative number past
+    the predefined ids: a byte count, 0xf8 or more). An Option line starts with ``{``."""
+    return len(data) >= 2 and data[0] not in (0, ord("{")) and data[1] >= 0xF8
 
 
 async def _call_method(method: Method, arg: Any, header: Header) -> tuple[Any, str]:

@@ -20,9 +20,10 @@ from ._errors import FrameError
 from ._framing import BodyTooLarge
 from .protocol import Header
 
-__all__ = ["GOB", "GobCodec", "GobFraming"]
+__all__ = ["GOB", "NET_RPC", "GobCodec", "GobFraming"]
 
 GOB = "application/gob"
+NET_RPC = "net/rpc"  # Go's standard net/rpc: the same gob messages, and no Option line
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Empty:
 
 
 class GobCodec:
-    name = GOB
+    def __init__(self, name: str = GOB) -> None:
+        self.name = name
 
     def framing(self, max_frame_bytes: int) -> GobFraming:
         return GobFraming(max_frame_bytes)

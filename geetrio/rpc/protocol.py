@@ -62,6 +62,8 @@ class Option:
         follows the Option to itself — a request sent right behind it would be lost
         (about one connection in six did, measured against the series' server). A line
         of exactly 512 bytes is all that read can take."""
+        if self.codec_type == "net/rpc":
+            return b""  # Go's net/rpc: no Option line, gob from the first byte
         line = self._line()
         if self.codec_type == "application/gob" and len(line) < GOB_OPTION_BYTES:
             line = line[:-1] + b" " * (GOB_OPTION_BYTES - len(line)) + b"\n"
@@ -113,6 +115,11 @@ class OptionReader:
     def __init__(self, limit: int = MAX_OPTION_BYTES) -> None:
         self._limit = limit
         self._buffer = bytearray()
+
+    @property
+    def empty(self) -> bool:
+        """Nothing was fed yet."""
+        return not self._buffer
 
     def feed(self, data: bytes | bytearray) -> tuple[Option, bytes] | None:
         start = len(self._buffer)

@@ -47,3 +47,9 @@ def gobecho(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def geerpc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The series' GeeRPC wire in Go (``go/geerpc``): a server, and clients."""
     return build("geerpc", tmp_path_factory.mktemp("go"))
+
+
+@pytest.fixture(scope="session")
+def netrpc(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Go's standard net/rpc (``go/netrpc``): a server, and a client."""
+    return build("netrpc", tmp_path_factory.mktemp("go"))

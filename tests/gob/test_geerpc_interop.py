@@ -8,26 +8,18 @@ stack."""
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import trio
 
 from geetrio import rpc
+from servers.loading import load_file
 from tests.helpers import read_until
 from tests.test_stack import stack
 
-
-@dataclass
-class Args:
-    num1: int
-    num2: int
-
-
-class Arith:
-    async def Add(self, args: Args) -> int:
-        return args.num1 + args.num2
+programs = load_file("servers/rpc_server.py", "rpc_server")  # its Arith and Args
+Arith, Args = programs.Arith, programs.Args
 
 
 async def test_a_go_geerpc_client_calls_a_geetrio_server(

@@ -1,0 +1,69 @@
+// netrpc: Go's standard net/rpc (gob), a server and a client, standard library only.
+//
+//	netrpc server            serves Arith (Add, Div); prints "listening HOST:PORT"
+//	netrpc client ADDR N     calls Arith.Add{i, i*i} for i < N, prints each sum; then
+//	                         Arith.Div{1, 0} and prints the error
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/rpc"
+	"os"
+	"strconv"
+)
+
+type Args struct{ Num1, Num2 int }
+
+type Arith int
+
+func (t *Arith) Add(args *Args, reply *int) error {
+	*reply = args.Num1 + args.Num2
+	return nil
+}
+
+func (t *Arith) Div(args *Args, reply *int) error {
+	if args.Num2 == 0 {
+		return errors.New("divide by zero")
+	}
+	*reply = args.Num1 / args.Num2
+	return nil
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "netrpc:", err)
+	os.Exit(1)
+}
+
+func main() {
+	switch os.Args[1] {
+	case "server":
+		if err := rpc.Register(new(Arith)); err != nil {
+			fail(err)
+		}
+		listener, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println("listening", listener.Addr())
+		rpc.Accept(listener)
+	case "client":
+		n, _ := strconv.Atoi(os.Args[3])
+		client, err := rpc.Dial("tcp", os.Args[2])
+		if err != nil {
+			fail(err)
+		}
+		defer client.Close()
+		for i := 0; i < n; i++ {
+			var sum int
+			if err := client.Call("Arith.Add", &Args{i, i * i}, &sum); err != nil {
+				fail(err)
+			}
+			fmt.Println(sum)
+		}
+		var quotient int
+		err = client.Call("Arith.Div", &Args{1, 0}, &quotient)
+		fmt.Println("error:", err)
+	}
+}
