@@ -7,15 +7,13 @@ stack."""
 
 from __future__ import annotations
 
-import subprocess
-from functools import partial
 from pathlib import Path
 
 import trio
 
 from geetrio import rpc
 from servers.loading import load_file
-from tests.helpers import read_until
+from tests.gob.golang import go_server
 from tests.test_stack import stack
 
 programs = load_file("servers/rpc_server.py", "rpc_server")  # its Arith and Args
@@ -37,13 +35,7 @@ async def test_a_go_geerpc_client_calls_a_geetrio_server(
 async def test_a_geetrio_client_calls_the_go_geerpc_server_every_time(
     geerpc: Path, nursery: trio.Nursery
 ) -> None:
-    process: trio.Process = await nursery.start(
-        partial(trio.run_process, [str(geerpc), "server"], stdout=subprocess.PIPE, check=False)
-    )
-    assert process.stdout is not None
-    with trio.fail_after(10):
-        line = await read_until(process.stdout, lambda o: o.endswith(b"\n"), "geerpc server")
-    address = line.decode().split()[1]
+    process, address = await go_server(nursery, geerpc)
     option = rpc.Option(codec_type=rpc.GOB, connect_timeout=5.0)
     for i in range(50):  # a new connection each: the Option and a call right behind it
         async with rpc.dial("tcp", address, option=option) as client:

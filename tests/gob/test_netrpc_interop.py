@@ -6,15 +6,13 @@ and a geetrio client (``codec_type=rpc.NET_RPC``: no Option line) calls Go's
 
 from __future__ import annotations
 
-import subprocess
-from functools import partial
 from pathlib import Path
 
 import trio
 
 from geetrio import rpc
 from servers.loading import load_file
-from tests.helpers import read_until
+from tests.gob.golang import go_server
 
 programs = load_file("servers/rpc_server.py", "rpc_server")  # its Arith and Args
 Arith, Args = programs.Arith, programs.Args
@@ -39,13 +37,7 @@ async def test_a_go_net_rpc_client_calls_a_geetrio_server(
 async def test_a_geetrio_client_calls_a_go_net_rpc_server(
     netrpc: Path, nursery: trio.Nursery
 ) -> None:
-    process: trio.Process = await nursery.start(
-        partial(trio.run_process, [str(netrpc), "server"], stdout=subprocess.PIPE, check=False)
-    )
-    assert process.stdout is not None
-    with trio.fail_after(10):
-        line = await read_until(process.stdout, lambda o: o.endswith(b"\n"), "netrpc server")
-    address = line.decode().split()[1]
+    process, address = await go_server(nursery, netrpc)
     option = rpc.Option(codec_type=rpc.NET_RPC)
     async with rpc.dial("tcp", address, option=option) as client:
         with trio.fail_after(5):
