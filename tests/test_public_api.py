@@ -208,6 +208,8 @@ SURFACE: dict[ModuleType, set[str]] = {
         "GobCodec",
         "NET_RPC",
         "JSONCodec",
+        "JSONRPC",
+        "JSONRPCCodec",
         "Method",
         "MultiServersDiscovery",
         "Option",

@@ -23,6 +23,7 @@ from ._intercept import (
     Refused,
     token_interceptor,
 )
+from ._jsonrpc import JSONRPC, JSONRPCCodec
 from ._metrics import client_metrics_interceptor, metrics_interceptor
 from ._registry import (
     DEFAULT_REGISTRY_PATH,
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_ETCD_PREFIX",
     "DEFAULT_REGISTRY_PATH",
     "GOB",
+    "JSONRPC",
     "MAGIC_NUMBER",
     "NET_RPC",
     "Balancer",
@@ -64,6 +66,7 @@ __all__ = [
     "Header",
     "Interceptor",
     "JSONCodec",
+    "JSONRPCCodec",
     "Method",
     "MultiServersDiscovery",
     "Option",
@@ -98,3 +101,4 @@ __all__ = [
 
 register_codec(GobCodec())  # application/gob, as the Option's CodecType names it
 register_codec(GobCodec(NET_RPC))  # Go's net/rpc: gob without the Option line
+register_codec(JSONRPCCodec())  # Go's net/rpc/jsonrpc: JSON-RPC 1.0 lines

@@ -28,6 +28,7 @@ from ._errors import FrameError, RemoteError
 from ._framing import Framing, framing_of
 from ._gob import NET_RPC
 from ._intercept import CallInfo, Interceptor, Refused
+from ._jsonrpc import JSONRPC, looks_like_jsonrpc
 from ._service import Method
 from ._tracing import traced_call
 from ._writer import FrameWriter
@@ -211,9 +212,9 @@ class Connection:
             receiving.deadline = trio.current_time() + self.server.idle_timeout
 
     async def _read_option(self) -> bytes | None:
-        """The Option line; or, when the first byte cannot start one, Go's ``net/rpc``
-        (a gob stream from its first byte: a net/rpc client sends no Option). The bytes
-        after it, or None when the connection ends here."""
+        """The Option line; or, told by the first bytes, Go's ``net/rpc`` (a gob stream
+        from the first byte) or ``net/rpc/jsonrpc`` (``{"method"``), whose clients send
+        no Option. The bytes after it, or None when the connection ends here."""
         reader = OptionReader()
         got = None  # stays None when the time runs out
         with trio.move_on_after(self.server.option_timeout):
@@ -223,6 +224,8 @@ class Connection:
                     return None
                 if reader.empty and looks_like_gob(data):
                     return self._start(NET_RPC, 0.0, bytes(data))  # Go's net/rpc: no Option
+                if reader.empty and looks_like_jsonrpc(data):
+                    return self._start(JSONRPC, 0.0, bytes(data))  # net/rpc/jsonrpc
                 got = reader.feed(data)
                 if got is not None:
                     break

@@ -62,8 +62,8 @@ class Option:
         follows the Option to itself — a request sent right behind it would be lost
         (about one connection in six did, measured against the series' server). A line
         of exactly 512 bytes is all that read can take."""
-        if self.codec_type == "net/rpc":
-            return b""  # Go's net/rpc: no Option line, gob from the first byte
+        if self.codec_type in ("net/rpc", "jsonrpc"):
+            return b""  # Go's net/rpc and net/rpc/jsonrpc: no Option line
         line = self._line()
         if self.codec_type == "application/gob" and len(line) < GOB_OPTION_BYTES:
             line = line[:-1] + b" " * (GOB_OPTION_BYTES - len(line)) + b"\n"

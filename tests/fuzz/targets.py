@@ -21,6 +21,7 @@ from geetrio.http._parser import RequestParser
 from geetrio.http._response_parser import ResponseParser
 from geetrio.rpc._codec import JSONCodec
 from geetrio.rpc._errors import FrameError
+from geetrio.rpc._jsonrpc import JSONRPCFraming
 from geetrio.rpc.protocol import FrameDecoder, OptionReader
 
 CONFIG = ServerConfig(max_header_bytes=4096, max_uri_bytes=1024, max_body_bytes=8192)
@@ -134,6 +135,21 @@ def gob_stream(data: bytes) -> None:
         pass
 
 
+def jsonrpc_stream(data: bytes) -> None:
+    """What a server reads from a net/rpc/jsonrpc client: JSON-RPC lines."""
+    framing = JSONRPCFraming(MAX_FRAME)
+    try:
+        for chunk in chunks(data):
+            for header, body, size in framing.feed(chunk):
+                assert size <= MAX_FRAME + len(chunk) and isinstance(body, bytes)
+                with contextlib.suppress(ValueError):  # a bad argument: an error reply
+                    framing.decode_body(body, object, "the argument")
+                framing.message(header, None)  # its answer can always be written
+            assert len(framing._buffer) <= MAX_FRAME
+    except FrameError:
+        pass
+
+
 TARGETS = {
     "http_request": http_request,
     "http_response": http_response,
@@ -141,4 +157,5 @@ TARGETS = {
     "cache_peer": cache_peer,
     "bridge_message": bridge_message,
     "gob_stream": gob_stream,
+    "jsonrpc_stream": jsonrpc_stream,
 }

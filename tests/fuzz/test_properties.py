@@ -38,6 +38,13 @@ HTTP_PIECES = [
 http_shaped = st.lists(st.sampled_from(HTTP_PIECES) | st.binary(max_size=6), max_size=40).map(
     b"".join
 )
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 json_shaped = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
     lambda inner: (
@@ -99,6 +106,14 @@ SHAPED = {
     "cache_peer": st.binary(max_size=64).map(encode_response) | st.binary(max_size=64),
     "bridge_message": bridge_shaped,
     "gob_stream": gob_shaped,
+    "jsonrpc_stream": st.lists(
+        st.fixed_dictionaries(
+            {"method": st.text(max_size=8) | st.integers(), "params": st.lists(json_values, max_size=2)},
+            optional={"id": json_values, "result": json_values, "error": json_values},
+        ).map(lambda value: json.dumps(value).encode() + b"\n")
+        | st.binary(max_size=6),
+        max_size=6,
+    ).map(b"".join),
 }  # fmt: skip
 
 

@@ -41,10 +41,12 @@ def build(program: str, out: Path) -> Path:
     return binary
 
 
-async def go_server(nursery: trio.Nursery, binary: Path) -> tuple[trio.Process, str]:
-    """``binary server`` in the nursery, and the address it printed it listens on."""
+async def go_server(
+    nursery: trio.Nursery, binary: Path, mode: str = "server"
+) -> tuple[trio.Process, str]:
+    """``binary mode`` in the nursery, and the address it printed it listens on."""
     process: trio.Process = await nursery.start(
-        partial(trio.run_process, [str(binary), "server"], stdout=subprocess.PIPE, check=False)
+        partial(trio.run_process, [str(binary), mode], stdout=subprocess.PIPE, check=False)
     )
     assert process.stdout is not None
     with trio.fail_after(10):

@@ -1,13 +1,14 @@
-"""geetrio and Go's standard ``net/rpc`` (issue 21), with a Go program of ours built in
-the test run (``go/netrpc``): Go's ``rpc.Dial`` client calls a geetrio server — the
-same port that serves GeeRPC's Option line tells a net/rpc client by its first bytes —
-and a geetrio client (``codec_type=rpc.NET_RPC``: no Option line) calls Go's
-``rpc.Accept`` server, errors included."""
+"""geetrio and Go's standard ``net/rpc`` and ``net/rpc/jsonrpc`` (issue 21), with a Go
+program of ours built in the test run (``go/netrpc``): Go's clients call a geetrio
+server — the same port that serves GeeRPC's Option line tells a net/rpc or a jsonrpc
+client by its first bytes — and a geetrio client (``codec_type=rpc.NET_RPC`` or
+``rpc.JSONRPC``: no Option line) calls Go's servers, errors included."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trio
 
 from geetrio import rpc
@@ -18,14 +19,15 @@ programs = load_file("servers/rpc_server.py", "rpc_server")  # its Arith and Arg
 Arith, Args = programs.Arith, programs.Args
 
 
+@pytest.mark.parametrize("kind", ["client", "jsonclient"])
 async def test_a_go_net_rpc_client_calls_a_geetrio_server(
-    netrpc: Path, nursery: trio.Nursery
+    netrpc: Path, nursery: trio.Nursery, kind: str
 ) -> None:
     server = rpc.Server()
     server.register(Arith())
     port = await nursery.start(server.serve, "127.0.0.1", 0)
     done = await trio.run_process(
-        [str(netrpc), "client", f"127.0.0.1:{port}", "20"], capture_stdout=True
+        [str(netrpc), kind, f"127.0.0.1:{port}", "20"], capture_stdout=True
     )
     lines = done.stdout.decode().splitlines()
     assert lines[:20] == [str(i + i * i) for i in range(20)]
@@ -34,11 +36,12 @@ async def test_a_go_net_rpc_client_calls_a_geetrio_server(
         assert await client.call("Arith.Add", Args(2, 3), reply_type=int) == 5
 
 
+@pytest.mark.parametrize(("mode", "codec"), [("server", rpc.NET_RPC), ("jsonserver", rpc.JSONRPC)])
 async def test_a_geetrio_client_calls_a_go_net_rpc_server(
-    netrpc: Path, nursery: trio.Nursery
+    netrpc: Path, nursery: trio.Nursery, mode: str, codec: str
 ) -> None:
-    process, address = await go_server(nursery, netrpc)
-    option = rpc.Option(codec_type=rpc.NET_RPC)
+    process, address = await go_server(nursery, netrpc, mode)
+    option = rpc.Option(codec_type=codec)
     async with rpc.dial("tcp", address, option=option) as client:
         with trio.fail_after(5):
             sums = [await client.call("Arith.Add", Args(i, 7), reply_type=int) for i in range(20)]

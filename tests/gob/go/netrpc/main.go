@@ -1,8 +1,11 @@
-// netrpc: Go's standard net/rpc (gob), a server and a client, standard library only.
+// netrpc: Go's standard net/rpc (gob) and net/rpc/jsonrpc, a server and a client of
+// each, standard library only.
 //
 //	netrpc server            serves Arith (Add, Div); prints "listening HOST:PORT"
 //	netrpc client ADDR N     calls Arith.Add{i, i*i} for i < N, prints each sum; then
 //	                         Arith.Div{1, 0} and prints the error
+//	netrpc jsonserver        the same over net/rpc/jsonrpc
+//	netrpc jsonclient ADDR N
 package main
 
 import (
@@ -10,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/rpc"
+	"net/rpc/jsonrpc"
 	"os"
 	"strconv"
 )
@@ -38,7 +42,7 @@ func fail(err error) {
 
 func main() {
 	switch os.Args[1] {
-	case "server":
+	case "server", "jsonserver":
 		if err := rpc.Register(new(Arith)); err != nil {
 			fail(err)
 		}
@@ -47,10 +51,24 @@ func main() {
 			fail(err)
 		}
 		fmt.Println("listening", listener.Addr())
-		rpc.Accept(listener)
-	case "client":
+		if os.Args[1] == "server" {
+			rpc.Accept(listener)
+			return
+		}
+		for {
+			conn, err := listener.Accept()
+			if err != nil {
+				fail(err)
+			}
+			go jsonrpc.ServeConn(conn)
+		}
+	case "client", "jsonclient":
 		n, _ := strconv.Atoi(os.Args[3])
-		client, err := rpc.Dial("tcp", os.Args[2])
+		dial := rpc.Dial
+		if os.Args[1] == "jsonclient" {
+			dial = jsonrpc.Dial
+		}
+		client, err := dial("tcp", os.Args[2])
 		if err != nil {
 			fail(err)
 		}
