@@ -15,6 +15,7 @@ BENCHMARKS = [
     HERE / "web" / "bench_apps.py",
     HERE / "web" / "bench_metrics.py",
     HERE / "web" / "bench_tracing.py",
+    HERE / "rpc" / "bench_gob.py",
     HERE / "cache" / "bench_cache.py",
     HERE / "orm" / "bench_orm.py",
     HERE / "orm" / "bench_orm_pg.py",

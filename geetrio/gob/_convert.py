@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import types
 import typing
 from typing import Any
@@ -16,8 +17,12 @@ from ._types import UINT, Array, go_name
 
 __all__ = ["convert"]
 
+_EXACT = frozenset((str, bytes, float, complex))  # int and bool need the checks below
+
 
 def convert(value: Any, annotation: Any) -> Any:
+    if annotation is type(value) and annotation in _EXACT:  # what was asked: the usual case
+        return value
     if annotation is Any or annotation is object:
         return value
     origin = typing.get_origin(annotation)
@@ -62,20 +67,15 @@ def convert(value: Any, annotation: Any) -> Any:
         key, item = args if args else (Any, Any)
         return {convert(k, key): convert(v, item) for k, v in found.items()}
     if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
-        if dataclasses.is_dataclass(value) and isinstance(value, annotation):
+        if isinstance(value, annotation):
             return value  # an interface value already made into its registered class
         fields = _expect(value, dict, f"a {annotation.__name__} struct")
-        hints = typing.get_type_hints(annotation, include_extras=True)
         given = {}
-        for field in dataclasses.fields(annotation):
-            name = go_name(field)
+        for name, attribute, hint, required in _plan(annotation):
             if name in fields:
-                given[field.name] = convert(fields[name], hints[field.name])
-            elif (
-                field.default is dataclasses.MISSING
-                and field.default_factory is dataclasses.MISSING
-            ):
-                given[field.name] = zero(hints[field.name])  # gob omits zero fields
+                given[attribute] = convert(fields[name], hint)
+            elif required:
+                given[attribute] = zero(hint)  # gob omits zero fields
         try:
             return annotation(**given)
         except TypeError as exc:
@@ -87,6 +87,14 @@ def _expect(value: Any, kind: Any, what: str) -> Any:
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise GobError(f"{what} expected, got {type(value).__name__}")
     return value
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, str, Any, bool], ...]:
+    """Per field of a dataclass: its Go name, its name, its annotation, and whether it
+    has no default (a field gob left out then gets Go's zero value)."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return tuple((go_name(f), f.name, hints[f.name], _required(f)) for f in dataclasses.fields(cls))
 
 
 def _required(field: dataclasses.Field[Any]) -> bool:

@@ -6,6 +6,7 @@
 //	                         Arith.Div{1, 0} and prints the error
 //	netrpc jsonserver        the same over net/rpc/jsonrpc
 //	netrpc jsonclient ADDR N
+//	netrpc bench ADDR SECONDS  calls Arith.Add one at a time for SECONDS; prints calls/s
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"net/rpc/jsonrpc"
 	"os"
 	"strconv"
+	"time"
 )
 
 type Args struct{ Num1, Num2 int }
@@ -62,6 +64,24 @@ func main() {
 			}
 			go jsonrpc.ServeConn(conn)
 		}
+	case "bench":
+		seconds, _ := strconv.ParseFloat(os.Args[3], 64)
+		client, err := rpc.Dial("tcp", os.Args[2])
+		if err != nil {
+			fail(err)
+		}
+		defer client.Close()
+		calls := 0
+		began := time.Now()
+		deadline := began.Add(time.Duration(seconds * float64(time.Second)))
+		for time.Now().Before(deadline) {
+			var sum int
+			if err := client.Call("Arith.Add", &Args{calls, 1}, &sum); err != nil {
+				fail(err)
+			}
+			calls++
+		}
+		fmt.Printf("%.0f\n", float64(calls)/time.Since(began).Seconds())
 	case "client", "jsonclient":
 		n, _ := strconv.Atoi(os.Args[3])
 		dial := rpc.Dial
