@@ -35,32 +35,8 @@ from tests.gob.golang import build  # noqa: E402
 
 SERVER = """
 import sys
-from dataclasses import dataclass
-import trio
-from geetrio import rpc
-
-@dataclass
-class Args:
-    num1: int
-    num2: int
-
-@dataclass
-class Ten:
-    name: str; email: str; city: str; age: int; score: float
-    active: bool; tags: list[str]; ids: list[int]; ratio: float; note: str
-
-class Arith:
-    async def Add(self, args: Args) -> int:
-        return args.num1 + args.num2
-
-class Bench:
-    async def Echo(self, value: Ten) -> Ten:
-        return value
-
-server = rpc.Server()
-server.register(Arith())
-server.register(Bench())
-trio.run(server.serve, "127.0.0.1", int(sys.argv[1]))
+from benchmarks.rpc.bench_gob import serve
+serve(int(sys.argv[1]))
 """
 
 
@@ -82,6 +58,24 @@ class Ten:
     ids: list[int]
     ratio: float
     note: str
+
+
+class Arith:
+    async def Add(self, args: Args) -> int:
+        return args.num1 + args.num2
+
+
+class Bench:
+    async def Echo(self, value: Ten) -> Ten:
+        return value
+
+
+def serve(port: int) -> None:
+    """The server of the codec rounds (its own process)."""
+    server = rpc.Server()
+    server.register(Arith())
+    server.register(Bench())
+    trio.run(server.serve, "127.0.0.1", port)
 
 
 CODECS = ("application/json", rpc.GOB)
