@@ -16,6 +16,7 @@ is dropped. When the connection drops, every pending call fails at once with
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -168,6 +169,11 @@ class Client:
         if self._error is not None:
             raise ShutdownError(str(self._error), sent=False)
         framing = self._framing
+        if not framing.droppable:  # built and queued with no checkpoint between: in order
+            with trio.move_on_after(math.inf if timeout is None else timeout) as waited:
+                await self.writer.room()
+            if waited.cancelled_caught:
+                raise RPCTimeout(f"rpc client: call {service_method} timed out after {timeout:g}s")
         self._seq += 1
         seq = self._seq
         meta = dict(metadata) if metadata else None

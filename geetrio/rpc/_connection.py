@@ -312,6 +312,8 @@ class Connection:
 
     async def _write_reply(self, header: Header, reply: Any, error: str) -> None:
         framing = self.framing
+        if not framing.droppable:  # built and queued with no checkpoint between: in order
+            await self.writer.room()
         if len(error) > MAX_ERROR_TEXT:  # it may echo the client's input
             error = shorten(error, MAX_ERROR_TEXT)
         service_method = header.service_method  # the client's, unless it named no method

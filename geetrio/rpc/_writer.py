@@ -112,9 +112,16 @@ class FrameWriter:
     async def queue_when_room(self, message: bytes) -> Queued:
         """``queue``, after waiting while more than ``max_buffered`` bytes wait to go out
         (a peer that reads slowly slows its writers down)."""
+        await self.room()
+        return self.queue(message)
+
+    async def room(self) -> None:
+        """Return once no more than ``max_buffered`` bytes wait to go out. A caller that
+        builds its message after this and queues it before its next checkpoint has its
+        messages go out in the order it built them (a gob stream needs that).
+        Cancelled: nothing was queued."""
         while self._buffered > self._max_buffered and self.error is None:
             await self._has_room.park()
-        return self.queue(message)
 
     @staticmethod
     def cancel(item: Queued) -> bool:
