@@ -22,10 +22,11 @@ from opentelemetry.trace import SpanKind
 from geetrio.http import HTTPClient
 from geetrio.logs import JSONFormatter
 from geetrio.web import Context, Engine, logger, request_id
-from tests.helpers import RawClient, get
+from tests.helpers import RawClient, get, read_until
 
 ROOT = Path(__file__).resolve().parents[1]
 app_log = logging.getLogger("tests.app")
+LISTENING = re.compile(rb"listening on http://[\d.]+:(\d+)")
 
 
 @pytest.fixture
@@ -102,19 +103,16 @@ async def test_a_program_logs_json_lines_with_the_request_id() -> None:
     )
     assert process.stderr is not None
     try:
-        out = b""
-        while (match := re.search(rb"listening on http://[\d.]+:(\d+)", out)) is None:
-            chunk = await process.stderr.receive_some()
-            assert chunk, out
-            out += chunk
+        out = await read_until(process.stderr, LISTENING.search, "web_demo.py")
+        match = LISTENING.search(out)
+        assert match is not None
         client = await RawClient.connect(int(match.group(1)))
         home = await client.request(get("/", extra="X-Request-ID: from-the-test\r\n"))
         assert home.status == 200 and home.headers["x-request-id"] == "from-the-test"
         await client.aclose()
-        while b"from-the-test" not in out:
-            chunk = await process.stderr.receive_some()
-            assert chunk, out
-            out += chunk
+        out += await read_until(
+            process.stderr, lambda more: b"from-the-test" in out + more, "web_demo.py"
+        )
         process.send_signal(signal.SIGINT)
         out += await read_rest(process.stderr)
         assert await process.wait() == 0

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._errors import GobError
 from ._time import decode_time
-from ._types import UINT, Array, go_name
+from ._types import Array, go_name
 
 __all__ = ["convert"]
 
@@ -27,11 +27,8 @@ def convert(value: Any, annotation: Any) -> Any:
         return value
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin is typing.Annotated:
-        inner, *marks = args
-        if any(m is UINT or isinstance(m, Array) for m in marks):
-            return convert(value, inner)
-        return convert(value, inner)
+    if origin is typing.Annotated:  # UINT and Array change the wire, not the value
+        return convert(value, args[0])
     if origin in (typing.Union, types.UnionType):
         if value is None:
             return None

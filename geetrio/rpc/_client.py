@@ -19,7 +19,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import outcome
 import trio
@@ -34,9 +34,6 @@ from ._intercept import ClientCall, ClientInterceptor, chain
 from ._tracing import rpc_attributes
 from ._writer import FrameWriter, Queued
 from .protocol import DEFAULT_MAX_FRAME_BYTES, Header, Option
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import Tracer
 
 __all__ = ["Client", "client_on", "codec_of", "open_client"]
 
@@ -110,13 +107,16 @@ class Client:
         the request may or may not have run, and the client stays usable.
         """
         tracer = tracing.tracer()
-        if tracer is not None:
-            return await self._traced(tracer, service_method, args, timeout, reply_type, metadata)
-        if self._chain is not None:
-            return await self._intercepted(service_method, args, timeout, reply_type, metadata)
-        return await self._call(service_method, args, timeout, reply_type, metadata)
+        if tracer is not None:  # a client span, its traceparent in the call's metadata
+            carrier = dict(metadata or {})
+            attributes = rpc_attributes(service_method)
+            with tracing.client_span(tracer, service_method, attributes, carrier):
+                return await self._proceed(service_method, args, timeout, reply_type, carrier)
+        if self._chain is None:  # the common case: one frame less
+            return await self._call(service_method, args, timeout, reply_type, metadata)
+        return await self._proceed(service_method, args, timeout, reply_type, metadata)
 
-    async def _intercepted(
+    async def _proceed(
         self,
         service_method: str,
         args: Any,
@@ -124,8 +124,9 @@ class Client:
         reply_type: Any,
         metadata: Mapping[str, str] | None,
     ) -> Any:
-        """``call`` through the client's interceptors."""
-        assert self._chain is not None
+        """``call`` through the client's interceptors, if it has any."""
+        if self._chain is None:
+            return await self._call(service_method, args, timeout, reply_type, metadata)
         call = ClientCall(service_method, dict(metadata or {}))
 
         async def proceed() -> Any:
@@ -134,22 +135,6 @@ class Client:
             )
 
         return await self._chain(call, proceed)
-
-    async def _traced(
-        self,
-        tracer: Tracer,
-        service_method: str,
-        args: Any,
-        timeout: float | None,  # noqa: ASYNC109 - ``call``'s
-        reply_type: Any,
-        metadata: Mapping[str, str] | None,
-    ) -> Any:
-        """``call`` in a client span, its ``traceparent`` in the call's metadata."""
-        carrier = dict(metadata or {})
-        with tracing.client_span(tracer, service_method, rpc_attributes(service_method), carrier):
-            if self._chain is not None:
-                return await self._intercepted(service_method, args, timeout, reply_type, carrier)
-            return await self._call(service_method, args, timeout, reply_type, carrier)
 
     def use(self, *interceptors: ClientInterceptor) -> None:
         """Run ``interceptors`` around every later call, in order (the first

@@ -368,4 +368,4 @@ class Engine(RouterGroup):
         ``workers=N``: N processes on the port (``SO_REUSEPORT``), each an ordinary
         ``trio.run``, under a supervisor that replaces any that dies
         (``geetrio.http.run_workers``); call it before anything starts threads."""
-        run_app(self, addr, config, workers)
+        run_app(self.serve, self.serve_listeners, addr, config, workers)

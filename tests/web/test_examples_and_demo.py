@@ -15,7 +15,7 @@ import pytest
 import trio
 
 from geetrio.http import Request
-from tests.helpers import RawClient, call, get
+from tests.helpers import RawClient, call, get, read_until
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "web"
@@ -93,11 +93,9 @@ async def test_demo_server_process_serves_and_stops_on_sigint(workers: int) -> N
     )
     assert process.stderr is not None
     try:
-        log = b""
-        while (match := re.search(rb"listening on http://[\d.]+:(\d+)", log)) is None:
-            chunk = await process.stderr.receive_some()
-            assert chunk, log
-            log += chunk
+        listening = re.compile(rb"listening on http://[\d.]+:(\d+)")
+        match = listening.search(await read_until(process.stderr, listening.search, "web_demo"))
+        assert match is not None
         port = int(match.group(1))
         client = await RawClient.connect(port)
         home = await client.request(get("/"))
